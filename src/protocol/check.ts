@@ -1,0 +1,161 @@
+/**
+ * Receive-side advert checks (RFC 3768 §7.1, RFC 5798 §7.1), as keepalived applies them.
+ * `checkAdvert` turns an IP packet into either an accepted advert for one configured instance,
+ * or a drop reason. The reasons are a closed union that doubles as a metric label.
+ *
+ * The cheap checks come first and allocate nothing, so a flood of invalid adverts costs little:
+ * header bytes are compared in place and addresses become text only for accepted adverts.
+ */
+import { AUTH_NONE, AUTH_PASS, IPPROTO_VRRP, VRRP_HEADER_LENGTH, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './constants.js';
+import { advertLength, computeChecksum, intervalFromWire, type VrrpVersion } from './advert.js';
+import { bytesEqual, formatIp, type IpFamily } from './inet.js';
+import type { IpPacket } from './frame.js';
+
+/** Every reason an advert is discarded. Order = the order the checks run. */
+export const DROP_REASONS = [
+  'ip-header-invalid',
+  'length-invalid',
+  'version-invalid',
+  'type-invalid',
+  'ttl-not-255',
+  'vrid-not-configured',
+  'version-mismatch',
+  'checksum-invalid',
+  'auth-type-mismatch',
+  'auth-mismatch',
+  'interval-mismatch',
+  'unicast-source-unknown',
+  'own-advert',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/** What one configured instance expects of the adverts for its VRID (built once from config). */
+export interface AdvertExpectations {
+  readonly version: VrrpVersion;
+  readonly family: IpFamily;
+  readonly advertIntervalMs: number;
+  /** VRRPv2: AUTH_NONE, AUTH_PASS or AUTH_AH. */
+  readonly authType: number;
+  /** VRRPv2 PASS: the 8 bytes the peer must send. */
+  readonly authData?: Uint8Array;
+  /** The configured VIPs as bytes (for the address-list comparison). */
+  readonly addresses: readonly Uint8Array[];
+  /** `v3_checksum_as_v2`: also accept a VRRPv3 IPv4 checksum without the pseudo-header. */
+  readonly checksumAsV2: boolean;
+  /** `check_unicast_src`: unicast adverts must come from a configured `unicast_peer`. */
+  readonly unicastPeers?: readonly Uint8Array[];
+}
+
+/** An advert that passed every check, for one instance. */
+export interface AcceptedAdvert {
+  readonly version: VrrpVersion;
+  readonly vrid: number;
+  readonly priority: number;
+  readonly advertIntervalMs: number;
+  readonly source: string;
+  readonly ttl: number;
+  /**
+   * The advert's VIP list differs from ours. Counted and flagged, but the advert is accepted, as
+   * keepalived >= 2.3.3 does: discarding it leaves both nodes master (split brain).
+   */
+  readonly addressListMismatch: boolean;
+  readonly addresses: readonly string[];
+}
+
+export type CheckResult<T extends AdvertExpectations> =
+  | { readonly ok: true; readonly advert: AcceptedAdvert; readonly instance: T }
+  | { readonly ok: false; readonly reason: DropReason; readonly vrid?: number; readonly instance?: T };
+
+/** Finds the instance configured for a VRID (per interface and family: the caller closes over them). */
+export type InstanceLookup<T extends AdvertExpectations> = (vrid: number, family: IpFamily) => T | undefined;
+
+function drop<T extends AdvertExpectations>(reason: DropReason, vrid?: number, instance?: T): CheckResult<T> {
+  return vrid === undefined ? { ok: false, reason } : { ok: false, reason, vrid, ...(instance ? { instance } : {}) };
+}
+
+function isMulticast(family: IpFamily, dst: Uint8Array): boolean {
+  return family === 'ipv4' ? (dst[0]! & 0xf0) === 0xe0 : dst[0] === 0xff;
+}
+
+/**
+ * Checks one received VRRP packet. Order (keepalived's vrrp_in_chk, cheapest first):
+ * length, version, type, TTL (multicast only, RFC 5798 §7.1; keepalived does not require 255 on
+ * unicast), VRID, version vs. the instance, checksum, auth type, auth data, interval (v2), source
+ * (check_unicast_src), then the address list (flag only).
+ */
+export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, lookup: InstanceLookup<T>): CheckResult<T> {
+  if (packet.protocol !== IPPROTO_VRRP) return drop('ip-header-invalid');
+  const m = packet.payload;
+  if (m.length < VRRP_HEADER_LENGTH) return drop('length-invalid');
+  const version = m[0]! >> 4;
+  if (version !== 2 && version !== 3) return drop('version-invalid', m[1]);
+  if ((m[0]! & 0x0f) !== VRRP_TYPE_ADVERTISEMENT) return drop('type-invalid', m[1]);
+  const vrid = m[1]!;
+  const family = packet.family;
+  const count = m[3]!;
+  // RFC 3768 §7.1 / RFC 5798 §7.1: the length must cover the header and the announced addresses.
+  // Extra trailing bytes are tolerated (keepalived accepts them; some stacks pad).
+  if (m.length < advertLength(version, family, count) || count === 0) return drop('length-invalid', vrid);
+  if (packet.ttl !== VRRP_TTL && isMulticast(family, packet.destination)) return drop('ttl-not-255', vrid);
+  const instance = lookup(vrid, family);
+  if (!instance) return drop('vrid-not-configured', vrid);
+  if (version !== instance.version) return drop('version-mismatch', vrid, instance);
+
+  const msg = m.subarray(0, advertLength(version, family, count));
+  const wireSum = (msg[6]! << 8) | msg[7]!;
+  let sumOk = computeChecksum(msg, version, family, packet.source, packet.destination, false) === wireSum;
+  if (!sumOk && version === 3 && family === 'ipv4' && instance.checksumAsV2) {
+    sumOk = computeChecksum(msg, version, family, packet.source, packet.destination, true) === wireSum;
+  }
+  if (!sumOk) return drop('checksum-invalid', vrid, instance);
+
+  const addrLen = family === 'ipv4' ? 4 : 16;
+  if (version === 2) {
+    const authType = msg[4]!;
+    if (authType !== instance.authType) return drop('auth-type-mismatch', vrid, instance);
+    if (authType === AUTH_PASS) {
+      const off = VRRP_HEADER_LENGTH + count * addrLen;
+      if (!instance.authData || !constantTimeEqual(msg, off, instance.authData)) return drop('auth-mismatch', vrid, instance);
+    } else if (authType !== AUTH_NONE) {
+      // AH is configured nowhere we accept (the config refuses it), so any AH advert mismatches.
+      return drop('auth-type-mismatch', vrid, instance);
+    }
+  }
+  const advertIntervalMs = version === 2 ? intervalFromWire(2, msg[5]!) : intervalFromWire(3, ((msg[4]! & 0x0f) << 8) | msg[5]!);
+  // RFC 3768 §7.1: a v2 interval different from ours MUST be discarded. v3 backups adopt it.
+  if (version === 2 && advertIntervalMs !== instance.advertIntervalMs) return drop('interval-mismatch', vrid, instance);
+  if (instance.unicastPeers && !isMulticast(family, packet.destination)) {
+    if (!instance.unicastPeers.some((p) => bytesEqual(p, 0, packet.source, 0, addrLen))) {
+      return drop('unicast-source-unknown', vrid, instance);
+    }
+  }
+
+  let mismatch = count !== instance.addresses.length;
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const off = VRRP_HEADER_LENGTH + i * addrLen;
+    if (!mismatch && !instance.addresses.some((a) => bytesEqual(a, 0, msg, off, addrLen))) mismatch = true;
+    addresses.push(formatIp(msg.subarray(off, off + addrLen)));
+  }
+  return {
+    ok: true,
+    instance,
+    advert: {
+      version,
+      vrid,
+      priority: msg[2]!,
+      advertIntervalMs,
+      source: formatIp(packet.source),
+      ttl: packet.ttl,
+      addressListMismatch: mismatch,
+      addresses,
+    },
+  };
+}
+
+/** Compares 8 auth bytes in constant time (no early exit on the first differing byte). */
+function constantTimeEqual(msg: Uint8Array, off: number, expected: Uint8Array): boolean {
+  let diff = 0;
+  for (let i = 0; i < 8; i++) diff |= (msg[off + i] ?? 0) ^ (expected[i] ?? 0);
+  return diff === 0;
+}
