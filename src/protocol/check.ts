@@ -25,7 +25,6 @@ export const DROP_REASONS = [
   'auth-mismatch',
   'interval-mismatch',
   'unicast-source-unknown',
-  'own-advert',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

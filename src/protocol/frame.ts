@@ -158,3 +158,34 @@ export function buildIpv4Header(f: Ipv4HeaderFields): Uint8Array {
   h[11] = sum & 0xff;
   return h;
 }
+
+/** IPv6 header (RFC 8200 §3) as keepalived's adverts carry it: traffic class 0xc0, hop limit 255. */
+export function buildIpv6Header(f: { source: Uint8Array; destination: Uint8Array; payloadLength: number; hopLimit?: number; nextHeader?: number }): Uint8Array {
+  const h = new Uint8Array(40);
+  h[0] = 0x60 | (VRRP_TOS >> 4);
+  h[1] = (VRRP_TOS & 0x0f) << 4;
+  h[4] = f.payloadLength >> 8;
+  h[5] = f.payloadLength & 0xff;
+  h[6] = f.nextHeader ?? IPPROTO_VRRP;
+  h[7] = f.hopLimit ?? VRRP_TTL;
+  h.set(f.source, 8);
+  h.set(f.destination, 24);
+  return h;
+}
+
+/** An Ethernet II frame around `payload`. */
+export function buildEthernetFrame(destinationMac: Uint8Array, sourceMac: Uint8Array, etherType: number, payload: Uint8Array): Uint8Array {
+  const f = new Uint8Array(14 + payload.length);
+  f.set(destinationMac, 0);
+  f.set(sourceMac, 6);
+  f[12] = etherType >> 8;
+  f[13] = etherType & 0xff;
+  f.set(payload, 14);
+  return f;
+}
+
+/** The Ethernet multicast MAC of an IP multicast group (RFC 1112 §6.4, RFC 2464 §7). */
+export function multicastMac(group: Uint8Array): Uint8Array {
+  if (group.length === 4) return Uint8Array.of(0x01, 0x00, 0x5e, group[1]! & 0x7f, group[2]!, group[3]!);
+  return Uint8Array.of(0x33, 0x33, group[12]!, group[13]!, group[14]!, group[15]!);
+}

@@ -1,0 +1,137 @@
+/**
+ * The set of VRRP instances of one agent: builds a router per `vrrp_instance`, and routes every
+ * captured frame to the instance its VRID belongs to (one lookup per interface, family and VRID,
+ * as keepalived sorts instances by VRID per interface), or to a drop reason.
+ */
+import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import { passwordAuthData } from '../protocol/advert.js';
+import { checkAdvert, type AdvertExpectations, type DropReason } from '../protocol/check.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS } from '../protocol/constants.js';
+import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
+import { bytesEqual, formatIp, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
+import { VrrpRouter, type RouterDeps } from './router.js';
+
+interface Slot extends AdvertExpectations {
+  readonly router: VrrpRouter;
+}
+
+/** What became of one captured frame. */
+export type FrameOutcome =
+  | { readonly kind: 'accepted'; readonly instance: string }
+  | { readonly kind: 'dropped'; readonly reason: DropReason; readonly vrid?: number; readonly instance?: string }
+  | { readonly kind: 'own' }
+  | { readonly kind: 'arp'; readonly ethernet: EthernetHeader }
+  | { readonly kind: 'other' };
+
+export function expectationsFor(c: VrrpInstanceConfig): AdvertExpectations {
+  const auth = c.version === 2 ? c.authentication : undefined;
+  return {
+    version: c.version,
+    family: c.family,
+    advertIntervalMs: c.advertIntervalMs,
+    authType: auth ? (auth.type === 'PASS' ? AUTH_PASS : AUTH_AH) : AUTH_NONE,
+    ...(auth?.type === 'PASS' ? { authData: passwordAuthData(auth.password) } : {}),
+    addresses: c.virtualAddresses.map((v) => ipBytes(v.address)),
+    checksumAsV2: c.v3ChecksumAsV2,
+    ...(c.checkUnicastSrc && c.unicastPeers.length > 0 ? { unicastPeers: c.unicastPeers.map((p) => ipBytes(p.address)) } : {}),
+  };
+}
+
+function slotKey(iface: string, family: IpFamily, vrid: number): string {
+  return `${iface}|${family}|${vrid}`;
+}
+
+export class VrrpEngine {
+  readonly routers = new Map<string, VrrpRouter>();
+  private readonly slots = new Map<string, Slot>();
+  private readonly interfaceNames = new Set<string>();
+
+  constructor(
+    instances: readonly VrrpInstanceConfig[],
+    private readonly deps: RouterDeps,
+  ) {
+    for (const c of instances) this.addInstance(c);
+  }
+
+  static fromConfig(config: KeepalivedConfig, deps: RouterDeps): VrrpEngine {
+    return new VrrpEngine(config.instances, deps);
+  }
+
+  /** The interfaces that carry at least one instance (the capture opens one session each). */
+  get interfaces(): readonly string[] {
+    return [...this.interfaceNames];
+  }
+
+  addInstance(c: VrrpInstanceConfig): VrrpRouter {
+    const router = new VrrpRouter(c, this.deps);
+    this.routers.set(c.name, router);
+    this.slots.set(slotKey(c.interface, c.family, c.vrid), { ...expectationsFor(c), router });
+    this.interfaceNames.add(c.interface);
+    return router;
+  }
+
+  /** Removes an instance (after stopping it); used by reload. */
+  removeInstance(name: string): void {
+    const r = this.routers.get(name);
+    if (!r) return;
+    this.routers.delete(name);
+    this.slots.delete(slotKey(r.config.interface, r.config.family, r.config.vrid));
+    this.interfaceNames.clear();
+    for (const x of this.routers.values()) this.interfaceNames.add(x.config.interface);
+  }
+
+  start(): void {
+    for (const r of this.routers.values()) r.start();
+  }
+
+  stop(): void {
+    for (const r of this.routers.values()) r.stop();
+  }
+
+  /**
+   * One frame captured on `iface` at `atMs` (monotonic). Our own frames (source MAC = the
+   * interface's) are skipped before anything else: pcap sees what we send too.
+   */
+  handleFrame(iface: string, frame: Uint8Array, atMs = this.deps.clock.now()): FrameOutcome {
+    const parsed = parseFrame(frame);
+    if (parsed.kind === 'other') return parsed;
+    if (parsed.kind === 'invalid') return this.dropped(iface, parsed.reason, '?', atMs);
+    const mac = this.deps.interfaces.mac(iface);
+    const own = mac !== undefined && isMac(parsed.ethernet.sourceMac, mac);
+    if (own) return { kind: 'own' };
+    if (parsed.kind === 'arp') return { kind: 'arp', ethernet: parsed.ethernet };
+    if (parsed.ip.protocol !== 112) return { kind: 'other' };
+    return this.handlePacket(iface, parsed.ip, atMs);
+  }
+
+  /** One VRRP packet (IP level) received on `iface`. */
+  handlePacket(iface: string, packet: IpPacket, atMs = this.deps.clock.now()): FrameOutcome {
+    const result = checkAdvert(packet, (vrid, family) => this.slots.get(slotKey(iface, family, vrid)));
+    if (!result.ok) return this.dropped(iface, result.reason, formatIp(packet.source), atMs, result.vrid, result.instance?.router.name);
+    result.instance.router.receiveAdvert(result.advert, atMs);
+    return { kind: 'accepted', instance: result.instance.router.name };
+  }
+
+  private dropped(iface: string, reason: DropReason, source: string, atMs: number, vrid?: number, instance?: string): FrameOutcome {
+    this.deps.events.emit({
+      type: 'advert-dropped',
+      interface: iface,
+      reason,
+      source,
+      atMs,
+      ...(vrid !== undefined ? { vrid } : {}),
+      ...(instance !== undefined ? { instance } : {}),
+    });
+    return { kind: 'dropped', reason, ...(vrid !== undefined ? { vrid } : {}), ...(instance !== undefined ? { instance } : {}) };
+  }
+}
+
+const macCache = new Map<string, Uint8Array>();
+function isMac(bytes: Uint8Array, mac: string): boolean {
+  let b = macCache.get(mac);
+  if (!b) {
+    b = parseMac(mac) ?? new Uint8Array(6);
+    macCache.set(mac, b);
+  }
+  return bytesEqual(bytes, 0, b, 0, 6);
+}

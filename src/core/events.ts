@@ -1,0 +1,195 @@
+/**
+ * Events the core emits. Metrics, traces, logs, health and the split-brain guard subscribe here;
+ * the core itself imports no observability library.
+ */
+import type { DropReason } from '../protocol/check.js';
+import type { IpFamily } from '../protocol/inet.js';
+import type { VrrpVersion } from '../protocol/advert.js';
+
+/** RFC 5798 §6.4 states, plus FAULT (keepalived: interface down or a failing tracker). */
+export const VRRP_STATES = ['init', 'backup', 'master', 'fault'] as const;
+export type VrrpState = (typeof VRRP_STATES)[number];
+
+/** Why a state changed. Also a metric label (`keepwatch_vrrp_transitions_total{cause}`). */
+export const TRANSITION_CAUSES = [
+  /** Initialize → Backup at start (RFC 5798 §6.4.1). */
+  'startup',
+  /** Initialize → Master at start: priority 255, the address owner (RFC 5798 §6.4.1). */
+  'address-owner',
+  /** Backup → Master: no advert within Master_Down_Interval (RFC 5798 §6.4.2). */
+  'master-down-timer',
+  /** Backup → Master after Skew_Time: the master resigned with priority 0 (RFC 5798 §6.4.2). */
+  'priority-zero-advert',
+  /** Backup → Master: we outrank the master and preempt (RFC 5798 §6.4.2, Preempt_Mode). */
+  'preempt',
+  /** Master → Backup: an advert with a higher priority (RFC 5798 §6.4.3). */
+  'higher-priority-advert',
+  /** Master → Backup: same priority, higher primary address (RFC 5798 §6.4.3). */
+  'equal-priority-higher-address',
+  /** Any → Fault: the interface went down or a tracker failed. */
+  'fault',
+  /** Fault → Backup/Master: the fault cleared. */
+  'fault-cleared',
+  /** Any → Initialize: the agent stops (master sends priority 0 first). */
+  'shutdown',
+  /** Master → Backup: the split-brain guard demoted this node. */
+  'guard-demotion',
+  /** Backup → Backup-like re-entry after a sync-group peer moved (sync groups). */
+  'sync-group',
+] as const;
+export type TransitionCause = (typeof TRANSITION_CAUSES)[number];
+
+export interface PeerInfo {
+  readonly address: string;
+  readonly priority: number;
+  readonly advertIntervalMs: number;
+}
+
+interface InstanceRef {
+  readonly instance: string;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly family: IpFamily;
+  readonly version: VrrpVersion;
+}
+
+export interface StateChangedEvent extends InstanceRef {
+  readonly type: 'state-changed';
+  readonly from: VrrpState;
+  readonly to: VrrpState;
+  readonly cause: TransitionCause;
+  /** Free text for people (`interface eth0 down`, `script chk_nginx failed`). */
+  readonly detail?: string;
+  /** Monotonic time of the transition. */
+  readonly atMs: number;
+  readonly wallMs: number;
+  /**
+   * Monotonic time the election began: the last advert heard (master-down), the priority-0
+   * advert, the outranking advert, the fault. Equal to atMs when nothing earlier applies.
+   */
+  readonly startedAtMs: number;
+  readonly priority: number;
+  readonly basePriority: number;
+  /** The master we last heard (or the one that outranked us). */
+  readonly peer?: PeerInfo;
+  /** When we last heard an advert from the master, if ever. */
+  readonly lastAdvertAtMs?: number;
+}
+
+export interface AdvertSentEvent extends InstanceRef {
+  readonly type: 'advert-sent';
+  readonly priority: number;
+  readonly atMs: number;
+  readonly destinations: readonly string[];
+}
+
+export interface AdvertReceivedEvent extends InstanceRef {
+  readonly type: 'advert-received';
+  readonly source: string;
+  readonly priority: number;
+  readonly advertIntervalMs: number;
+  readonly addressListMismatch: boolean;
+  /** When the frame was captured (pcap timestamp mapped to the monotonic clock), or now. */
+  readonly atMs: number;
+  /** Our state when it arrived. */
+  readonly state: VrrpState;
+}
+
+export interface AdvertDroppedEvent {
+  readonly type: 'advert-dropped';
+  readonly interface: string;
+  readonly reason: DropReason;
+  readonly source: string;
+  readonly vrid?: number;
+  /** The instance the advert was meant for, when the VRID is ours. */
+  readonly instance?: string;
+  readonly atMs: number;
+}
+
+export interface GarpSentEvent {
+  readonly type: 'garp-sent';
+  readonly instance: string;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly vips: readonly string[];
+  readonly mac: string;
+  /** Frames in this burst. */
+  readonly count: number;
+  readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority';
+  readonly atMs: number;
+}
+
+export interface VipRequestedEvent {
+  readonly type: 'vip-requested';
+  readonly instance: string;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly action: 'add' | 'remove';
+  readonly vips: readonly string[];
+  readonly atMs: number;
+}
+
+export interface PriorityChangedEvent extends InstanceRef {
+  readonly type: 'priority-changed';
+  readonly from: number;
+  readonly to: number;
+  readonly basePriority: number;
+  readonly atMs: number;
+}
+
+export interface SendFailedEvent {
+  readonly type: 'send-failed';
+  readonly instance: string;
+  readonly interface: string;
+  readonly reason: string;
+  readonly atMs: number;
+}
+
+export type CoreEvent =
+  | StateChangedEvent
+  | AdvertSentEvent
+  | AdvertReceivedEvent
+  | AdvertDroppedEvent
+  | GarpSentEvent
+  | VipRequestedEvent
+  | PriorityChangedEvent
+  | SendFailedEvent;
+
+type Listener<E> = (event: E) => void;
+
+/** A small typed event bus. Listener errors are isolated: one bad subscriber can't stop VRRP. */
+export class EventBus<E extends { readonly type: string } = CoreEvent> {
+  private readonly listeners = new Map<string, Listener<E>[]>();
+  private readonly any: Listener<E>[] = [];
+  /** Called with listener errors (the agent logs them). */
+  onListenerError: (error: unknown, event: E) => void = () => {};
+
+  on<K extends E['type']>(type: K, fn: Listener<Extract<E, { type: K }>>): () => void {
+    const list = this.listeners.get(type) ?? [];
+    list.push(fn as Listener<E>);
+    this.listeners.set(type, list);
+    return () => {
+      const l = this.listeners.get(type);
+      if (l) l.splice(l.indexOf(fn as Listener<E>) >>> 0, 1);
+    };
+  }
+
+  onAny(fn: Listener<E>): () => void {
+    this.any.push(fn);
+    return () => void this.any.splice(this.any.indexOf(fn) >>> 0, 1);
+  }
+
+  emit(event: E): void {
+    const list = this.listeners.get(event.type);
+    if (list) for (const fn of list) this.call(fn, event);
+    for (const fn of this.any) this.call(fn, event);
+  }
+
+  private call(fn: Listener<E>, event: E): void {
+    try {
+      fn(event);
+    } catch (err) {
+      this.onListenerError(err, event);
+    }
+  }
+}

@@ -1,0 +1,521 @@
+/**
+ * One VRRP instance: the RFC 5798 §6.4 state machine, as keepalived runs it.
+ *
+ * ```
+ *                 +---------------+
+ *      +--------->|               |<-------------+
+ *      |          |  Initialize   |              |
+ *      |   +------|               |----------+   |
+ *      |   |      +---------------+          |   |
+ *      |   |  priority 255 /        startup  |   |
+ *      |   |  address-owner                  |   |
+ *      |   V                                 V   |
+ *  +---------------+                       +---------------+
+ *  |               |---------------------->|               |
+ *  |    Master     | higher-priority-advert|    Backup     |
+ *  |               | equal-priority-...    |               |
+ *  |               |<----------------------|               |
+ *  +---------------+  master-down-timer    +---------------+
+ *        |   ^        priority-zero-advert      |   ^
+ *        |   |        preempt                   |   |
+ *        V   |                                  V   |
+ *  +---------------------------------------------------+
+ *  |  Fault (interface down, failing tracker)          |  fault-cleared → Backup (Master if owner)
+ *  +---------------------------------------------------+
+ * ```
+ *
+ * | state  | event                                   | action                                  |
+ * |--------|-----------------------------------------|-----------------------------------------|
+ * | backup | advert prio 0                           | Master_Down_Timer := Skew_Time          |
+ * | backup | advert prio >= ours, or nopreempt       | adopt interval (v3), restart down timer |
+ * | backup | advert prio < ours, preempt             | ignore (timer runs out: preempt)        |
+ * | backup | Master_Down_Timer fires                 | → master                                |
+ * | master | advert prio 0                           | send advert now                         |
+ * | master | advert prio > ours, or = and addr > ours| → backup                                |
+ * | master | advert prio < ours                      | send advert now (RFC 9568, keepalived)  |
+ * | master | Adver_Timer fires                       | send advert                             |
+ *
+ * Every state change goes through `transition()`, which emits `state-changed` with its cause.
+ * Time comes only from the injected clock; the network and kernel only through the ports.
+ */
+import type { VrrpInstanceConfig, VirtualAddressConfig } from '../config/model.js';
+import { passwordAuthData, type AdvertFields } from '../protocol/advert.js';
+import type { AcceptedAdvert } from '../protocol/check.js';
+import { AUTH_NONE, AUTH_PASS, PRIORITY_OWNER, PRIORITY_STOP } from '../protocol/constants.js';
+import { compareIp } from '../protocol/inet.js';
+import { buildGratuitousArp } from '../protocol/arp.js';
+import { masterDownIntervalMs, skewTimeMs } from '../protocol/timing.js';
+import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
+import type { CoreEvent, EventBus, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from './events.js';
+
+export interface RouterDeps {
+  readonly clock: Clock;
+  readonly transport: AdvertTransport;
+  readonly addresses: AddressManager;
+  readonly frames: FrameInjector;
+  readonly interfaces: InterfaceInfo;
+  readonly events: EventBus<CoreEvent>;
+}
+
+/** Why the Master_Down_Timer is running: the cause the transition will carry if it fires. */
+type DownTimerCause = 'master-down-timer' | 'priority-zero-advert' | 'preempt';
+
+export interface RouterSnapshot {
+  readonly name: string;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly family: VrrpInstanceConfig['family'];
+  readonly version: VrrpInstanceConfig['version'];
+  readonly state: VrrpState;
+  readonly basePriority: number;
+  readonly effectivePriority: number;
+  readonly advertIntervalMs: number;
+  readonly masterAdvertIntervalMs: number;
+  readonly masterDownIntervalMs: number;
+  readonly master?: PeerInfo & { readonly self: boolean; readonly lastAdvertAtMs?: number };
+  readonly vips: readonly VirtualAddressConfig[];
+  readonly faults: readonly string[];
+  readonly lastTransition?: StateChangedEvent;
+}
+
+/**
+ * A master answers lower-priority adverts at once, but not more often than this fraction of its
+ * interval, so a flood of (authenticated) low-priority adverts can't make it flood the LAN.
+ */
+const REPLY_MIN_GAP_FRACTION = 0.25;
+
+export class VrrpRouter {
+  private stateValue: VrrpState = 'init';
+  private priorityOffset = 0;
+  private readonly faults = new Map<string, string>();
+  private masterAdvertIntervalMsValue: number;
+  private advertTimer: TimerHandle | undefined;
+  private nextAdvertAtMs = 0;
+  private downTimer: TimerHandle | undefined;
+  private downTimerCause: DownTimerCause = 'master-down-timer';
+  private downTimerStartedAtMs = 0;
+  private readonly garpTimers = new Set<TimerHandle>();
+  private lowerPrioGarpPending = false;
+  private master: PeerInfo | undefined;
+  private lastAdvertAtMs: number | undefined;
+  private preemptAllowedAtMs = 0;
+  private lastSentAtMs = -Infinity;
+  private lastTransitionValue: StateChangedEvent | undefined;
+  private readonly authData: Uint8Array | undefined;
+
+  constructor(
+    readonly config: VrrpInstanceConfig,
+    private readonly deps: RouterDeps,
+  ) {
+    this.masterAdvertIntervalMsValue = config.advertIntervalMs;
+    this.authData = config.version === 2 && config.authentication?.type === 'PASS' ? passwordAuthData(config.authentication.password) : undefined;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get state(): VrrpState {
+    return this.stateValue;
+  }
+  get basePriority(): number {
+    return this.config.priority;
+  }
+  /** Base priority plus tracker weights, clamped to 1-254; an owner (255) never changes. */
+  get effectivePriority(): number {
+    if (this.config.priority === PRIORITY_OWNER) return PRIORITY_OWNER;
+    return Math.min(254, Math.max(1, this.config.priority + this.priorityOffset));
+  }
+  get masterAdvertIntervalMs(): number {
+    return this.masterAdvertIntervalMsValue;
+  }
+  /** RFC 5798 §6.1, with this router's effective priority and the master's interval. */
+  get masterDownIntervalMs(): number {
+    return masterDownIntervalMs(this.config.version, this.effectivePriority, this.masterAdvertIntervalMsValue);
+  }
+  get lastTransition(): StateChangedEvent | undefined {
+    return this.lastTransitionValue;
+  }
+
+  /** The address our adverts come from (and that breaks priority ties). */
+  sourceAddress(): string | undefined {
+    const c = this.config;
+    const explicit = c.unicastPeers.length > 0 ? c.unicastSrcIp : c.mcastSrcIp;
+    return explicit ?? this.deps.interfaces.primaryAddress(c.interface, c.family);
+  }
+
+  /** RFC 5798 §6.4.1 Initialize: owner → Master, everyone else → Backup. */
+  start(): void {
+    if (this.stateValue !== 'init') return;
+    this.preemptAllowedAtMs = this.deps.clock.now() + this.config.preemptDelayMs;
+    if (this.faults.size > 0) this.transition('fault', 'fault', { detail: this.faultDetail() });
+    else if (this.effectivePriority === PRIORITY_OWNER) this.transition('master', 'address-owner');
+    else this.transition('backup', 'startup');
+  }
+
+  /** Shutdown (RFC 5798 §6.4.3): a master sends priority 0 so a backup takes over after Skew_Time. */
+  stop(): void {
+    if (this.stateValue === 'master') this.sendAdvert(PRIORITY_STOP);
+    this.transition('init', 'shutdown');
+  }
+
+  /**
+   * An advert that passed the checks for this instance. `atMs` is its capture time on the
+   * monotonic clock (defaults to now).
+   */
+  receiveAdvert(advert: AcceptedAdvert, atMs = this.deps.clock.now()): void {
+    const state = this.stateValue;
+    this.emit({
+      type: 'advert-received',
+      ...this.ref(),
+      source: advert.source,
+      priority: advert.priority,
+      advertIntervalMs: advert.advertIntervalMs,
+      addressListMismatch: advert.addressListMismatch,
+      atMs,
+      state,
+    });
+    if (state === 'backup') this.backupReceive(advert, atMs);
+    else if (state === 'master') this.masterReceive(advert, atMs);
+    // init and fault ignore adverts (RFC 5798 §6.4.1; keepalived in FAULT).
+  }
+
+  /**
+   * Sets (detail given) or clears (undefined) a fault from one source, e.g. `interface:eth0` or
+   * `script:chk_nginx`. Any fault → FAULT; the last one cleared → Backup (Master if owner).
+   * `linkDown`: the interface is gone, so a master can't send its priority-0 goodbye.
+   */
+  setFault(source: string, detail: string | undefined, opts: { linkDown?: boolean } = {}): void {
+    if (detail !== undefined) {
+      const had = this.faults.size > 0;
+      this.faults.set(source, detail);
+      if (had || this.stateValue === 'init' || this.stateValue === 'fault') return;
+      if (this.stateValue === 'master' && !opts.linkDown) this.sendAdvert(PRIORITY_STOP);
+      this.transition('fault', 'fault', { detail });
+      return;
+    }
+    if (!this.faults.delete(source) || this.faults.size > 0 || this.stateValue !== 'fault') return;
+    if (this.effectivePriority === PRIORITY_OWNER) this.transition('master', 'fault-cleared');
+    else this.transition('backup', 'fault-cleared');
+  }
+
+  /** Tracker weights moved: effective = base + offset (clamped). A master re-advertises at once. */
+  setPriorityOffset(offset: number): void {
+    const before = this.effectivePriority;
+    this.priorityOffset = offset;
+    const after = this.effectivePriority;
+    if (before === after) return;
+    this.emit({ type: 'priority-changed', ...this.ref(), from: before, to: after, basePriority: this.config.priority, atMs: this.deps.clock.now() });
+    if (this.stateValue === 'master') this.sendAdvertAndReschedule();
+  }
+
+  /** The split-brain guard decided this master must yield. */
+  demote(detail: string): void {
+    if (this.stateValue !== 'master') return;
+    this.transition('backup', 'guard-demotion', { detail });
+  }
+
+  snapshot(): RouterSnapshot {
+    const isMaster = this.stateValue === 'master';
+    const src = this.sourceAddress();
+    const master = isMaster
+      ? { address: src ?? '', priority: this.effectivePriority, advertIntervalMs: this.config.advertIntervalMs, self: true }
+      : this.master && this.stateValue === 'backup'
+        ? { ...this.master, self: false, ...(this.lastAdvertAtMs !== undefined ? { lastAdvertAtMs: this.lastAdvertAtMs } : {}) }
+        : undefined;
+    return {
+      name: this.config.name,
+      vrid: this.config.vrid,
+      interface: this.config.interface,
+      family: this.config.family,
+      version: this.config.version,
+      state: this.stateValue,
+      basePriority: this.config.priority,
+      effectivePriority: this.effectivePriority,
+      advertIntervalMs: this.config.advertIntervalMs,
+      masterAdvertIntervalMs: this.masterAdvertIntervalMsValue,
+      masterDownIntervalMs: this.masterDownIntervalMs,
+      ...(master ? { master } : {}),
+      vips: [...this.config.virtualAddresses, ...this.config.virtualAddressesExcluded],
+      faults: [...this.faults.values()],
+      ...(this.lastTransitionValue ? { lastTransition: this.lastTransitionValue } : {}),
+    };
+  }
+
+  // --- RFC 5798 §6.4.2 Backup -------------------------------------------------------------
+
+  private backupReceive(advert: AcceptedAdvert, atMs: number): void {
+    if (advert.priority === PRIORITY_STOP) {
+      // The master resigned: take over after Skew_Time instead of Master_Down_Interval.
+      this.lastAdvertAtMs = atMs;
+      this.startDownTimer(skewTimeMs(this.config.version, this.effectivePriority, this.masterAdvertIntervalMsValue), 'priority-zero-advert', atMs);
+      return;
+    }
+    const mine = this.effectivePriority;
+    const peer: PeerInfo = { address: advert.source, priority: advert.priority, advertIntervalMs: advert.advertIntervalMs };
+    if (this.config.nopreempt || advert.priority >= mine) {
+      this.acceptMaster(peer, atMs);
+      return;
+    }
+    // A lower-priority master and we may preempt. preempt_delay (keepalived): for that long after
+    // startup or after a lower-priority master appears, it is still accepted.
+    const wasLower = this.master !== undefined && this.master.priority < mine && this.master.address === peer.address;
+    if (!wasLower && this.config.preemptDelayMs > 0) this.preemptAllowedAtMs = Math.max(this.preemptAllowedAtMs, atMs + this.config.preemptDelayMs);
+    if (atMs < this.preemptAllowedAtMs) {
+      this.acceptMaster(peer, atMs);
+      return;
+    }
+    // Discard it: the timer runs out and we preempt. Keep when the timer was started.
+    this.master = peer;
+    if (this.downTimerCause === 'master-down-timer') this.downTimerCause = 'preempt';
+  }
+
+  private acceptMaster(peer: PeerInfo, atMs: number): void {
+    this.master = peer;
+    this.lastAdvertAtMs = atMs;
+    // RFC 5798 §6.4.2: a v3 backup adopts the master's interval; v2 intervals must match anyway.
+    if (this.config.version === 3) this.masterAdvertIntervalMsValue = peer.advertIntervalMs;
+    this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', atMs);
+  }
+
+  private startDownTimer(delayMs: number, cause: DownTimerCause, startedAtMs: number): void {
+    this.clearDownTimer();
+    this.downTimerCause = cause;
+    this.downTimerStartedAtMs = startedAtMs;
+    this.downTimer = this.deps.clock.setTimer(delayMs, () => {
+      this.downTimer = undefined;
+      if (this.stateValue === 'backup') this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
+    });
+  }
+
+  private clearDownTimer(): void {
+    if (this.downTimer) this.deps.clock.clearTimer(this.downTimer);
+    this.downTimer = undefined;
+  }
+
+  // --- RFC 5798 §6.4.3 Master -------------------------------------------------------------
+
+  private masterReceive(advert: AcceptedAdvert, atMs: number): void {
+    if (advert.priority === PRIORITY_STOP) {
+      this.sendAdvertAndReschedule();
+      return;
+    }
+    const mine = this.effectivePriority;
+    const ours = this.sourceAddress();
+    const higher = advert.priority > mine;
+    const tieLost = advert.priority === mine && ours !== undefined && compareIp(advert.source, ours) > 0;
+    if (higher || tieLost) {
+      this.master = { address: advert.source, priority: advert.priority, advertIntervalMs: advert.advertIntervalMs };
+      this.lastAdvertAtMs = atMs;
+      if (this.config.version === 3) this.masterAdvertIntervalMsValue = advert.advertIntervalMs;
+      this.transition('backup', higher ? 'higher-priority-advert' : 'equal-priority-higher-address', { startedAtMs: atMs });
+      return;
+    }
+    // A lower-priority (or tie-losing) master: answer now so it yields without waiting an
+    // interval (RFC 9568 §6.4.3; keepalived does the same), then refresh ARP caches it may have
+    // poisoned (keepalived's garp_lower_prio_delay / _repeat).
+    if (atMs - this.lastSentAtMs >= this.config.advertIntervalMs * REPLY_MIN_GAP_FRACTION) this.sendAdvertAndReschedule();
+    if (this.config.garpLowerPrioRepeat > 0 && !this.lowerPrioGarpPending) {
+      // keepalived: garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay;
+      // one such schedule at a time, however many lower-priority adverts arrive.
+      this.lowerPrioGarpPending = true;
+      this.garpBurst(this.config.garpLowerPrioRepeat, 'lower-priority');
+      const delay = this.config.garpLowerPrioDelayMs;
+      if (delay > 0) this.scheduleGarp(delay, () => this.garpBurst(this.config.garpLowerPrioRepeat, 'lower-priority'));
+      this.scheduleGarp(Math.max(delay, this.config.advertIntervalMs), () => (this.lowerPrioGarpPending = false));
+    }
+  }
+
+  private sendAdvertAndReschedule(): void {
+    this.sendAdvert(this.effectivePriority);
+    this.nextAdvertAtMs = this.deps.clock.now() + this.config.advertIntervalMs;
+    this.armAdvertTimer();
+  }
+
+  /** Adver_Timer: scheduled against the planned time, so jitter does not accumulate. */
+  private armAdvertTimer(): void {
+    if (this.advertTimer) this.deps.clock.clearTimer(this.advertTimer);
+    const delay = Math.max(0, this.nextAdvertAtMs - this.deps.clock.now());
+    this.advertTimer = this.deps.clock.setTimer(delay, () => {
+      this.advertTimer = undefined;
+      if (this.stateValue !== 'master') return;
+      this.sendAdvert(this.effectivePriority);
+      const now = this.deps.clock.now();
+      this.nextAdvertAtMs += this.config.advertIntervalMs;
+      // After a long stall (suspended VM), restart the cadence instead of sending a burst.
+      if (this.nextAdvertAtMs <= now) this.nextAdvertAtMs = now + this.config.advertIntervalMs;
+      this.armAdvertTimer();
+    });
+  }
+
+  private sendAdvert(priority: number): void {
+    const c = this.config;
+    const source = this.sourceAddress();
+    const now = this.deps.clock.now();
+    if (source === undefined) {
+      this.emit({ type: 'send-failed', instance: c.name, interface: c.interface, reason: `no ${c.family} address on ${c.interface} to send from`, atMs: now });
+      return;
+    }
+    const destinations = c.unicastPeers.length > 0 ? c.unicastPeers.map((p) => p.address) : [c.mcastGroup];
+    const fields: AdvertFields = {
+      version: c.version,
+      vrid: c.vrid,
+      priority,
+      advertIntervalMs: c.advertIntervalMs,
+      addresses: c.virtualAddresses.map((v) => v.address),
+      authType: this.authData ? AUTH_PASS : AUTH_NONE,
+      ...(this.authData ? { authData: this.authData } : {}),
+    };
+    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations, fields, checksumAsV2: c.v3ChecksumAsV2 });
+    this.lastSentAtMs = now;
+    this.emit({ type: 'advert-sent', ...this.ref(), priority, atMs: now, destinations });
+  }
+
+  // --- VIPs and gratuitous ARP ----------------------------------------------------------
+
+  private allVips(): VirtualAddressConfig[] {
+    return [...this.config.virtualAddresses, ...this.config.virtualAddressesExcluded];
+  }
+
+  private applyVips(action: 'add' | 'remove'): void {
+    const vips = this.allVips();
+    if (vips.length === 0) return;
+    for (const vip of vips) {
+      const assignment = { instance: this.config.name, interface: vip.device ?? this.config.interface, vip };
+      if (action === 'add') this.deps.addresses.add(assignment);
+      else this.deps.addresses.remove(assignment);
+    }
+    this.emit({ type: 'vip-requested', instance: this.config.name, vrid: this.config.vrid, interface: this.config.interface, action, vips: vips.map((v) => v.address), atMs: this.deps.clock.now() });
+  }
+
+  private scheduleGarp(delayMs: number, fn: () => void): void {
+    const handle = this.deps.clock.setTimer(delayMs, () => {
+      this.garpTimers.delete(handle);
+      if (this.stateValue === 'master') fn();
+    });
+    this.garpTimers.add(handle);
+  }
+
+  /**
+   * `repeat` gratuitous ARPs for every IPv4 VIP, per device. With `garp_interval` /
+   * `vrrp_garp_interval` set, frames are spaced by it (keepalived's garp interval); else all at once.
+   */
+  private garpBurst(repeat: number, reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority'): void {
+    const byDevice = new Map<string, string[]>();
+    for (const vip of this.allVips()) {
+      if (vip.family !== 'ipv4') continue; // IPv6 unsolicited NA: not yet (the IPv6 network side comes later)
+      const dev = vip.device ?? this.config.interface;
+      byDevice.set(dev, [...(byDevice.get(dev) ?? []), vip.address]);
+    }
+    for (const [dev, vips] of byDevice) {
+      const mac = this.deps.interfaces.mac(dev);
+      const now = this.deps.clock.now();
+      if (!mac) {
+        this.emit({ type: 'send-failed', instance: this.config.name, interface: dev, reason: `no MAC known for ${dev}: gratuitous ARP not sent`, atMs: now });
+        continue;
+      }
+      const frames: Uint8Array[] = [];
+      for (let r = 0; r < repeat; r++) for (const vip of vips) frames.push(buildGratuitousArp(mac, vip));
+      const spacing = this.config.garpIntervalMs;
+      if (spacing <= 0) {
+        for (const f of frames) this.deps.frames.inject(dev, f);
+      } else {
+        this.deps.frames.inject(dev, frames[0]!);
+        frames.slice(1).forEach((f, i) => this.scheduleGarp(spacing * (i + 1), () => this.deps.frames.inject(dev, f)));
+      }
+      this.emit({ type: 'garp-sent', instance: this.config.name, vrid: this.config.vrid, interface: dev, vips, mac, count: frames.length, reason, atMs: now });
+    }
+  }
+
+  private startGarpSchedule(): void {
+    const c = this.config;
+    this.garpBurst(c.garpMasterRepeat, 'become-master');
+    if (c.garpMasterDelayMs > 0) this.scheduleGarp(c.garpMasterDelayMs, () => this.garpBurst(c.garpMasterRepeat, 'master-delay'));
+    if (c.garpMasterRefreshMs > 0) {
+      const refresh = (): void => {
+        this.garpBurst(c.garpMasterRefreshRepeat, 'refresh');
+        this.scheduleGarp(c.garpMasterRefreshMs, refresh);
+      };
+      this.scheduleGarp(c.garpMasterRefreshMs, refresh);
+    }
+  }
+
+  private clearGarpTimers(): void {
+    for (const t of this.garpTimers) this.deps.clock.clearTimer(t);
+    this.garpTimers.clear();
+    this.lowerPrioGarpPending = false;
+  }
+
+  // --- the one transition point ---------------------------------------------------------
+
+  private transition(to: VrrpState, cause: TransitionCause, ctx: { detail?: string; startedAtMs?: number } = {}): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    const clock = this.deps.clock;
+    const now = clock.now();
+
+    // Leave the old state.
+    this.clearDownTimer();
+    if (from === 'master') {
+      if (this.advertTimer) clock.clearTimer(this.advertTimer);
+      this.advertTimer = undefined;
+      this.clearGarpTimers();
+      this.applyVips('remove');
+    }
+
+    this.stateValue = to;
+    const peer = to === 'master' ? undefined : this.master;
+    const event: StateChangedEvent = {
+      type: 'state-changed',
+      ...this.ref(),
+      from,
+      to,
+      cause,
+      ...(ctx.detail !== undefined ? { detail: ctx.detail } : {}),
+      atMs: now,
+      wallMs: clock.wallNow(),
+      startedAtMs: ctx.startedAtMs ?? now,
+      priority: this.effectivePriority,
+      basePriority: this.config.priority,
+      ...(peer ? { peer } : to === 'master' && this.master ? { peer: this.master } : {}),
+      ...(this.lastAdvertAtMs !== undefined ? { lastAdvertAtMs: this.lastAdvertAtMs } : {}),
+    };
+    this.lastTransitionValue = event;
+    this.emit(event);
+
+    // Enter the new one.
+    switch (to) {
+      case 'master':
+        // Advert first: it is what stops the other routers' timers; then the VIPs and GARPs.
+        this.master = undefined;
+        this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
+        this.sendAdvertAndReschedule();
+        this.applyVips('add');
+        this.startGarpSchedule();
+        break;
+      case 'backup':
+        if (from !== 'master') {
+          this.master = undefined;
+          this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
+        }
+        this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', now);
+        break;
+      case 'fault':
+      case 'init':
+        this.master = undefined;
+        break;
+    }
+  }
+
+  private faultDetail(): string {
+    return [...this.faults.values()].join('; ');
+  }
+
+  private ref() {
+    const c = this.config;
+    return { instance: c.name, vrid: c.vrid, interface: c.interface, family: c.family, version: c.version };
+  }
+
+  private emit(event: CoreEvent): void {
+    this.deps.events.emit(event);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * An in-memory Ethernet LAN in simulated time. Each node runs a real VrrpEngine; its adverts are
+ * encoded by the real codec into Ethernet frames and decoded by the receivers' engines, so the
+ * whole election runs through the same bytes as on a wire. Nodes can be killed (no goodbye),
+ * stopped (priority 0), partitioned and healed; a client's ARP cache follows the GARPs.
+ */
+import { encodeAdvert } from '../../src/protocol/advert.js';
+import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseEthernet } from '../../src/protocol/frame.js';
+import { parseArp, claimsAddress } from '../../src/protocol/arp.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../src/protocol/constants.js';
+import { formatMac, ipBytes, isMulticast, parseMac } from '../../src/protocol/inet.js';
+import { VrrpEngine, type FrameOutcome } from '../../src/core/engine.js';
+import { EventBus, type CoreEvent, type StateChangedEvent } from '../../src/core/events.js';
+import type { VrrpInstanceConfig } from '../../src/config/model.js';
+import type { AddressManager, AdvertTransport, FrameInjector, InterfaceInfo, OutgoingAdvert, VipAssignment } from '../../src/ports/index.js';
+import { FakeClock, type ClockScope } from './clock.js';
+
+export interface NodeInit {
+  readonly ipv4: string;
+  readonly ipv6?: string;
+  readonly iface?: string;
+}
+
+export class FakeNode {
+  readonly events = new EventBus<CoreEvent>();
+  readonly transitions: StateChangedEvent[] = [];
+  /** VIPs present on this node: `iface/address`. */
+  readonly vips = new Set<string>();
+  readonly sentFrames: { atMs: number; frame: Uint8Array }[] = [];
+  readonly outcomes: FrameOutcome[] = [];
+  engine: VrrpEngine | undefined;
+  clock: ClockScope;
+  alive = false;
+  linkUp = true;
+  segment = 0;
+  readonly mac: string;
+  readonly iface: string;
+
+  constructor(
+    readonly lan: FakeLan,
+    readonly name: string,
+    readonly init: NodeInit,
+    index: number,
+  ) {
+    this.iface = init.iface ?? 'eth0';
+    this.mac = `02:00:00:00:00:${(index + 1).toString(16).padStart(2, '0')}`;
+    this.clock = lan.clock.scope();
+    this.events.on('state-changed', (e) => this.transitions.push(e));
+    this.events.onListenerError = (err) => {
+      throw err;
+    };
+  }
+
+  readonly interfaces: InterfaceInfo = {
+    mac: (iface) => (iface === this.iface ? this.mac : undefined),
+    primaryAddress: (iface, family) => (iface !== this.iface ? undefined : family === 'ipv4' ? this.init.ipv4 : this.init.ipv6),
+  };
+
+  private readonly transport: AdvertTransport = {
+    send: (a: OutgoingAdvert) => {
+      if (!this.alive || !this.linkUp) return;
+      for (const dst of a.destinations) {
+        const msg = encodeAdvert(a.fields, { family: a.family, source: a.source, destination: dst, checksumAsV2: a.checksumAsV2 });
+        const src = ipBytes(a.source);
+        const dstBytes = ipBytes(dst);
+        const ip = a.family === 'ipv4'
+          ? buildIpv4Header({ source: src, destination: dstBytes, payloadLength: msg.length, id: 1 })
+          : buildIpv6Header({ source: src, destination: dstBytes, payloadLength: msg.length });
+        const packet = new Uint8Array(ip.length + msg.length);
+        packet.set(ip);
+        packet.set(msg, ip.length);
+        const dstMac = isMulticast(dst) ? multicastMac(dstBytes) : parseMac(this.lan.macOf(dst) ?? 'ff:ff:ff:ff:ff:ff')!;
+        this.lan.transmit(this, buildEthernetFrame(dstMac, parseMac(this.mac)!, a.family === 'ipv4' ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, packet));
+      }
+    },
+  };
+
+  private readonly frames: FrameInjector = {
+    inject: (_iface, frame) => {
+      if (this.alive && this.linkUp) this.lan.transmit(this, frame);
+    },
+  };
+
+  private readonly addresses: AddressManager = {
+    add: (a: VipAssignment) => void this.vips.add(`${a.interface}/${a.vip.address}`),
+    remove: (a: VipAssignment) => void this.vips.delete(`${a.interface}/${a.vip.address}`),
+  };
+
+  /** Starts (or restarts) the agent with these instances. */
+  start(instances: readonly VrrpInstanceConfig[]): VrrpEngine {
+    this.clock = this.lan.clock.scope();
+    this.alive = true;
+    this.engine = new VrrpEngine(instances, {
+      clock: this.clock,
+      transport: this.transport,
+      addresses: this.addresses,
+      frames: this.frames,
+      interfaces: this.interfaces,
+      events: this.events,
+    });
+    if (!this.linkUp) for (const r of this.engine.routers.values()) r.setFault(`interface:${this.iface}`, `interface ${this.iface} down`, { linkDown: true });
+    this.engine.start();
+    return this.engine;
+  }
+
+  /** kill -9: no goodbye, timers gone; the kernel keeps the VIPs it had (as after a crash). */
+  kill(): void {
+    this.alive = false;
+    this.clock.kill();
+  }
+
+  /** SIGTERM: masters send priority 0 and remove their VIPs. */
+  stop(): void {
+    this.engine?.stop();
+    this.alive = false;
+    this.clock.kill();
+  }
+
+  setLink(up: boolean): void {
+    this.linkUp = up;
+    for (const r of this.engine?.routers.values() ?? []) r.setFault(`interface:${this.iface}`, up ? undefined : `interface ${this.iface} down`, { linkDown: !up });
+  }
+
+  receive(frame: Uint8Array): void {
+    if (!this.alive || !this.linkUp || !this.engine) return;
+    this.outcomes.push(this.engine.handleFrame(this.iface, frame));
+  }
+
+  state(instance = 'VI_1'): string | undefined {
+    return this.alive ? this.engine?.routers.get(instance)?.state : undefined;
+  }
+}
+
+export class FakeLan {
+  readonly nodes: FakeNode[] = [];
+  /** The client's ARP cache: IP → MAC, as GARPs and replies set it. */
+  readonly clientArp = new Map<string, string>();
+  readonly wire: { atMs: number; from: string; frame: Uint8Array }[] = [];
+  recordWire = false;
+
+  constructor(
+    readonly clock = new FakeClock(),
+    readonly latencyMs = 0.1,
+  ) {}
+
+  addNode(name: string, init: NodeInit): FakeNode {
+    const n = new FakeNode(this, name, init, this.nodes.length);
+    this.nodes.push(n);
+    return n;
+  }
+
+  node(name: string): FakeNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  macOf(ip: string): string | undefined {
+    return this.nodes.find((n) => n.init.ipv4 === ip || n.init.ipv6 === ip)?.mac;
+  }
+
+  /** Splits the LAN: nodes in different groups no longer hear each other. */
+  partition(...groups: string[][]): void {
+    groups.forEach((g, i) => g.forEach((name) => (this.node(name).segment = i + 1)));
+  }
+
+  heal(): void {
+    for (const n of this.nodes) n.segment = 0;
+  }
+
+  transmit(from: FakeNode, frame: Uint8Array): void {
+    const atMs = this.clock.now();
+    if (this.recordWire) this.wire.push({ atMs, from: from.name, frame });
+    from.sentFrames.push({ atMs, frame });
+    const eth = parseEthernet(frame);
+    if (eth?.etherType === 0x0806 && from.segment === 0) {
+      const arp = parseArp(eth);
+      if (arp && claimsAddress(arp, arp.senderIp)) this.clientArp.set(arp.senderIp, arp.senderMac);
+    }
+    const dst = eth ? formatMac(eth.destinationMac) : '';
+    for (const n of this.nodes) {
+      if (n === from || n.segment !== from.segment) continue;
+      if (!dst.startsWith('01:') && !dst.startsWith('33:') && dst !== 'ff:ff:ff:ff:ff:ff' && dst !== n.mac) continue;
+      this.clock.setTimer(this.latencyMs, () => n.receive(frame));
+    }
+  }
+
+  /** Names of live nodes in MASTER for an instance. */
+  masters(instance = 'VI_1'): string[] {
+    return this.nodes.filter((n) => n.state(instance) === 'master').map((n) => n.name);
+  }
+
+  /** Names of live nodes holding a VIP. */
+  holders(vip: string): string[] {
+    return this.nodes.filter((n) => n.alive && [...n.vips].some((v) => v.endsWith(`/${vip}`))).map((n) => n.name);
+  }
+}
