@@ -1,1 +1,134 @@
-console.log("hello", process.argv.slice(2))
+/**
+ * argv → config → agent; signals. keepalived's own flags are accepted where they make sense
+ * (`-f`, `-t`, `-n`, `-l`, `-D`, `-P`), so a systemd unit or script written for keepalived works.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { loadConfig, formatDiagnostic, summarizeInstance } from './config/index.js';
+import { Agent, ConfigLoadError } from './agent.js';
+import { HostError, describe } from './adapters/errors.js';
+import { createLogger } from './observability/logging.js';
+
+const USAGE = `Usage:
+  keepwatch [-f FILE] [options]          run the VRRP agent in the foreground
+  keepwatch -t [-f FILE]                 check a keepalived.conf: exit 0, or 1 with every error
+  keepwatch lab [--peer keepalived] [--demo]
+                                         a two-router LAN in network namespaces: watch a failover
+  keepwatch --version
+
+Options:
+  -f, --use-file FILE      keepalived.conf to use (default /etc/keepalived/keepalived.conf)
+  -t, --config-test        check the configuration and exit
+      --log-level LEVEL    trace|debug|info|warn|error (default info)
+  -h, --help               this text
+  Accepted for keepalived compatibility and ignored: -n/--dont-fork, -l/--log-console,
+  -D/--log-detail, -P/--vrrp, -S/--log-facility N, -p/--pid FILE, -r/--vrrp_pid FILE`;
+
+const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function configTest(file: string): number {
+  const result = loadConfig(file);
+  for (const d of result.diagnostics) (d.severity === 'error' ? process.stderr : process.stderr).write(`${formatDiagnostic(d)}\n`);
+  if (!result.config) {
+    const n = result.diagnostics.filter((d) => d.severity === 'error').length;
+    process.stderr.write(`${file}: ${n} error${n === 1 ? '' : 's'}; configuration rejected\n`);
+    return 1;
+  }
+  for (const i of result.config.instances) process.stdout.write(`${summarizeInstance(i)}\n`);
+  const w = result.diagnostics.length;
+  process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}` : ''})\n`);
+  return 0;
+}
+
+async function runAgent(file: string, logLevel: string): Promise<void> {
+  const log = createLogger(logLevel as 'info');
+  let agent: Agent;
+  try {
+    agent = await Agent.start({ configPath: file, log });
+  } catch (err) {
+    log.flush?.();
+    if (err instanceof ConfigLoadError) {
+      process.stderr.write(`${err.message}\nkeepwatch: configuration has errors; not starting\n`);
+    } else if (err instanceof HostError) {
+      process.stderr.write(`keepwatch: ${err.message}\n`);
+    } else {
+      process.stderr.write(`keepwatch: cannot start: ${describe(err)}\n`);
+    }
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'signal', signal }, `${signal}: shutting down`);
+    void agent.stop().then(() => {
+      log.flush?.();
+      setTimeout(() => process.exit(0), 10);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading configuration');
+    void agent.reload().catch((err: unknown) => log.error({ event: 'reload', result: 'failure' }, `reload failed: ${describe(err)}`));
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err, event: 'crash' }, `uncaught exception: ${err.message}`);
+    stop('crash');
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'lab') {
+    const { runLab } = await import('./lab/lab.js');
+    process.exitCode = await runLab(argv.slice(1));
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        'use-file': { type: 'string', short: 'f' },
+        'config-test': { type: 'boolean', short: 't' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        'dont-fork': { type: 'boolean', short: 'n' },
+        'log-console': { type: 'boolean', short: 'l' },
+        'log-detail': { type: 'boolean', short: 'D' },
+        vrrp: { type: 'boolean', short: 'P' },
+        'log-facility': { type: 'string', short: 'S' },
+        pid: { type: 'string', short: 'p' },
+        vrrp_pid: { type: 'string', short: 'r' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`keepwatch: ${describe(err)}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (v.version) {
+    process.stdout.write(`keepwatch ${version()}\n`);
+    return;
+  }
+  const file = v['use-file'] ?? DEFAULT_CONFIG;
+  if (v['config-test']) {
+    process.exitCode = configTest(file);
+    return;
+  }
+  await runAgent(file, v['log-level'] ?? 'info');
+}
+
+await main(process.argv.slice(2));

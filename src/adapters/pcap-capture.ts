@@ -1,0 +1,119 @@
+/**
+ * Captures VRRP and ARP with `pcap`, one live session per interface, in immediate mode
+ * (`buffer_timeout: 0`: the default 1 s buffer delayed adverts by a median 421 ms here). The same
+ * sessions inject Ethernet frames (gratuitous ARP, ARP probes). No protocol decisions here: each
+ * frame goes to the handler with its capture time; the core decodes it.
+ */
+import { createRequire } from 'node:module';
+import type { FrameInjector } from '../ports/index.js';
+import { HostError, isPermissionError, privilegeError, describe } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+interface PcapSession {
+  on(event: 'packet', fn: (p: { buf: Buffer; header: Buffer }) => void): void;
+  stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
+  inject(data: Buffer): void;
+  close(): void;
+}
+interface PcapModule {
+  createSession(device: string, options: { filter?: string; buffer_timeout?: number; buffer_size?: number; snap_length?: number; promiscuous?: boolean }): PcapSession;
+  warningHandler: (message: string) => void;
+}
+
+/** VRRP over IPv4/IPv6 and ARP; nothing else crosses into JavaScript. */
+export const CAPTURE_FILTER = 'ip proto 112 or ip6 proto 112 or arp';
+
+/** (interface, frame bytes (valid only during the call), capture time in wall-clock µs). */
+export type FrameHandler = (iface: string, frame: Uint8Array, wallUs: number) => void;
+
+export interface CaptureStats {
+  readonly received: number;
+  readonly dropped: number;
+  readonly interfaceDropped: number;
+}
+
+export class PcapCapture implements FrameInjector {
+  private readonly pcap: PcapModule = require('pcap') as PcapModule;
+  private readonly sessions = new Map<string, PcapSession>();
+  /** Counters of sessions that were closed (reload, interface gone), so totals never go down. */
+  private readonly closedTotals = new Map<string, CaptureStats>();
+
+  constructor(
+    private readonly onFrame: FrameHandler,
+    onWarning: (message: string) => void = () => {},
+  ) {
+    // libpcap warnings ("no IPv4 address assigned") go to our log, not to stdout.
+    this.pcap.warningHandler = onWarning;
+  }
+
+  get interfaces(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  open(iface: string): void {
+    if (this.sessions.has(iface)) return;
+    let session: PcapSession;
+    try {
+      session = this.pcap.createSession(iface, { filter: CAPTURE_FILTER, buffer_timeout: 0, buffer_size: 2 * 1024 * 1024, snap_length: 1600, promiscuous: false });
+    } catch (err) {
+      const m = describe(err);
+      if (isPermissionError(err) || /permission|privilege/i.test(m)) throw privilegeError('CAP_NET_RAW', `capturing on ${iface} (libpcap)`, err);
+      if (/No such device|doesn't exist|not found/i.test(m)) throw new HostError('interface', `interface ${iface} does not exist (libpcap: ${m})`, { cause: err });
+      if (/not up/i.test(m)) throw new HostError('interface', `interface ${iface} is down (libpcap: ${m})`, { cause: err });
+      throw new HostError('libpcap', `libpcap could not capture on ${iface}: ${m}`, { cause: err });
+    }
+    session.on('packet', (p) => {
+      const h = p.header;
+      const caplen = h.readUInt32LE(8);
+      const wallUs = h.readUInt32LE(0) * 1e6 + h.readUInt32LE(4);
+      this.onFrame(iface, p.buf.subarray(0, caplen), wallUs);
+    });
+    this.sessions.set(iface, session);
+  }
+
+  close(iface?: string): void {
+    for (const name of iface ? [iface] : [...this.sessions.keys()]) {
+      const s = this.sessions.get(name);
+      if (!s) continue;
+      const last = this.sessionStats(s);
+      const prev = this.closedTotals.get(name) ?? { received: 0, dropped: 0, interfaceDropped: 0 };
+      this.closedTotals.set(name, { received: prev.received + last.received, dropped: prev.dropped + last.dropped, interfaceDropped: prev.interfaceDropped + last.interfaceDropped });
+      try {
+        s.close();
+      } catch {
+        /* best effort */
+      }
+      this.sessions.delete(name);
+    }
+  }
+
+  inject(iface: string, frame: Uint8Array): void {
+    let s = this.sessions.get(iface);
+    if (!s) {
+      this.open(iface);
+      s = this.sessions.get(iface)!;
+    }
+    s.inject(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+  }
+
+  /** libpcap's own counters per interface (received by the filter, dropped by the kernel). */
+  stats(): Map<string, CaptureStats> {
+    const out = new Map<string, CaptureStats>(this.closedTotals);
+    for (const [name, s] of this.sessions) {
+      const cur = this.sessionStats(s);
+      const prev = out.get(name) ?? { received: 0, dropped: 0, interfaceDropped: 0 };
+      out.set(name, { received: prev.received + cur.received, dropped: prev.dropped + cur.dropped, interfaceDropped: prev.interfaceDropped + cur.interfaceDropped });
+    }
+    return out;
+  }
+
+  private sessionStats(s: PcapSession): CaptureStats {
+    try {
+      const st = s.stats();
+      return { received: st.ps_recv, dropped: st.ps_drop, interfaceDropped: st.ps_ifdrop };
+    } catch {
+      return { received: 0, dropped: 0, interfaceDropped: 0 };
+    }
+  }
+}

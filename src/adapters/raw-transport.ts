@@ -1,0 +1,147 @@
+/**
+ * Sends adverts with `raw-socket`: one socket per interface and family, bound to the interface
+ * (SO_BINDTODEVICE), multicast loopback off (keepalived does the same: we never hear ourselves).
+ * IPv4 uses IP_HDRINCL with the header keepalived sends (TOS 0xc0, TTL 255, no DF, an IP ID
+ * counter per instance); IPv6 lets the kernel build the header (hop limit 255, traffic class 0xc0,
+ * source = the interface's link-local address). The codec encodes; this adapter only sends.
+ */
+import { createRequire } from 'node:module';
+import { encodeAdvert } from '../protocol/advert.js';
+import { IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from '../protocol/constants.js';
+import { buildIpv4Header } from '../protocol/frame.js';
+import { ipBytes, type IpFamily } from '../protocol/inet.js';
+import type { AdvertTransport, OutgoingAdvert } from '../ports/index.js';
+import { HostError, isPermissionError, privilegeError, describe } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+interface RawSocket {
+  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  send(buf: Buffer, offset: number, length: number, address: string, before: (() => void) | null, after: (err: Error | null, bytes: number) => void): void;
+  pauseRecv(): void;
+  close(): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+}
+interface RawModule {
+  createSocket(opts: { protocol: number; addressFamily: number; bufferSize?: number }): RawSocket;
+  AddressFamily: { IPv4: number; IPv6: number };
+  SocketLevel: { SOL_SOCKET: number; IPPROTO_IP: number; IPPROTO_IPV6: number };
+  SocketOption: { IP_HDRINCL: number; SO_BINDTODEVICE: number };
+}
+
+// Linux socket option numbers raw-socket does not export.
+const IP_MULTICAST_LOOP = 34;
+const IPV6_CHECKSUM = 7;
+const IPV6_UNICAST_HOPS = 16;
+const IPV6_MULTICAST_HOPS = 18;
+const IPV6_MULTICAST_LOOP = 19;
+const IPV6_TCLASS = 67;
+
+export type SendErrorHandler = (advert: OutgoingAdvert, destination: string, error: Error) => void;
+
+export class RawSocketTransport implements AdvertTransport {
+  private readonly raw: RawModule = require('raw-socket') as RawModule;
+  private readonly sockets = new Map<string, RawSocket>();
+  private readonly ipIds = new Map<string, number>();
+
+  constructor(private readonly onError: SendErrorHandler) {}
+
+  /** Opens the socket for an interface ahead of time, so privilege problems show at start. */
+  open(iface: string, family: IpFamily): void {
+    this.socketFor(iface, family);
+  }
+
+  send(advert: OutgoingAdvert): void {
+    let socket: RawSocket;
+    try {
+      socket = this.socketFor(advert.interface, advert.family);
+    } catch (err) {
+      for (const d of advert.destinations) this.onError(advert, d, err as Error);
+      return;
+    }
+    // One IP ID per advert, shared by its unicast copies (keepalived: observed).
+    const id = ((this.ipIds.get(advert.instance) ?? 0) % 0xffff) + 1;
+    this.ipIds.set(advert.instance, id);
+    const source = ipBytes(advert.source);
+    for (const destination of advert.destinations) {
+      const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2: advert.checksumAsV2 });
+      let packet: Buffer;
+      if (advert.family === 'ipv4') {
+        const header = buildIpv4Header({ source, destination: ipBytes(destination), payloadLength: msg.length, id });
+        packet = Buffer.concat([header, msg]);
+      } else {
+        packet = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+      }
+      socket.send(packet, 0, packet.length, destination, null, (err) => {
+        if (err) this.onError(advert, destination, err);
+      });
+    }
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) {
+      try {
+        s.close();
+      } catch {
+        /* closing is best effort */
+      }
+    }
+    this.sockets.clear();
+  }
+
+  /** Closes the socket of one interface (it went away); the next send reopens it. */
+  reset(iface: string): void {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const key = `${iface}|${family}`;
+      const s = this.sockets.get(key);
+      if (!s) continue;
+      try {
+        s.close();
+      } catch {
+        /* best effort */
+      }
+      this.sockets.delete(key);
+    }
+  }
+
+  private socketFor(iface: string, family: IpFamily): RawSocket {
+    const key = `${iface}|${family}`;
+    const existing = this.sockets.get(key);
+    if (existing) return existing;
+    const { raw } = this;
+    let s: RawSocket;
+    try {
+      s = raw.createSocket({ protocol: IPPROTO_VRRP, addressFamily: family === 'ipv4' ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6, bufferSize: 256 });
+    } catch (err) {
+      if (isPermissionError(err)) throw privilegeError('CAP_NET_RAW', 'sending VRRP adverts (raw socket)', err);
+      throw new HostError('socket', `cannot open a raw socket for VRRP on ${iface}: ${describe(err)}`, { cause: err });
+    }
+    // Receiving is pcap's job: never wake up for what this socket would queue.
+    s.pauseRecv();
+    s.on('error', () => {
+      /* send errors arrive through the send callback */
+    });
+    try {
+      const dev = Buffer.from(`${iface}\0`);
+      s.setOption(raw.SocketLevel.SOL_SOCKET, raw.SocketOption.SO_BINDTODEVICE, dev, dev.length);
+      if (family === 'ipv4') {
+        s.setOption(raw.SocketLevel.IPPROTO_IP, raw.SocketOption.IP_HDRINCL, 1);
+        s.setOption(raw.SocketLevel.IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+      } else {
+        const L = raw.SocketLevel.IPPROTO_IPV6;
+        s.setOption(L, IPV6_MULTICAST_HOPS, VRRP_TTL);
+        s.setOption(L, IPV6_UNICAST_HOPS, VRRP_TTL);
+        s.setOption(L, IPV6_MULTICAST_LOOP, 0);
+        s.setOption(L, IPV6_TCLASS, VRRP_TOS);
+        s.setOption(L, IPV6_CHECKSUM, 6);
+      }
+    } catch (err) {
+      s.close();
+      if (isPermissionError(err)) throw privilegeError('CAP_NET_RAW', `binding the VRRP socket to ${iface}`, err);
+      if (/ENODEV|No such device/i.test(describe(err))) throw new HostError('interface', `interface ${iface} does not exist`, { cause: err });
+      throw new HostError('socket', `cannot configure the VRRP socket on ${iface}: ${describe(err)}`, { cause: err });
+    }
+    this.sockets.set(key, s);
+    return s;
+  }
+}

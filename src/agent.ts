@@ -1,0 +1,264 @@
+/**
+ * The composition root: the one file that wires config, core, adapters and observability.
+ *
+ *   pcap capture ──frames──▶ VrrpEngine ──ports──▶ raw-socket (adverts), pcap (GARP), netlink (VIPs)
+ *        ▲                      │ events
+ *   netlink (links, addresses)  ▼
+ *                        logs, metrics, traces, health, guard (subscribers)
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfig, formatDiagnostic } from './config/index.js';
+import type { KeepalivedConfig, VrrpInstanceConfig, Diagnostic } from './config/model.js';
+import { VrrpEngine, type FrameOutcome } from './core/engine.js';
+import { EventBus, type CoreEvent } from './core/events.js';
+import type { VrrpRouter } from './core/router.js';
+import type { VipAssignment } from './ports/index.js';
+import { SystemClock } from './adapters/clock.js';
+import { RawSocketTransport } from './adapters/raw-transport.js';
+import { PcapCapture } from './adapters/pcap-capture.js';
+import { NetlinkHost } from './adapters/netlink-host.js';
+import { HostError, describe } from './adapters/errors.js';
+import { logCoreEvents, RateLimiter, type Logger } from './observability/logging.js';
+
+/** Events of the host side (adapters and the agent), next to the core's. */
+export type HostEvent =
+  | { readonly type: 'vip-result'; readonly assignment: VipAssignment; readonly action: 'add' | 'remove'; readonly error?: Error; readonly durationMs: number; readonly atMs: number }
+  | { readonly type: 'vip-repaired'; readonly assignment: VipAssignment; readonly atMs: number }
+  | { readonly type: 'link-changed'; readonly interface: string; readonly up: boolean; readonly atMs: number }
+  | { readonly type: 'frame'; readonly interface: string; readonly frame: Uint8Array; readonly wallUs: number; readonly outcome: FrameOutcome }
+  | { readonly type: 'reload'; readonly result: 'success' | 'failure'; readonly diagnostics: readonly Diagnostic[]; readonly atMs: number }
+  | { readonly type: 'agent-error'; readonly error: Error; readonly atMs: number };
+
+export class ConfigLoadError extends Error {
+  override readonly name = 'ConfigLoadError';
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+  }
+}
+
+export interface AgentOptions {
+  readonly configPath: string;
+  readonly log: Logger;
+}
+
+/** Everything but `location`s: two instances are "the same" for reload if this is equal. */
+function comparable(c: VrrpInstanceConfig): unknown {
+  return JSON.parse(JSON.stringify(c, (k, v) => (k === 'location' || k === 'scriptLocation' ? undefined : v)));
+}
+
+export class Agent {
+  readonly clock = new SystemClock();
+  readonly events = new EventBus<CoreEvent>();
+  readonly hostEvents = new EventBus<HostEvent>();
+  readonly transport: RawSocketTransport;
+  readonly capture: PcapCapture;
+  engine!: VrrpEngine;
+  config!: KeepalivedConfig;
+  private netlink!: NetlinkHost;
+  private readonly limiter = new RateLimiter();
+  private stopping = false;
+
+  private constructor(private readonly opts: AgentOptions) {
+    const log = opts.log;
+    this.events.onListenerError = (err, e) => log.error({ err, event: e.type }, `event subscriber failed on ${e.type}: ${describe(err)}`);
+    this.hostEvents.onListenerError = (err, e) => log.error({ err, event: e.type }, `event subscriber failed on ${e.type}: ${describe(err)}`);
+    this.transport = new RawSocketTransport((advert, destination, error) => {
+      this.events.emit({ type: 'send-failed', instance: advert.instance, interface: advert.interface, reason: `advert to ${destination} failed: ${describe(error)}`, atMs: this.clock.now() });
+    });
+    this.capture = new PcapCapture(
+      (iface, frame, wallUs) => this.onFrame(iface, frame, wallUs),
+      (message) => log.debug({ event: 'libpcap' }, message.trim()),
+    );
+  }
+
+  /** Loads the config, checks the host, reconciles leftover VIPs and starts every instance. */
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts);
+    await agent.boot();
+    return agent;
+  }
+
+  get log(): Logger {
+    return this.opts.log;
+  }
+
+  get routers(): VrrpRouter[] {
+    return [...this.engine.routers.values()];
+  }
+
+  /** Whether a VIP is on its interface right now (netlink's view). */
+  vipPresent(iface: string, address: string): boolean {
+    return this.netlink.hasAddress(iface, address);
+  }
+
+  private loadOrThrow(): KeepalivedConfig {
+    const result = loadConfig(this.opts.configPath);
+    for (const d of result.diagnostics) if (d.severity === 'warning') this.log.warn({ event: 'config-warning', location: `${d.location.file}:${d.location.line}:${d.location.column}` }, d.message);
+    if (!result.config) throw new ConfigLoadError(result.diagnostics);
+    return result.config;
+  }
+
+  private async boot(): Promise<void> {
+    this.config = this.loadOrThrow();
+    this.netlink = await NetlinkHost.open({
+      onLinkChange: (name, up) => this.onLinkChange(name, up),
+      onVipRepaired: (assignment) => {
+        this.log.warn({ event: 'vip-repaired', instance: assignment.instance, vip: assignment.vip.address, interface: assignment.interface }, `(${assignment.instance}) VIP ${assignment.vip.address} was removed from ${assignment.interface} by someone else: put back`);
+        this.hostEvents.emit({ type: 'vip-repaired', assignment, atMs: this.clock.now() });
+      },
+      onVipResult: (assignment, action, error, durationMs) => {
+        if (error) this.log.error({ event: 'vip-failed', instance: assignment.instance, vip: assignment.vip.address, action }, error.message);
+        this.hostEvents.emit({ type: 'vip-result', assignment, action, ...(error ? { error } : {}), durationMs, atMs: this.clock.now() });
+      },
+      onError: (error) => this.hostEvents.emit({ type: 'agent-error', error, atMs: this.clock.now() }),
+    });
+    this.checkInterfaces(this.config);
+    this.netlink.setVipAddresses(this.allVips(this.config).map((v) => v.vip.address));
+    await this.reconcile(this.config.instances);
+    logCoreEvents(this.events, this.log, this.limiter);
+    this.engine = new VrrpEngine(this.config.instances, {
+      clock: this.clock,
+      transport: this.transport,
+      addresses: this.netlink,
+      frames: this.capture,
+      interfaces: this.netlink,
+      events: this.events,
+    });
+    this.openSockets(this.config.instances);
+    for (const r of this.engine.routers.values()) this.applyLinkState(r);
+    this.engine.start();
+    this.log.info({ event: 'started', instances: this.config.instances.length, interfaces: this.engine.interfaces }, `keepwatch started: ${this.config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
+  }
+
+  private checkInterfaces(config: KeepalivedConfig): void {
+    const missing = config.instances.filter((i) => !this.netlink.interfaceExists(i.interface));
+    if (missing.length > 0) {
+      throw new HostError(
+        'interface',
+        missing.map((i) => `${i.location.file}:${i.location.line}:${i.location.column}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host`).join('\n'),
+      );
+    }
+  }
+
+  private openSockets(instances: readonly VrrpInstanceConfig[]): void {
+    for (const i of instances) {
+      this.transport.open(i.interface, i.family);
+      if (this.netlink.linkUp(i.interface)) this.capture.open(i.interface);
+    }
+  }
+
+  private allVips(config: KeepalivedConfig): VipAssignment[] {
+    return config.instances.flatMap((i) =>
+      [...i.virtualAddresses, ...i.virtualAddressesExcluded].map((vip) => ({ instance: i.name, interface: vip.device ?? i.interface, vip })),
+    );
+  }
+
+  /**
+   * VIPs of ours left on an interface (a crash, kill -9) are removed before the instance joins:
+   * every instance starts as backup (an owner re-adds them at once). keepalived does the same.
+   */
+  private async reconcile(instances: readonly VrrpInstanceConfig[]): Promise<void> {
+    const stale = this.allVips({ ...this.config, instances }).filter((a) => this.netlink.hasAddress(a.interface, a.vip.address));
+    for (const a of stale) {
+      this.log.warn({ event: 'vip-reconciled', instance: a.instance, vip: a.vip.address, interface: a.interface }, `(${a.instance}) removing VIP ${a.vip.address} left on ${a.interface} (by a crash?) before joining`);
+      await this.netlink.removeNow(a);
+    }
+  }
+
+  private applyLinkState(r: VrrpRouter): void {
+    const name = r.config.interface;
+    const up = this.netlink.linkUp(name);
+    r.setFault(`interface:${name}`, up ? undefined : `interface ${name} down`, { linkDown: !up });
+  }
+
+  private onLinkChange(name: string, up: boolean): void {
+    if (this.stopping || !this.engine) return;
+    this.hostEvents.emit({ type: 'link-changed', interface: name, up, atMs: this.clock.now() });
+    this.log.info({ event: 'link', interface: name, up }, `interface ${name} is ${up ? 'up' : 'down'}`);
+    if (up) {
+      this.transport.reset(name);
+      if (this.engine.interfaces.includes(name)) {
+        try {
+          this.capture.open(name);
+        } catch (err) {
+          this.log.error({ event: 'capture-failed', interface: name }, describe(err));
+        }
+      }
+    }
+    for (const r of this.engine.routers.values()) if (r.config.interface === name) r.setFault(`interface:${name}`, up ? undefined : `interface ${name} down`, { linkDown: !up });
+  }
+
+  private onFrame(iface: string, frame: Uint8Array, wallUs: number): void {
+    if (this.stopping) return;
+    const outcome = this.engine.handleFrame(iface, frame, this.clock.monotonicFromWallUs(wallUs));
+    this.hostEvents.emit({ type: 'frame', interface: iface, frame, wallUs, outcome });
+  }
+
+  /**
+   * SIGHUP: the new config is validated first; an invalid one is logged with its errors and the
+   * running config stays. Unchanged instances keep their state and VIPs; changed ones restart.
+   */
+  async reload(): Promise<{ ok: boolean; diagnostics: readonly Diagnostic[] }> {
+    const result = loadConfig(this.opts.configPath);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    if (!result.config) {
+      for (const d of errors) this.log.error({ event: 'reload-error' }, formatDiagnostic(d));
+      this.log.error({ event: 'reload', result: 'failure', errors: errors.length }, `reload refused: ${errors.length} error(s) in ${this.opts.configPath}; the running config stays`);
+      this.hostEvents.emit({ type: 'reload', result: 'failure', diagnostics: result.diagnostics, atMs: this.clock.now() });
+      return { ok: false, diagnostics: result.diagnostics };
+    }
+    const next = result.config;
+    try {
+      this.checkInterfaces(next);
+    } catch (err) {
+      this.log.error({ event: 'reload', result: 'failure' }, `reload refused: ${describe(err)}`);
+      this.hostEvents.emit({ type: 'reload', result: 'failure', diagnostics: result.diagnostics, atMs: this.clock.now() });
+      return { ok: false, diagnostics: result.diagnostics };
+    }
+    const before = new Map(this.config.instances.map((i) => [i.name, i]));
+    const after = new Map(next.instances.map((i) => [i.name, i]));
+    const kept: string[] = [];
+    const restarted: string[] = [];
+    for (const [name, old] of before) {
+      const now = after.get(name);
+      if (now && isDeepStrictEqual(comparable(old), comparable(now))) {
+        kept.push(name);
+        continue;
+      }
+      this.engine.routers.get(name)?.stop();
+      this.engine.removeInstance(name);
+      if (now) restarted.push(name);
+    }
+    this.config = next;
+    this.netlink.setVipAddresses(this.allVips(next).map((v) => v.vip.address));
+    const added = next.instances.filter((i) => !kept.includes(i.name));
+    await this.netlink.settle();
+    for (const c of added) {
+      const r = this.engine.addInstance(c);
+      this.openSockets([c]);
+      this.applyLinkState(r);
+      r.start();
+    }
+    for (const iface of this.capture.interfaces) if (!this.engine.interfaces.includes(iface)) this.capture.close(iface);
+    this.log.info({ event: 'reload', result: 'success', kept, restarted, added: added.filter((c) => !restarted.includes(c.name)).map((c) => c.name) }, `config reloaded: ${kept.length} kept, ${restarted.length} restarted, ${added.length - restarted.length} added`);
+    this.hostEvents.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: this.clock.now() });
+    return { ok: true, diagnostics: result.diagnostics };
+  }
+
+  /**
+   * SIGTERM/SIGINT: masters send priority 0 and remove their VIPs; resolves when the kernel has
+   * answered (or after `budgetMs`).
+   */
+  async stop(budgetMs = 800): Promise<void> {
+    if (this.stopping) return;
+    this.engine?.stop();
+    this.stopping = true;
+    const settled = this.netlink?.settle() ?? Promise.resolve();
+    // Raw sends complete on the next poll of the socket; give them a moment too.
+    await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
+    this.capture.close();
+    this.transport.close();
+    this.netlink?.close();
+    this.log.info({ event: 'stopped' }, 'keepwatch stopped');
+  }
+}

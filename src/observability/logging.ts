@@ -1,0 +1,99 @@
+/**
+ * Structured JSON logs (pino) for core events: one line per transition with the same fields as
+ * the election span, and rate-limited lines for dropped adverts so a flood can't flood the log.
+ */
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import type { CoreEvent, EventBus } from '../core/events.js';
+
+export type { Logger };
+
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'keepwatch' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}
+
+/**
+ * Allows the first line per key, then at most one per `windowMs`, reporting how many were
+ * suppressed in between.
+ */
+export class RateLimiter {
+  private readonly state = new Map<string, { lastMs: number; suppressed: number }>();
+  constructor(private readonly windowMs = 10_000) {}
+
+  /** Returns undefined to stay silent, or the number of lines suppressed since the last one. */
+  allow(key: string, nowMs: number): number | undefined {
+    const s = this.state.get(key);
+    if (!s) {
+      this.state.set(key, { lastMs: nowMs, suppressed: 0 });
+      return 0;
+    }
+    if (nowMs - s.lastMs < this.windowMs) {
+      s.suppressed++;
+      return undefined;
+    }
+    const suppressed = s.suppressed;
+    s.lastMs = nowMs;
+    s.suppressed = 0;
+    return suppressed;
+  }
+}
+
+/** Subscribes the log to the core's events. Returns the unsubscribe function. */
+export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter = new RateLimiter()): () => void {
+  const offs = [
+    events.on('state-changed', (e) => {
+      log.info(
+        {
+          event: 'transition',
+          'vrrp.instance': e.instance,
+          'vrrp.vrid': e.vrid,
+          'vrrp.interface': e.interface,
+          'vrrp.state.from': e.from,
+          'vrrp.state.to': e.to,
+          'vrrp.cause': e.cause,
+          'vrrp.priority': e.priority,
+          ...(e.peer ? { 'vrrp.peer.address': e.peer.address, 'vrrp.peer.priority': e.peer.priority } : {}),
+          ...(e.detail ? { detail: e.detail } : {}),
+          electionMs: Math.round((e.atMs - e.startedAtMs) * 1000) / 1000,
+        },
+        `(${e.instance}) ${e.from.toUpperCase()} -> ${e.to.toUpperCase()} (${e.cause}${e.detail ? `: ${e.detail}` : ''})`,
+      );
+    }),
+    events.on('advert-dropped', (e) => {
+      const suppressed = limiter.allow(`${e.interface}|${e.reason}`, e.atMs);
+      if (suppressed === undefined) return;
+      log.warn(
+        { event: 'advert-dropped', interface: e.interface, reason: e.reason, source: e.source, vrid: e.vrid, instance: e.instance, suppressed },
+        `dropped advert from ${e.source} on ${e.interface}${e.vrid !== undefined ? ` (vrid ${e.vrid})` : ''}: ${e.reason}${suppressed ? ` (${suppressed} similar not logged)` : ''}`,
+      );
+    }),
+    events.on('advert-received', (e) => {
+      if (!e.addressListMismatch) return;
+      const suppressed = limiter.allow(`${e.interface}|address-list|${e.instance}`, e.atMs);
+      if (suppressed === undefined) return;
+      log.warn(
+        { event: 'address-list-mismatch', instance: e.instance, vrid: e.vrid, source: e.source, suppressed },
+        `(${e.instance}) advert from ${e.source} lists other VIPs than ours: accepted (a discarded advert would cause split brain); check both configs`,
+      );
+    }),
+    events.on('send-failed', (e) => {
+      const suppressed = limiter.allow(`send|${e.instance}|${e.reason}`, e.atMs);
+      if (suppressed === undefined) return;
+      log.warn({ event: 'send-failed', instance: e.instance, interface: e.interface, suppressed }, `(${e.instance}) ${e.reason}`);
+    }),
+    events.on('garp-sent', (e) => {
+      log.debug({ event: 'garp', instance: e.instance, interface: e.interface, vips: e.vips, mac: e.mac, count: e.count, reason: e.reason }, `(${e.instance}) sent ${e.count} gratuitous ARPs`);
+    }),
+    events.on('priority-changed', (e) => {
+      log.info({ event: 'priority-changed', instance: e.instance, from: e.from, to: e.to, base: e.basePriority }, `(${e.instance}) effective priority ${e.from} -> ${e.to}`);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
+}
