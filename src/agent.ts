@@ -175,6 +175,8 @@ export class Agent {
     if (this.stopping || !this.engine) return;
     this.hostEvents.emit({ type: 'link-changed', interface: name, up, atMs: this.clock.now() });
     this.log.info({ event: 'link', interface: name, up }, `interface ${name} is ${up ? 'up' : 'down'}`);
+    // libpcap sessions die with their link (ENETDOWN): close on down, reopen on up.
+    if (!up) this.capture.close(name);
     if (up) {
       this.transport.reset(name);
       if (this.engine.interfaces.includes(name)) {

@@ -61,12 +61,16 @@ async function runAgent(file: string, logLevel: string): Promise<void> {
     }
     process.exit(1);
   }
+  // Native handles (netlink, pcap) do not all keep the event loop alive: an instance in FAULT
+  // has no timer running, and the process must still wait for its link to come back.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'signal', signal }, `${signal}: shutting down`);
     void agent.stop().then(() => {
+      clearInterval(keepAlive);
       log.flush?.();
       setTimeout(() => process.exit(0), 10);
     });

@@ -1,0 +1,258 @@
+/**
+ * `keepwatch lab`: a LAN in network namespaces (a bridge, routers r1 and r2, a client), a
+ * keepalived.conf per router, two agents (or keepwatch + Debian's keepalived with
+ * `--peer keepalived`), and a live view of who holds the VIP and where the client's ARP entry
+ * points. On a terminal, keys fail the master; without one (or with `--demo`) a scripted tour
+ * runs kill -9, SIGTERM and link-down failovers and prints what it measured. Everything is
+ * cleaned up on exit, Ctrl-C, or by the next run after a crash.
+ */
+import { parseArgs } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { NetnsLab, cleanupStale } from './netns.js';
+import { LabRouter, type RouterKind } from './routers.js';
+
+const VIP = '10.250.0.100';
+const HOSTS = [
+  { name: 'r1', ipv4: '10.250.0.1' },
+  { name: 'r2', ipv4: '10.250.0.2' },
+  { name: 'client', ipv4: '10.250.0.10' },
+];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface LabOptions {
+  peer: RouterKind;
+  demo: boolean;
+  version: 2 | 3;
+  advertInt: number;
+}
+
+function color(code: number, s: string): string {
+  return process.stdout.isTTY ? `\x1b[${code}m${s}\x1b[0m` : s;
+}
+
+class Lab {
+  readonly routers: LabRouter[];
+  private ping: ChildProcess | undefined;
+  private pingLost = 0;
+  private pingOk = 0;
+  private readonly dir: string;
+  private readonly started = Date.now();
+
+  constructor(
+    readonly net: NetnsLab,
+    readonly opts: LabOptions,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'keepwatch-lab-'));
+    const inst = (priority: number, state: 'MASTER' | 'BACKUP') => ({
+      state,
+      priority,
+      vrid: 51,
+      version: opts.version,
+      advertInt: opts.advertInt,
+      password: 'lab-pass',
+      vips: [`${VIP}/24 dev eth0 label eth0:vip`],
+      garpMasterDelay: 1,
+      garpMasterRepeat: 2,
+    });
+    this.routers = [
+      new LabRouter(net, 'r1', 'keepwatch', this.dir, { routerId: 'r1', instances: [inst(150, 'MASTER')] }),
+      new LabRouter(net, 'r2', opts.peer, this.dir, { routerId: 'r2', instances: [inst(100, 'BACKUP')] }),
+    ];
+  }
+
+  start(): void {
+    for (const r of this.routers) r.start();
+    // The client pings the VIP 5 times a second; lost replies show the failover gap.
+    this.ping = this.net.spawn('client', 'stdbuf', ['-oL', 'ping', '-n', '-O', '-i', '0.2', '-W', '0.2', VIP]);
+    this.ping.stdout?.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) {
+        if (/bytes from/.test(line)) this.pingOk++;
+        else if (/no answer yet/.test(line)) this.pingLost++;
+      }
+    });
+  }
+
+  router(name: string): LabRouter {
+    return this.routers.find((r) => r.host === name)!;
+  }
+
+  holders(): string[] {
+    return this.net.holders(VIP).filter((h) => h !== 'client');
+  }
+
+  /** The router whose agent is running, says MASTER and holds the VIP. */
+  master(): LabRouter | undefined {
+    return this.routers.find((r) => r.running && r.state === 'master' && this.holders().includes(r.host));
+  }
+
+  /** r1 (the higher priority) is master, r2 backup, and the client's ARP entry points at r1. */
+  settled(): boolean {
+    const [r1, r2] = this.routers as [LabRouter, LabRouter];
+    return this.master() === r1 && r2.running && r2.state === 'backup' && this.net.hostByMac(this.net.neighbour('client', VIP)) === 'r1';
+  }
+
+  clientArp(): string {
+    const mac = this.net.neighbour('client', VIP);
+    return mac ? `${mac} (${this.net.hostByMac(mac) ?? '?'})` : 'no entry';
+  }
+
+  statusLines(): string[] {
+    const holders = this.holders();
+    const lines = [`keepwatch lab — VIP ${VIP} on a bridge: r1 (keepwatch, prio 150), r2 (${this.opts.peer}, prio 100), client   [logs: ${this.dir}]`];
+    for (const r of this.routers) {
+      const link = this.net.exec(r.host, 'cat', ['/sys/class/net/eth0/operstate']).stdout.trim();
+      const state = r.running ? (r.state ?? 'starting').toUpperCase() : 'STOPPED';
+      const holds = holders.includes(r.host) ? color(32, 'holds VIP') : '         ';
+      const last = r.transitions.at(-1);
+      lines.push(`  ${r.host} ${r.kind.padEnd(10)} ${state.padEnd(8)} link ${link.padEnd(5)} ${holds}  ${last ? `last: ${last.line}` : ''}`);
+    }
+    lines.push(`  client ARP for ${VIP}: ${this.clientArp()}   pings ok ${this.pingOk}, lost ${this.pingLost}`);
+    return lines;
+  }
+
+  async waitFor(cond: () => boolean, timeoutMs: number): Promise<number | undefined> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      if (cond()) return Date.now() - t0;
+      await sleep(20);
+    }
+    return undefined;
+  }
+
+  async destroy(): Promise<void> {
+    for (const r of this.routers) {
+      await r.signal('SIGTERM', 1500);
+      r.close();
+    }
+    this.ping?.kill('SIGKILL');
+    this.net.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function demo(lab: Lab): Promise<number> {
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  const show = () => say(lab.statusLines().map((l) => `    ${l}`).join('\n'));
+  const results: [string, string][] = [];
+  say(color(1, '\n1. Start: both routers come up as BACKUP; the higher priority (r1) takes over after Master_Down_Interval.'));
+  const t = await lab.waitFor(() => lab.settled(), 20_000);
+  if (t === undefined) {
+    say('r1 did not become master with r2 as backup within 20 s; logs:');
+    for (const r of lab.routers) say(r.logLines.slice(-20).join('\n'));
+    return 1;
+  }
+  show();
+  const scenarios: [string, (m: LabRouter) => Promise<void> | void, (m: LabRouter) => Promise<void> | void][] = [
+    ['kill -9 of the master agent (no goodbye: the backup waits Master_Down_Interval; the dead agent cannot remove its VIP, the kernel keeps it until the agent restarts and reconciles)', (m) => m.signal('SIGKILL'), (m) => m.start()],
+    ['SIGTERM of the master (priority-0 advert: the backup waits only Skew_Time)', (m) => m.signal('SIGTERM'), (m) => m.start()],
+    ['link down on the master (FAULT)', (m) => lab.net.setLink(m.host, false), (m) => lab.net.setLink(m.host, true)],
+  ];
+  let step = 2;
+  for (const [what, fail, heal] of scenarios) {
+    const old = lab.master();
+    if (!old) break;
+    say(color(1, `\n${step++}. ${what}: failing ${old.host}.`));
+    const lostBefore = (lab as unknown as { pingLost: number }).pingLost;
+    const t0 = Date.now();
+    await fail(old);
+    const other = lab.routers.find((r) => r !== old)!;
+    const took = await lab.waitFor(() => lab.holders().includes(other.host) && lab.net.hostByMac(lab.net.neighbour('client', VIP)) === other.host, 15_000);
+    const lost = (lab as unknown as { pingLost: number }).pingLost - lostBefore;
+    const res = took === undefined ? 'no takeover within 15 s' : `${other.host} holds the VIP and the client's ARP entry ${took} ms after the failure (client lost ~${lost} pings)`;
+    results.push([what.split(' (')[0]!, res]);
+    say(`    ${res}`);
+    show();
+    say(`    Healing ${old.host}: it comes back and preempts (higher priority).`);
+    await heal(old);
+    if ((await lab.waitFor(() => lab.settled(), 20_000)) === undefined) {
+      say('    the lab did not settle back (r1 master, r2 backup) within 20 s; last log lines:');
+      for (const r of lab.routers) say(r.logLines.slice(-8).map((l) => `      [${r.host}] ${l.slice(0, 200)}`).join('\n'));
+      return 1;
+    }
+    show();
+    void t0;
+  }
+  say(color(1, '\nSummary (wall-clock, from this lab; see bench/ for packet-timestamp measurements):'));
+  for (const [k, v] of results) say(`  ${k.padEnd(28)} ${v}`);
+  return results.every(([, v]) => !v.startsWith('no takeover')) ? 0 : 1;
+}
+
+async function interactive(lab: Lab): Promise<number> {
+  const stdin = process.stdin;
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  let message = 'keys: [k] kill -9 master  [s] SIGTERM master  [d] link down master  [u] links up  [r] restart stopped  [q] quit';
+  let quit = false;
+  stdin.on('data', (buf: Buffer) => {
+    const key = buf.toString();
+    const m = lab.master();
+    if (key === 'q' || key === '\u0003') quit = true;
+    else if (key === 'k' && m) void m.signal('SIGKILL').then(() => (message = `killed ${m.host} with SIGKILL`));
+    else if (key === 's' && m) void m.signal('SIGTERM').then(() => (message = `stopped ${m.host} with SIGTERM`));
+    else if (key === 'd' && m) {
+      lab.net.setLink(m.host, false);
+      message = `link of ${m.host} down`;
+    } else if (key === 'u') {
+      for (const r of lab.routers) lab.net.setLink(r.host, true);
+      message = 'all links up';
+    } else if (key === 'r') {
+      for (const r of lab.routers) if (!r.running) r.start();
+      message = 'restarted stopped routers';
+    }
+  });
+  while (!quit) {
+    process.stdout.write(`\x1b[2J\x1b[H${lab.statusLines().join('\n')}\n\n${message}\n`);
+    await sleep(300);
+  }
+  stdin.setRawMode?.(false);
+  stdin.pause();
+  return 0;
+}
+
+export async function runLab(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      peer: { type: 'string', default: 'keepwatch' },
+      demo: { type: 'boolean', default: false },
+      version: { type: 'string', default: '2' },
+      'advert-int': { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('Usage: keepwatch lab [--peer keepwatch|keepalived] [--demo] [--version 2|3] [--advert-int SECONDS]\n');
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('keepwatch lab: needs root (it creates network namespaces)\n');
+    return 1;
+  }
+  const peer = values.peer === 'keepalived' ? 'keepalived' : 'keepwatch';
+  if (peer === 'keepalived' && spawnSync('keepalived', ['--version']).status !== 0) {
+    process.stderr.write('keepwatch lab: --peer keepalived needs Debian\'s keepalived (apt-get install keepalived)\n');
+    return 1;
+  }
+  const stale = cleanupStale('lab');
+  if (stale.length) process.stdout.write(`removed ${stale.length} namespaces left by an earlier lab run\n`);
+  const opts: LabOptions = { peer, demo: values.demo || !process.stdin.isTTY, version: values.version === '3' ? 3 : 2, advertInt: Number(values['advert-int']) || 1 };
+  const net = NetnsLab.create('lab', HOSTS);
+  const lab = new Lab(net, opts);
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => (cleaning ??= lab.destroy());
+  const onSignal = () => void cleanup().then(() => process.exit(130));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    lab.start();
+    return opts.demo ? await demo(lab) : await interactive(lab);
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

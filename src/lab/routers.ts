@@ -1,0 +1,179 @@
+/**
+ * VRRP routers running inside a NetnsLab: keepwatch agents or Debian's keepalived, with the
+ * keepalived.conf each one gets, their logs, and start/kill/stop. Shared by `keepwatch lab`, the
+ * network tests and the benchmarks.
+ */
+import { mkdirSync, writeFileSync, readFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import type { NetnsLab } from './netns.js';
+
+export const CLI_PATH = fileURLToPath(new URL('../cli.mjs', import.meta.url));
+
+export interface InstanceSpec {
+  readonly name?: string;
+  readonly state?: 'MASTER' | 'BACKUP';
+  readonly vrid?: number;
+  readonly priority: number;
+  readonly version?: 2 | 3;
+  /** Seconds, as in keepalived.conf. */
+  readonly advertInt?: number;
+  readonly password?: string;
+  readonly vips: readonly string[];
+  readonly nopreempt?: boolean;
+  readonly preemptDelay?: number;
+  readonly unicastSrc?: string;
+  readonly unicastPeers?: readonly string[];
+  readonly garpMasterDelay?: number;
+  readonly garpMasterRepeat?: number;
+  readonly extra?: readonly string[];
+}
+
+export interface RouterConfigSpec {
+  readonly routerId?: string;
+  readonly mcastGroup4?: string;
+  readonly instances: readonly InstanceSpec[];
+  readonly globalExtra?: readonly string[];
+}
+
+/** Writes keepalived.conf text that both keepwatch and keepalived accept. */
+export function renderConfig(spec: RouterConfigSpec, iface = 'eth0'): string {
+  const g = [`  router_id ${spec.routerId ?? 'lab'}`];
+  if (spec.mcastGroup4) g.push(`  vrrp_mcast_group4 ${spec.mcastGroup4}`);
+  for (const e of spec.globalExtra ?? []) g.push(`  ${e}`);
+  const out = [`global_defs {`, ...g, `}`, ``];
+  for (const i of spec.instances) {
+    out.push(`vrrp_instance ${i.name ?? 'VI_1'} {`);
+    out.push(`    state ${i.state ?? 'BACKUP'}`, `    interface ${iface}`, `    virtual_router_id ${i.vrid ?? 51}`, `    priority ${i.priority}`);
+    out.push(`    advert_int ${i.advertInt ?? 1}`);
+    if (i.version) out.push(`    version ${i.version}`);
+    if (i.nopreempt) out.push(`    nopreempt`);
+    if (i.preemptDelay) out.push(`    preempt_delay ${i.preemptDelay}`);
+    if (i.garpMasterDelay !== undefined) out.push(`    garp_master_delay ${i.garpMasterDelay}`);
+    if (i.garpMasterRepeat !== undefined) out.push(`    garp_master_repeat ${i.garpMasterRepeat}`);
+    if (i.password && (i.version ?? 2) === 2) out.push(`    authentication {`, `        auth_type PASS`, `        auth_pass ${i.password}`, `    }`);
+    if (i.unicastSrc) out.push(`    unicast_src_ip ${i.unicastSrc}`);
+    if (i.unicastPeers?.length) out.push(`    unicast_peer {`, ...i.unicastPeers.map((p) => `        ${p}`), `    }`);
+    for (const e of i.extra ?? []) out.push(`    ${e}`);
+    out.push(`    virtual_ipaddress {`, ...i.vips.map((v) => `        ${v}`), `    }`, `}`, ``);
+  }
+  return out.join('\n');
+}
+
+export type RouterKind = 'keepwatch' | 'keepalived';
+
+export interface Transition {
+  readonly atMs: number;
+  readonly to: string;
+  readonly cause?: string;
+  readonly line: string;
+}
+
+/** One router process in a lab host. */
+export class LabRouter {
+  proc: ChildProcess | undefined;
+  readonly logLines: string[] = [];
+  readonly transitions: Transition[] = [];
+  private logStream: WriteStream | undefined;
+  private exitWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly lab: NetnsLab,
+    readonly host: string,
+    readonly kind: RouterKind,
+    readonly dir: string,
+    public config: RouterConfigSpec,
+    readonly extraArgs: readonly string[] = [],
+  ) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  get confPath(): string {
+    return join(this.dir, `${this.host}.conf`);
+  }
+
+  get logPath(): string {
+    return join(this.dir, `${this.host}.log`);
+  }
+
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  writeConfig(): void {
+    writeFileSync(this.confPath, renderConfig(this.config));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.writeConfig();
+    this.logStream ??= createWriteStream(this.logPath, { flags: 'a' });
+    if (this.kind === 'keepwatch') {
+      this.proc = this.lab.spawn(this.host, process.execPath, [CLI_PATH, '-f', this.confPath, ...this.extraArgs]);
+    } else {
+      const base = join(this.dir, this.host);
+      this.proc = this.lab.spawn(this.host, 'keepalived', ['-n', '-l', '-P', '-f', this.confPath, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`, '-i', this.host, ...this.extraArgs]);
+    }
+    const onData = (chunk: Buffer) => {
+      this.logStream?.write(chunk);
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.onLine(line);
+    };
+    this.proc.stdout?.on('data', onData);
+    this.proc.stderr?.on('data', onData);
+    this.proc.once('exit', () => {
+      const waiters = this.exitWaiters;
+      this.exitWaiters = [];
+      waiters.forEach((w) => w());
+    });
+  }
+
+  private onLine(line: string): void {
+    this.logLines.push(line);
+    if (this.logLines.length > 5000) this.logLines.splice(0, 1000);
+    const atMs = Date.now();
+    if (this.kind === 'keepwatch') {
+      if (!line.startsWith('{')) return;
+      try {
+        const j = JSON.parse(line) as Record<string, unknown>;
+        if (j.event === 'transition') this.transitions.push({ atMs: Date.parse(String(j.time)), to: String(j['vrrp.state.to']), cause: String(j['vrrp.cause']), line: String(j.msg) });
+      } catch {
+        /* not JSON */
+      }
+    } else {
+      const m = /Entering (\w+) STATE/.exec(line);
+      if (m) this.transitions.push({ atMs, to: m[1]!.toLowerCase(), line: line.replace(/^.*?: /, '') });
+    }
+  }
+
+  /** Last state seen in the log (undefined before the first transition or when not running). */
+  get state(): string | undefined {
+    if (!this.running) return undefined;
+    return this.transitions.at(-1)?.to;
+  }
+
+  /** Sends a signal; resolves when the process has exited (or after `timeoutMs`). */
+  async signal(sig: NodeJS.Signals, timeoutMs = 5000): Promise<void> {
+    if (!this.proc || !this.running) return;
+    const exited = new Promise<void>((r) => this.exitWaiters.push(r));
+    // keepalived forks: its parent relays SIGTERM to the VRRP child; SIGKILL must hit both.
+    if (this.kind === 'keepalived' && sig === 'SIGKILL') this.killKeepalivedChildren();
+    this.proc.kill(sig);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+
+  private killKeepalivedChildren(): void {
+    const base = join(this.dir, this.host);
+    try {
+      const pid = Number(readFileSync(`${base}.vrrp.pid`, 'utf8').trim());
+      if (pid > 1) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* not there */
+    }
+  }
+
+  close(): void {
+    this.logStream?.end();
+    this.logStream = undefined;
+  }
+}
