@@ -3,7 +3,7 @@
  * keepalived.conf each one gets, their logs, and start/kill/stop. Shared by `keepwatch lab`, the
  * network tests and the benchmarks.
  */
-import { mkdirSync, writeFileSync, readFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -113,6 +113,8 @@ export class LabRouter {
       this.proc = this.lab.spawn(this.host, process.execPath, [CLI_PATH, '-f', this.confPath, ...this.extraArgs]);
     } else {
       const base = join(this.dir, this.host);
+      // Pid files of a killed run would make keepalived refuse to start ("already running").
+      for (const f of [`${base}.pid`, `${base}.vrrp.pid`]) rmSync(f, { force: true });
       this.proc = this.lab.spawn(this.host, 'keepalived', ['-n', '-l', '-P', '-f', this.confPath, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`, '-i', this.host, ...this.extraArgs]);
     }
     const onData = (chunk: Buffer) => {

@@ -1,0 +1,111 @@
+/**
+ * Two keepwatch agents in network namespaces (root only): election, failover on kill -9, SIGTERM
+ * and link down, preemption and nopreempt, the client's ARP entry following the master, and
+ * never two live holders of the VIP once converged. Bounds are generous: timing figures belong
+ * in bench/.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withLab, waitFor, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import type { LabRouter } from '../../src/lab/routers.js';
+
+function livingHolders(env: NetEnv): string[] {
+  return env.lab.holders(VIP).filter((h) => env.routers.find((r) => r.host === h)?.running);
+}
+
+async function converged(env: NetEnv, master: LabRouter, timeoutMs = 10_000): Promise<void> {
+  await waitFor(`${master.host} master and sole holder, client ARP on it`, () => {
+    const holders = livingHolders(env);
+    return master.state === 'master' && holders.length === 1 && holders[0] === master.host && env.lab.hostByMac(env.lab.neighbour('client', VIP)) === master.host;
+  }, timeoutMs);
+}
+
+/** Samples the VIP holders for `ms`: never two living agents holding it. */
+async function neverTwoHolders(env: NetEnv, ms: number): Promise<number> {
+  const t0 = Date.now();
+  let samples = 0;
+  while (Date.now() - t0 < ms) {
+    const h = livingHolders(env);
+    assert.ok(h.length <= 1, `two living holders of ${VIP}: ${h.join(', ')}`);
+    samples++;
+    await sleep(20);
+  }
+  return samples;
+}
+
+function ping(env: NetEnv): void {
+  env.lab.exec('client', 'ping', ['-c', '1', '-W', '1', VIP]);
+}
+
+test('election, then failover on kill -9, SIGTERM and link down; preemption back; ARP follows', async () => {
+  await withLab(async (env) => {
+    const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150)] });
+    const r2 = env.router('r2', 'keepwatch', { instances: [fastInstance(100)] });
+    r1.start();
+    r2.start();
+    ping(env);
+    await converged(env, r1);
+    assert.equal(r2.state, 'backup');
+    assert.ok((await neverTwoHolders(env, 1000)) > 10);
+
+    // kill -9: r2 takes over after Master_Down_Interval (0.3 s + skew); r1's kernel keeps the VIP.
+    await r1.signal('SIGKILL');
+    await waitFor('r2 master after kill -9', () => r2.state === 'master' && env.lab.holders(VIP).includes('r2'), 5000);
+    assert.equal(r2.transitions.at(-1)?.cause, 'master-down-timer');
+    await waitFor('client ARP on r2', () => env.lab.hostByMac(env.lab.neighbour('client', VIP)) === 'r2', 5000);
+
+    // r1 returns: it removes the VIP it left behind, joins as backup, then preempts.
+    r1.start();
+    await converged(env, r1);
+    assert.ok(r1.logLines.some((l) => l.includes('vip-reconciled')), 'the stale VIP was reconciled at start');
+    assert.equal(r1.transitions.at(-1)?.cause, 'preempt');
+    await neverTwoHolders(env, 500);
+
+    // SIGTERM: priority 0, r2 takes over after Skew_Time; r1 exits 0 within a second, VIP gone.
+    const t0 = Date.now();
+    await r1.signal('SIGTERM');
+    const exitMs = Date.now() - t0;
+    assert.equal(r1.proc?.exitCode, 0);
+    assert.ok(exitMs < 1500, `SIGTERM exit took ${exitMs} ms`);
+    assert.ok(!env.lab.holders(VIP).includes('r1'), 'r1 removed its VIP on SIGTERM');
+    await waitFor('r2 master after SIGTERM', () => r2.state === 'master', 3000);
+    assert.equal(r2.transitions.at(-1)?.cause, 'priority-zero-advert');
+    r1.start();
+    await converged(env, r1);
+
+    // Link down: r1 goes FAULT and drops the VIP, r2 takes over; link up: r1 back.
+    env.lab.setLink('r1', false);
+    await waitFor('r1 FAULT', () => r1.state === 'fault', 3000);
+    await waitFor('r2 master after link down', () => r2.state === 'master' && env.lab.holders(VIP).includes('r2') && !env.lab.holders(VIP).includes('r1'), 5000);
+    env.lab.setLink('r1', true);
+    await converged(env, r1);
+    await neverTwoHolders(env, 1000);
+  });
+});
+
+test('nopreempt: the returning higher-priority router stays backup', async () => {
+  await withLab(async (env) => {
+    const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150, { nopreempt: true })] });
+    const r2 = env.router('r2', 'keepwatch', { instances: [fastInstance(100)] });
+    r2.start();
+    ping(env);
+    await converged(env, r2);
+    r1.start();
+    await waitFor('r1 backup', () => r1.state === 'backup', 10_000);
+    await sleep(2000); // many Master_Down_Intervals
+    assert.equal(r1.state, 'backup');
+    assert.equal(r2.state, 'master');
+    assert.deepEqual(livingHolders(env), ['r2']);
+  });
+});
+
+test('a VIP removed by someone else on the master is put back', async () => {
+  await withLab(async (env) => {
+    const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150)] });
+    r1.start();
+    await waitFor('r1 master with VIP', () => r1.state === 'master' && env.lab.holders(VIP).includes('r1'), 10_000);
+    env.lab.exec('r1', 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+    await waitFor('VIP back on r1', () => env.lab.holders(VIP).includes('r1'), 3000);
+    await waitFor('a vip-repaired log line', () => r1.logLines.some((l) => l.includes('vip-repaired')), 2000);
+  });
+});
