@@ -171,7 +171,7 @@ test('IPv4 and IPv6 text forms', () => {
   assert.equal(parseIpv4('010.0.0.1'), undefined);
   assert.equal(parseIpv4('1.2.3'), undefined);
   assert.equal(formatIpv6(parseIpv6('FD00:0:0:0:0:0:0:1')!), 'fd00::1');
-  assert.equal(formatIpv6(parseIpv6('::ffff:10.0.0.1')!), '::ffff:a00:1');
+  assert.equal(formatIpv6(parseIpv6('::ffff:10.0.0.1')!), '::ffff:10.0.0.1');
   assert.equal(formatIpv6(parseIpv6('1:0:0:1:0:0:0:1')!), '1:0:0:1::1');
   assert.equal(parseIpv6('1::2::3'), undefined);
   assert.equal(parseIpv6('1:2:3:4:5:6:7:8:9'), undefined);

@@ -1,0 +1,146 @@
+/**
+ * keepalived.conf parser: token lines → a tree of statements. It knows nothing of keyword meaning
+ * beyond two hints used for error recovery (`ParseHints`); validate.ts interprets the tree.
+ *
+ * A statement is a keyword and its arguments up to the end of the line, as in keepalived
+ * (keepalived/core/parser.c reads one line per keyword). A `{` on the line, or alone at the start
+ * of the next line, opens the statement's block; text after `{` on the same line is already inside
+ * the block (`virtual_ipaddress { 10.0.0.1 }`), and a `}` ends the statement before it
+ * (`auth_pass 1111 }`).
+ *
+ * Recovery: a stray `}` is reported and skipped; a keyword that needs a block but has no `{` gets
+ * an error and an implicit block (so its contents are not read as top-level statements); a
+ * top-level block keyword followed by `{` inside another block means braces are missing, so every
+ * open block is reported unclosed and closed there; at end of file every open block is reported.
+ */
+import type { SourceLocation } from './model.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import type { Token, TokenLine } from './lexer.js';
+
+export interface Statement {
+  readonly keyword: Token;
+  readonly args: readonly Token[];
+  /** The arguments as written, with their original spacing and quotes. */
+  readonly argsText: string;
+  block?: Block;
+}
+
+export interface Block {
+  /** The `{` token; undefined for an implicit block made during error recovery. */
+  readonly open?: Token;
+  close?: Token;
+  readonly statements: Statement[];
+}
+
+export interface ParseHints {
+  /** Keywords that always open a block (`vrrp_instance`, `authentication`, ...). */
+  readonly needsBlock: ReadonlySet<string>;
+  /** Keywords that only exist at the top level (`vrrp_instance`, `global_defs`, ...). */
+  readonly topLevelBlocks: ReadonlySet<string>;
+}
+
+interface Frame {
+  readonly block: Block;
+  readonly owner?: Statement;
+  readonly location?: SourceLocation;
+}
+
+export function statementLabel(s: Statement): string {
+  return s.args.length ? `${s.keyword.text} ${s.args.map((a) => a.text).join(' ')}` : s.keyword.text;
+}
+
+function argsText(args: readonly Token[]): string {
+  let out = args[0]?.raw ?? '';
+  for (let i = 1; i < args.length; i++) out += args[i]!.lead + args[i]!.raw;
+  return out;
+}
+
+export function parse(lines: readonly TokenLine[], hints: ParseHints, sink: DiagnosticSink): Statement[] {
+  return new Parser(hints, sink).run(lines);
+}
+
+/** A class rather than closures: the parser runs for every fuzz input. */
+class Parser {
+  private readonly root: Block = { statements: [] };
+  private readonly stack: Frame[] = [{ block: this.root }];
+  /** The last statement, if it ended its line without a block: a `{` starting the next line is its. */
+  private awaiting: Statement | undefined;
+
+  constructor(
+    private readonly hints: ParseHints,
+    private readonly sink: DiagnosticSink,
+  ) {}
+
+  run(lines: readonly TokenLine[]): Statement[] {
+    for (const toks of lines) if (toks.length) this.line(toks);
+    if (this.awaiting && this.hints.needsBlock.has(this.awaiting.keyword.text)) this.expectedBrace(this.awaiting);
+    this.closeAll();
+    return this.root.statements;
+  }
+
+  private line(toks: TokenLine): void {
+    const { stack, hints, sink } = this;
+    let i = 0;
+    const awaiting = this.awaiting;
+    this.awaiting = undefined;
+    if (awaiting) {
+      if (toks[0]!.kind === 'open') {
+        this.openBlock(awaiting, toks[0]);
+        i = 1;
+      } else if (hints.needsBlock.has(awaiting.keyword.text)) {
+        this.expectedBrace(awaiting);
+        this.openBlock(awaiting, undefined);
+      }
+    }
+    while (i < toks.length) {
+      const t = toks[i]!;
+      if (t.kind === 'close') {
+        if (stack.length === 1) sink.error(t.location, `unexpected '}': no block is open here`);
+        else stack.pop()!.block.close = t;
+        i++;
+        continue;
+      }
+      if (t.kind === 'open') {
+        sink.error(t.location, `unexpected '{': a block must follow a keyword on the same line`);
+        this.openBlock(undefined, t);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < toks.length && toks[j]!.kind === 'word') j++;
+      const args = toks.slice(i + 1, j);
+      const opens = toks[j]?.kind === 'open';
+      if (opens && stack.length > 1 && hints.topLevelBlocks.has(t.text)) this.closeAll();
+      const stmt: Statement = { keyword: t, args, argsText: argsText(args) };
+      stack[stack.length - 1]!.block.statements.push(stmt);
+      if (opens) {
+        this.openBlock(stmt, toks[j]);
+        j++;
+      } else if (j >= toks.length) {
+        this.awaiting = stmt;
+      } else if (hints.needsBlock.has(t.text)) {
+        this.expectedBrace(stmt); // followed by '}' on the same line: `authentication }`
+      }
+      i = j;
+    }
+  }
+
+  private expectedBrace(s: Statement): void {
+    this.sink.error(s.keyword.location, `expected '{' after '${statementLabel(s)}'`);
+  }
+
+  private openBlock(owner: Statement | undefined, open: Token | undefined): void {
+    const block: Block = open ? { open, statements: [] } : { statements: [] };
+    if (owner) owner.block = block;
+    this.stack.push({ block, owner, location: open?.location });
+  }
+
+  /** Reports every open block as unclosed (outermost first) and closes them. */
+  private closeAll(): void {
+    for (const frame of this.stack.splice(1)) {
+      if (!frame.location) continue; // implicit block: "expected '{'" was reported
+      const what = frame.owner ? statementLabel(frame.owner) : 'a block';
+      this.sink.error(frame.location, `unclosed '{' opened here for ${what}`);
+    }
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * Keyword tables for keepalived.conf, one per block, and the syntax of the values they take.
+ *
+ * The keyword lists are those keepalived 2.2.7 installs (keepalived/core/global_parser.c
+ * `init_global_keywords`, keepalived/vrrp/vrrp_parser.c `init_vrrp_keywords`,
+ * keepalived/check/check_parser.c, keepalived/trackers/track_file.c), plus a few later additions
+ * (`v3_checksum_as_v2`, `no_virtual_ipaddress`, ...) so that newer configs are not called misspelt.
+ * Every keyword is either acted on (read into the model) or `ignored`: accepted, with the warning
+ * `'KEYWORD' is accepted but not acted on by keepwatch yet`. Anything else is an unknown keyword.
+ */
+import { formatIp, parseIp, parseIpv4 } from '../protocol/inet.js';
+import type { AddressFamily } from './model.js';
+
+/** How a keyword's arguments (and block) are read. */
+export type ValueSpec =
+  /** bare word, no argument (`nopreempt`) */
+  | { readonly t: 'flag' }
+  /** bare word or one of true|false|on|off|yes|no (keepalived `check_true_false`) */
+  | { readonly t: 'bool' }
+  /** exactly one word */
+  | { readonly t: 'word' }
+  /** `min`..`max` words */
+  | { readonly t: 'words'; readonly min: number; readonly max: number }
+  /** one of fixed words; `note` is added to the complaint */
+  | { readonly t: 'enum'; readonly values: readonly string[]; readonly note?: string }
+  /** a whole number */
+  | { readonly t: 'int'; readonly min: number; readonly max: number; readonly unit?: 'seconds' }
+  /** seconds, possibly with decimals (up to `decimals` digits), read as milliseconds */
+  | { readonly t: 'secs'; readonly min: number; readonly max: number; readonly decimals: number }
+  /** an IP address (no prefix) */
+  | { readonly t: 'ip'; readonly family?: AddressFamily; readonly multicast?: boolean }
+  /** a command line: the rest of the line */
+  | { readonly t: 'cmd' }
+  /** `N [reverse]` */
+  | { readonly t: 'weight'; readonly min: number; readonly max: number }
+  /** `HOST [PORT]` */
+  | { readonly t: 'smtp' }
+  /** `[VALUE] [overwrite]` */
+  | { readonly t: 'init_file' }
+  /** a block of keywords of another table */
+  | { readonly t: 'block'; readonly kind: BlockKind }
+  /** a block of one-entry-per-line values (`virtual_ipaddress { ... }`) */
+  | { readonly t: 'list'; readonly entry: ListEntry }
+  /** `KEYWORD NAME { ... }` at top level */
+  | { readonly t: 'named'; readonly kind: BlockKind }
+  /** `virtual_server IP PORT { ... }`: LVS, any keyword inside */
+  | { readonly t: 'lvs' }
+  /** anything (ignored keywords: neither arguments nor block are checked) */
+  | { readonly t: 'any'; readonly block: boolean };
+
+export type BlockKind =
+  | 'top level'
+  | 'global_defs'
+  | 'vrrp_instance'
+  | 'authentication'
+  | 'vrrp_script'
+  | 'vrrp_track_file'
+  | 'vrrp_sync_group';
+
+export type ListEntry = 'vip' | 'peer' | 'track' | 'word';
+
+export interface KeywordSpec {
+  readonly acted: boolean;
+  readonly value: ValueSpec;
+  /** When given twice: keepalived keeps the last value, except where it keeps the first. */
+  readonly keep?: 'first';
+}
+
+export type KeywordTable = Readonly<Record<string, KeywordSpec>>;
+
+const acted = (value: ValueSpec, keep?: 'first'): KeywordSpec => (keep ? { acted: true, value, keep } : { acted: true, value });
+const ignored = (names: string, block = false): Record<string, KeywordSpec> =>
+  Object.fromEntries(names.trim().split(/\s+/).map((n) => [n, { acted: false, value: { t: 'any', block } }]));
+
+const FLAG: ValueSpec = { t: 'flag' };
+const BOOL: ValueSpec = { t: 'bool' };
+const WORD: ValueSpec = { t: 'word' };
+const CMD: ValueSpec = { t: 'cmd' };
+const IP: ValueSpec = { t: 'ip' };
+/** keepalived's `TIMER_MAX_SEC`, the upper bound of `preempt_delay`. */
+const TIMER_MAX_SEC = 1000;
+/** Whole seconds that fit keepalived's microsecond timers (`UINT_MAX / TIMER_HZ`). */
+const MAX_WHOLE_SECONDS = 4294;
+const uint = (min: number, max: number): ValueSpec => ({ t: 'int', min, max });
+const wholeSecs = (min: number): ValueSpec => ({ t: 'int', min, max: MAX_WHOLE_SECONDS, unit: 'seconds' });
+const secs = (min: number, max: number, decimals = 6): ValueSpec => ({ t: 'secs', min, max, decimals });
+const list = (entry: ListEntry): ValueSpec => ({ t: 'list', entry });
+
+export const TRUE_FALSE: Readonly<Record<string, boolean>> = { true: true, on: true, yes: true, false: false, off: false, no: false };
+
+/** Top level: keepalived.conf(5) "TOP LEVEL ELEMENTS". `include` is handled by load.ts. */
+export const TOP_LEVEL: KeywordTable = {
+  global_defs: acted({ t: 'block', kind: 'global_defs' }),
+  vrrp_instance: acted({ t: 'named', kind: 'vrrp_instance' }),
+  vrrp_script: acted({ t: 'named', kind: 'vrrp_script' }),
+  vrrp_track_file: acted({ t: 'named', kind: 'vrrp_track_file' }),
+  /** keepalived accepts `track_file` as another name of `vrrp_track_file` at top level. */
+  track_file: acted({ t: 'named', kind: 'vrrp_track_file' }),
+  vrrp_sync_group: acted({ t: 'named', kind: 'vrrp_sync_group' }),
+  virtual_server: acted({ t: 'lvs' }),
+  /** Expanded by load.ts before interpretation (with keepalived's variants includer/m/w/b/a). */
+  include: acted({ t: 'any', block: false }),
+  ...ignored(`linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir
+    instance child_wait_time`),
+  ...ignored(`track_group static_ipaddress static_routes static_rules garp_group linkbeat_interfaces
+    vrrp_track_process interface_up_down_delays virtual_server_group bfd_instance SSL`, true),
+};
+
+/** global_defs: keepalived/core/global_parser.c. */
+export const GLOBAL_DEFS: KeywordTable = {
+  router_id: acted(WORD),
+  notification_email: acted(list('word')),
+  notification_email_from: acted(WORD),
+  smtp_server: acted({ t: 'smtp' }),
+  smtp_helo_name: acted(WORD),
+  smtp_connect_timeout: acted(wholeSecs(0)),
+  smtp_alert: acted(BOOL),
+  smtp_alert_vrrp: acted(BOOL),
+  vrrp_mcast_group4: acted({ t: 'ip', family: 'ipv4', multicast: true }),
+  vrrp_mcast_group6: acted({ t: 'ip', family: 'ipv6', multicast: true }),
+  vrrp_version: acted(uint(2, 3)),
+  vrrp_strict: acted(BOOL),
+  vrrp_skip_check_adv_addr: acted(BOOL),
+  vrrp_check_unicast_src: acted(BOOL),
+  v3_checksum_as_v2: acted(BOOL),
+  vrrp_garp_interval: acted(secs(0, 2147)),
+  vrrp_gna_interval: acted(secs(0, 2147)),
+  vrrp_garp_master_delay: acted(wholeSecs(0)),
+  vrrp_garp_master_repeat: acted(uint(0, 2147483647)),
+  vrrp_garp_master_refresh: acted(wholeSecs(0)),
+  vrrp_garp_master_refresh_repeat: acted(uint(0, 2147483647)),
+  vrrp_garp_lower_prio_delay: acted(wholeSecs(0)),
+  vrrp_garp_lower_prio_repeat: acted(uint(0, 2147483647)),
+  script_user: acted({ t: 'words', min: 1, max: 2 }),
+  enable_script_security: acted(BOOL),
+  ...ignored(`process_names process_name vrrp_process_name checker_process_name lvs_process_name
+    bfd_process_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
+    max_auto_priority min_auto_priority_delay smtp_alert_checker checker_log_all_failures
+    dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
+    lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon vrrp_min_garp vrrp_garp_extra_if
+    vrrp_vmac_garp_intvl vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert vrrp_iptables
+    vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
+    nftables_ipvs_start_fwmark nftables_counters vrrp_priority vrrp_no_swap vrrp_rt_priority
+    vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime notify_fifo notify_fifo_script
+    vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes lvs_notify_fifo
+    lvs_notify_fifo_script checker_priority checker_no_swap checker_rt_priority checker_cpu_affinity
+    checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap bfd_rt_priority
+    bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps enable_snmp_vrrp
+    enable_snmp_keepalived enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_snmp_checker
+    enable_dbus dbus_service_name vrrp_netlink_cmd_rcv_bufs vrrp_netlink_cmd_rcv_bufs_force
+    vrrp_netlink_monitor_rcv_bufs vrrp_netlink_monitor_rcv_bufs_force process_monitor_rcv_bufs
+    process_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
+    lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force rs_init_notifies
+    no_checker_emails vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier vrrp_startup_delay
+    log_unknown_vrids vmac_prefix vmac_addr_prefix umask random_seed reload_check_config
+    reload_time_file reload_repeat reload_file include_check tmp_config_directory data_use_instance
+    vrrp_down_timer_adverts fifo_write_vrrp_states_on_reload config_save_dir use_symlink_paths
+    vrrp_owner_ignore_adverts snmp_vs_stats_update_interval snmp_rs_stats_update_interval
+    dbus_no_interface_name json_version iproute_usr_dir iproute_etc_dir state_dump_file
+    stats_dump_file json_dump_file`),
+};
+
+/** vrrp_instance: keepalived/vrrp/vrrp_parser.c. */
+export const VRRP_INSTANCE: KeywordTable = {
+  state: acted({ t: 'enum', values: ['MASTER', 'BACKUP'], note: 'keepalived would silently treat it as BACKUP' }),
+  interface: acted(WORD),
+  virtual_router_id: acted(uint(1, 255)),
+  priority: acted(uint(1, 255)),
+  /** Range checked after the version is known (validate.ts). */
+  advert_int: acted(secs(0.01, 255)),
+  nopreempt: acted(FLAG),
+  preempt: acted(FLAG),
+  preempt_delay: acted(secs(0, TIMER_MAX_SEC)),
+  version: acted(uint(2, 3)),
+  authentication: acted({ t: 'block', kind: 'authentication' }),
+  virtual_ipaddress: acted(list('vip')),
+  virtual_ipaddress_excluded: acted(list('vip')),
+  unicast_src_ip: acted(IP),
+  unicast_peer: acted(list('peer')),
+  mcast_src_ip: acted(IP),
+  garp_master_delay: acted(wholeSecs(0)),
+  garp_master_repeat: acted(uint(0, 2147483647)),
+  garp_master_refresh: acted(wholeSecs(0)),
+  garp_master_refresh_repeat: acted(uint(0, 2147483647)),
+  /** Not in keepalived 2.2.7's vrrp_instance (it has global vrrp_garp_interval / garp_group); kept for the model. */
+  garp_interval: acted(secs(0, 2147)),
+  garp_lower_prio_delay: acted(wholeSecs(0)),
+  garp_lower_prio_repeat: acted(uint(0, 2147483647)),
+  notify: acted(CMD, 'first'),
+  notify_master: acted(CMD, 'first'),
+  notify_backup: acted(CMD, 'first'),
+  notify_fault: acted(CMD, 'first'),
+  notify_stop: acted(CMD, 'first'),
+  track_interface: acted(list('track')),
+  track_script: acted(list('track')),
+  track_file: acted(list('track')),
+  strict_mode: acted(BOOL),
+  skip_check_adv_addr: acted(BOOL),
+  check_unicast_src: acted(BOOL),
+  v3_checksum_as_v2: acted(BOOL),
+  dont_track_primary: acted(FLAG),
+  smtp_alert: acted(BOOL),
+  ...ignored(`use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer
+    old_unicast_checksum native_ipv6 vrf mcast_dst_ip track_src_ip unicast_ttl no_virtual_ipaddress
+    promote_secondaries linkbeat_use_polling accept no_accept debug notify_deleted
+    notify_master_rx_lower_pri notify_priority_changes lvs_sync_daemon_interface down_timer_adverts
+    timer_expired_backup garp_extra_if vmac_garp_intvl lower_prio_no_advert higher_prio_send_advert
+    kernel_rx_buf_size thread_timer_expired owner_ignore_adverts`),
+  ...ignored('track_process track_bfd virtual_routes virtual_rules', true),
+};
+
+export const AUTHENTICATION: KeywordTable = {
+  auth_type: acted({ t: 'enum', values: ['PASS', 'AH'] }),
+  auth_pass: acted(WORD),
+};
+
+/** vrrp_script NAME { ... } */
+export const VRRP_SCRIPT: KeywordTable = {
+  script: acted(CMD),
+  interval: acted(wholeSecs(1)),
+  timeout: acted(wholeSecs(1)),
+  weight: acted({ t: 'weight', min: -253, max: 253 }),
+  rise: acted(uint(1, 2147483647)),
+  fall: acted(uint(1, 2147483647)),
+  user: acted({ t: 'words', min: 1, max: 2 }),
+  init_fail: acted(FLAG),
+};
+
+/** vrrp_track_file NAME { ... }: keepalived/trackers/track_file.c. */
+export const VRRP_TRACK_FILE: KeywordTable = {
+  file: acted(WORD),
+  weight: acted({ t: 'weight', min: -254, max: 254 }),
+  init_file: acted({ t: 'init_file' }),
+};
+
+export const VRRP_SYNC_GROUP: KeywordTable = {
+  group: acted(list('word')),
+  notify: acted(CMD, 'first'),
+  notify_master: acted(CMD, 'first'),
+  notify_backup: acted(CMD, 'first'),
+  notify_fault: acted(CMD, 'first'),
+  notify_stop: acted(CMD, 'first'),
+  track_interface: acted(list('track')),
+  track_script: acted(list('track')),
+  track_file: acted(list('track')),
+  smtp_alert: acted(BOOL),
+  ...ignored('global_tracking sync_group_tracking_weight notify_priority_changes'),
+  ...ignored('track_process track_bfd', true),
+};
+
+export const TABLES: Readonly<Record<BlockKind, KeywordTable>> = {
+  'top level': TOP_LEVEL,
+  global_defs: GLOBAL_DEFS,
+  vrrp_instance: VRRP_INSTANCE,
+  authentication: AUTHENTICATION,
+  vrrp_script: VRRP_SCRIPT,
+  vrrp_track_file: VRRP_TRACK_FILE,
+  vrrp_sync_group: VRRP_SYNC_GROUP,
+};
+
+/** Options of a `virtual_ipaddress` line (keepalived/vrrp/vrrp_ipaddress.c `alloc_ipaddress`). */
+export const VIP_OPTIONS_ACTED: ReadonlySet<string> = new Set(['brd', 'broadcast', 'dev', 'scope', 'label']);
+/** Options accepted but not acted on; the value says whether a parameter follows. */
+export const VIP_OPTIONS_IGNORED: Readonly<Record<string, boolean>> = {
+  peer: true,
+  preferred_lft: true,
+  home: false,
+  '-nodad': false,
+  mngtmpaddr: false,
+  noprefixroute: false,
+  autojoin: false,
+  no_track: false,
+  track: false,
+  use_vmac: false,
+};
+export const VIP_SCOPES: readonly string[] = ['global', 'site', 'link', 'host', 'nowhere'];
+
+/** LVS checker blocks inside `real_server` (keepalived/check/). */
+export const LVS_CHECKERS: ReadonlySet<string> = new Set([
+  'TCP_CHECK', 'HTTP_GET', 'SSL_GET', 'MISC_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'BFD_CHECK', 'UDP_CHECK',
+  'PING_CHECK', 'FILE_CHECK',
+]);
+
+export const opensBlock = (s: KeywordSpec): boolean =>
+  s.value.t === 'block' || s.value.t === 'list' || s.value.t === 'named' || s.value.t === 'lvs' || (s.value.t === 'any' && s.value.block);
+
+/** A table entry with what the interpreter asks of every statement worked out once. */
+export interface Keyword extends KeywordSpec {
+  readonly name: string;
+  readonly opensBlock: boolean;
+}
+
+/** The tables as Maps (the interpreter looks up every statement; fuzzing makes that hot). */
+export const KEYWORD_MAPS: ReadonlyMap<BlockKind, ReadonlyMap<string, Keyword>> = new Map(
+  (Object.entries(TABLES) as [BlockKind, KeywordTable][]).map(([kind, table]) => [
+    kind,
+    new Map(Object.entries(table).map(([name, spec]) => [name, { ...spec, name, opensBlock: opensBlock(spec) }])),
+  ]),
+);
+
+/** Parser hint: keywords that always open a block. */
+export const NEEDS_BLOCK: ReadonlySet<string> = new Set(
+  Object.values(TABLES).flatMap((t) => Object.entries(t).filter(([, s]) => opensBlock(s)).map(([k]) => k)),
+);
+
+/**
+ * Parser hint: keywords that only exist at the top level. `track_file` is left out: inside an
+ * instance it is a list of tracked files.
+ */
+export const TOP_LEVEL_BLOCKS: ReadonlySet<string> = new Set(
+  Object.entries(TOP_LEVEL).filter(([k, s]) => opensBlock(s) && k !== 'track_file').map(([k]) => k),
+);
+
+/** A plain-words description of what a value spec accepts, for messages. */
+export function describe(v: ValueSpec): string {
+  switch (v.t) {
+    case 'flag': return 'no argument';
+    case 'bool': return 'true, false, on, off, yes or no (or nothing, meaning true)';
+    case 'word': return 'one word';
+    case 'words': return v.min === v.max ? `${v.min} words` : `${v.min} to ${v.max} words`;
+    case 'enum': return oneOf(v.values);
+    case 'int':
+      if (v.max === v.min + 1) return `${v.min} or ${v.max}`;
+      return v.unit === 'seconds' ? `a whole number of seconds from ${v.min} to ${v.max}` : `a whole number from ${v.min} to ${v.max}`;
+    case 'secs': return `a number of seconds from ${v.min} to ${v.max} (decimals allowed)`;
+    case 'ip':
+      return v.multicast
+        ? v.family === 'ipv6' ? 'an IPv6 multicast address (ff00::/8)' : 'an IPv4 multicast address (224.0.0.0/4)'
+        : 'an IPv4 or IPv6 address';
+    case 'cmd': return 'a command line';
+    case 'weight': return `a weight from ${v.min} to ${v.max}, optionally followed by 'reverse'`;
+    case 'smtp': return 'a host name or address, optionally followed by a port';
+    case 'init_file': return "an optional value and 'overwrite'";
+    case 'named': return 'a name';
+    case 'lvs': return "'IP PORT', 'fwmark N' or 'group NAME'";
+    default: return 'a block';
+  }
+}
+
+export function oneOf(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value syntax: numbers and addresses.
+
+/** A whole number written with digits only (and a leading '-' when `signed`). */
+export function parseWhole(text: string, signed = false): number | undefined {
+  if (!(signed ? /^-?\d+$/ : /^\d+$/).test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * Seconds as keepalived's `read_decimal_unsigned_strvec` reads them: digits with an optional
+ * fraction of at most `decimals` digits. Returns whole microseconds (exact: no float rounding).
+ */
+export function parseDecimalSeconds(text: string, decimals: number): number | undefined {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[1] === '' && !m[2])) return undefined;
+  const frac = m[2] ?? '';
+  if (frac.replace(/0+$/, '').length > decimals) return undefined;
+  const micros = Number(m[1] || '0') * 1e6 + Number((frac + '000000').slice(0, 6));
+  return Number.isSafeInteger(micros) ? micros : undefined;
+}
+
+export interface ParsedAddress {
+  /** Canonical text (IPv6 lowercase and compressed, RFC 5952). */
+  readonly address: string;
+  readonly family: AddressFamily;
+  /** 4 or 16 bytes. */
+  readonly bytes: readonly number[];
+}
+
+/** Strict dotted quad (protocol/inet.ts), as numbers. */
+export function parseIPv4(text: string): number[] | undefined {
+  const b = parseIpv4(text);
+  return b && [...b];
+}
+
+/** Either family, canonical text (RFC 5952 for IPv6), via protocol/inet.ts. */
+export function parseAddress(text: string): ParsedAddress | undefined {
+  const p = parseIp(text);
+  return p && { address: formatIp(p.bytes), family: p.family, bytes: [...p.bytes] };
+}
+
+export function isMulticast(a: ParsedAddress): boolean {
+  return a.family === 'ipv4' ? a.bytes[0]! >= 224 && a.bytes[0]! <= 239 : a.bytes[0] === 0xff;
+}
+
+/** `invalid IPv4 address`, `invalid IPv6 address` or `invalid address`, by the text's shape. */
+export function addressKind(text: string): string {
+  if (text.includes(':')) return 'IPv6 address';
+  if (/^[\d.]+$/.test(text)) return 'IPv4 address';
+  return 'address';
+}
