@@ -78,10 +78,14 @@ export function parseIpv6(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** RFC 5952 canonical text: lowercase, longest run (>= 2) of zero groups compressed. */
+/**
+ * RFC 5952 canonical text: lowercase, longest run (>= 2) of zero groups compressed, and
+ * IPv4-mapped addresses with a dotted-quad tail (§5).
+ */
 export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${formatIpv4(bytes, offset + 12)}`;
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
