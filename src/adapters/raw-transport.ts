@@ -16,6 +16,8 @@ import { HostError, isPermissionError, privilegeError, describe } from './errors
 const require = createRequire(import.meta.url);
 
 interface RawSocket {
+  /** raw-socket's native handle: `send` calls sendto(2) at once (the public `send` waits a poll). */
+  wrap: { send(buf: Buffer, offset: number, length: number, address: string, after: (bytes: number) => void): void };
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
   send(buf: Buffer, offset: number, length: number, address: string, before: (() => void) | null, after: (err: Error | null, bytes: number) => void): void;
   pauseRecv(): void;
@@ -72,9 +74,26 @@ export class RawSocketTransport implements AdvertTransport {
       } else {
         packet = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
       }
-      socket.send(packet, 0, packet.length, destination, null, (err) => {
-        if (err) this.onError(advert, destination, err);
-      });
+      this.sendNow(socket, packet, advert, destination);
+    }
+  }
+
+  /**
+   * sendto(2) right away through raw-socket's native handle: its public `send` queues until the
+   * next poll of the socket, which measured ~1 ms late here, after the GARPs of the same takeover.
+   * If the kernel can't take it now (EAGAIN/ENOBUFS), fall back to the queued path.
+   */
+  private sendNow(socket: RawSocket, packet: Buffer, advert: OutgoingAdvert, destination: string): void {
+    try {
+      socket.wrap.send(packet, 0, packet.length, destination, () => {});
+    } catch (err) {
+      if (/EAGAIN|EWOULDBLOCK|ENOBUFS|temporarily unavailable|No buffer space/i.test(describe(err))) {
+        socket.send(packet, 0, packet.length, destination, null, (e) => {
+          if (e) this.onError(advert, destination, e);
+        });
+      } else {
+        this.onError(advert, destination, err as Error);
+      }
     }
   }
 

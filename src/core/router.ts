@@ -277,14 +277,23 @@ export class VrrpRouter {
     this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', atMs);
   }
 
+  /**
+   * Master_Down_Timer, counted from `startedAtMs` (when the advert that set it was captured), so
+   * the time it spent reaching us does not delay the takeover.
+   */
   private startDownTimer(delayMs: number, cause: DownTimerCause, startedAtMs: number): void {
     this.clearDownTimer();
     this.downTimerCause = cause;
     this.downTimerStartedAtMs = startedAtMs;
-    this.downTimer = this.deps.clock.setTimer(delayMs, () => {
-      this.downTimer = undefined;
-      if (this.stateValue === 'backup') this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
-    });
+    const elapsed = Math.max(0, this.deps.clock.now() - startedAtMs);
+    this.downTimer = this.deps.clock.setTimer(
+      Math.max(0, delayMs - elapsed),
+      () => {
+        this.downTimer = undefined;
+        if (this.stateValue === 'backup') this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
+      },
+      { precise: true },
+    );
   }
 
   private clearDownTimer(): void {

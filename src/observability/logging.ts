@@ -45,10 +45,14 @@ export class RateLimiter {
   }
 }
 
-/** Subscribes the log to the core's events. Returns the unsubscribe function. */
+/**
+ * Subscribes the log to the core's events. Returns the unsubscribe function.
+ * Transition lines are written after the current task (queueMicrotask): a takeover's advert and
+ * GARPs go out first, then the JSON is formatted.
+ */
 export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter = new RateLimiter()): () => void {
   const offs = [
-    events.on('state-changed', (e) => {
+    events.on('state-changed', (e) => queueMicrotask(() => {
       log.info(
         {
           event: 'transition',
@@ -65,7 +69,7 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
         },
         `(${e.instance}) ${e.from.toUpperCase()} -> ${e.to.toUpperCase()} (${e.cause}${e.detail ? `: ${e.detail}` : ''})`,
       );
-    }),
+    })),
     events.on('advert-dropped', (e) => {
       const suppressed = limiter.allow(`${e.interface}|${e.reason}`, e.atMs);
       if (suppressed === undefined) return;

@@ -16,7 +16,11 @@ export interface Clock {
   now(): number;
   /** Wall-clock milliseconds since the epoch, for timestamps shown to people. */
   wallNow(): number;
-  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  /**
+   * Runs `fn` after `delayMs`. `precise`: fire as close to the deadline as the host allows, for
+   * the rare, failover-critical timers (Master_Down_Timer); it may spend CPU near the deadline.
+   */
+  setTimer(delayMs: number, fn: () => void, opts?: { precise?: boolean }): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
 

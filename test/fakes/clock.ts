@@ -24,7 +24,7 @@ export class FakeClock implements Clock {
   wallNow(): number {
     return this.wallOffsetMs + this.t;
   }
-  setTimer(delayMs: number, fn: () => void, scope?: ClockScope): TimerHandle {
+  setTimer(delayMs: number, fn: () => void, _opts?: { precise?: boolean }, scope?: ClockScope): TimerHandle {
     const timer: Timer = { due: this.t + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false, scope };
     // Insert sorted (the queue stays small: a few timers per router).
     let i = this.queue.length;
@@ -70,7 +70,7 @@ export class ClockScope implements Clock {
     return this.root.wallNow();
   }
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    return this.root.setTimer(delayMs, fn, this);
+    return this.root.setTimer(delayMs, fn, undefined, this);
   }
   clearTimer(handle: TimerHandle): void {
     this.root.clearTimer(handle);

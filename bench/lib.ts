@@ -1,0 +1,93 @@
+/**
+ * Shared by the benchmarks: the machine and versions, statistics, tables, results files, and
+ * reading VRRP/ARP timing off a capture.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodePcap } from '../src/protocol/pcapfile.js';
+import { parseFrame } from '../src/protocol/frame.js';
+import { parseArp, claimsAddress } from '../src/protocol/arp.js';
+import { decodeAdvert } from '../src/protocol/advert.js';
+import { formatMac } from '../src/protocol/inet.js';
+
+export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function firstLine(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim()) ?? 'unknown';
+}
+
+export function environment(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(join(BENCH_DIR, '..', 'package.json'), 'utf8')) as { version: string };
+  return {
+    date: new Date().toISOString(),
+    kernel: execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim(),
+    cpu: (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown') + ` x${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'}`,
+    node: process.version,
+    keepwatch: pkg.version,
+    keepalived: firstLine('keepalived', ['--version']),
+    tcpdump: firstLine('tcpdump', ['--version']),
+  };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function stats(values: readonly number[]): { n: number; min: number; p50: number; p99: number; max: number; mean: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, min: s[0] ?? NaN, p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+}
+
+export const fmt = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
+/** A markdown table. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(r.map(String)))].join('\n');
+}
+
+/** Writes `bench/results/NAME-DATE.md` and `NAME-latest.md`; returns the path. */
+export function writeResults(name: string, body: string): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const env = environment();
+  const header = `# ${name}\n\n${Object.entries(env).map(([k, v]) => `- ${k}: ${v}`).join('\n')}\n\n`;
+  const stamp = env.date!.slice(0, 16).replace(/[:T]/g, '-');
+  const file = join(RESULTS_DIR, `${name}-${stamp}.md`);
+  writeFileSync(file, header + body);
+  writeFileSync(join(RESULTS_DIR, `${name}-latest.md`), header + body);
+  return file;
+}
+
+export interface WireEvent {
+  readonly tUs: number;
+  readonly kind: 'advert' | 'garp';
+  readonly mac: string;
+  readonly priority?: number;
+}
+
+/** VRRP adverts and gratuitous ARPs of a capture, with their capture times. */
+export function wireEvents(pcapFile: string): WireEvent[] {
+  const { records } = decodePcap(readFileSync(pcapFile));
+  const out: WireEvent[] = [];
+  for (const r of records) {
+    const f = parseFrame(r.data);
+    if (f.kind === 'ip' && f.ip.protocol === 112) {
+      const a = decodeAdvert(f.ip.payload, f.ip.family);
+      if (a) out.push({ tUs: r.timestampUs, kind: 'advert', mac: formatMac(f.ethernet.sourceMac), priority: a.priority });
+    } else if (f.kind === 'arp') {
+      const arp = parseArp(f.ethernet);
+      if (arp && claimsAddress(arp, arp.senderIp)) out.push({ tUs: r.timestampUs, kind: 'garp', mac: arp.senderMac });
+    }
+  }
+  return out;
+}
