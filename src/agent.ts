@@ -19,6 +19,13 @@ import { PcapCapture } from './adapters/pcap-capture.js';
 import { NetlinkHost } from './adapters/netlink-host.js';
 import { HostError, describe } from './adapters/errors.js';
 import { logCoreEvents, RateLimiter, type Logger } from './observability/logging.js';
+import { ElectionTracker } from './observability/elections.js';
+import { AgentMetrics } from './observability/metrics.js';
+import { startTracing, traceElections, type Tracing } from './observability/tracing.js';
+import { FlightRecorder } from './observability/flight-recorder.js';
+import { startHttp, parseListen } from './http/server.js';
+import type { HealthReason } from './observability/health.js';
+import { VERSION } from './version.js';
 
 /** Events of the host side (adapters and the agent), next to the core's. */
 export type HostEvent =
@@ -39,6 +46,10 @@ export class ConfigLoadError extends Error {
 export interface AgentOptions {
   readonly configPath: string;
   readonly log: Logger;
+  /** `HOST:PORT` for /metrics, /healthz, /v1/state; undefined = no HTTP server. */
+  readonly listen?: string;
+  /** Flight-recorder directory; undefined = off. */
+  readonly captureDir?: string;
 }
 
 /** Everything but `location`s: two instances are "the same" for reload if this is equal. */
@@ -57,6 +68,14 @@ export class Agent {
   private netlink!: NetlinkHost;
   private readonly limiter = new RateLimiter();
   private stopping = false;
+  metrics!: AgentMetrics;
+  elections!: ElectionTracker;
+  private tracing: Tracing | undefined;
+  private recorder: FlightRecorder | undefined;
+  private http: { close(): Promise<void> } | undefined;
+  /** Health reasons contributed by other parts (the split-brain guard). */
+  readonly healthReasons: (() => HealthReason[])[] = [];
+  readonly startedAt = new Date();
 
   private constructor(private readonly opts: AgentOptions) {
     const log = opts.log;
@@ -124,10 +143,55 @@ export class Agent {
       interfaces: this.netlink,
       events: this.events,
     });
+    this.observe();
+    await this.startHttp();
     this.openSockets(this.config.instances);
     for (const r of this.engine.routers.values()) this.applyLinkState(r);
     this.engine.start();
     this.log.info({ event: 'started', instances: this.config.instances.length, interfaces: this.engine.interfaces }, `keepwatch started: ${this.config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
+  }
+
+  /** Subscribes metrics, traces and the flight recorder before the first transition. */
+  private observe(): void {
+    this.elections = new ElectionTracker(this.events, this.hostEvents, () => this.clock.now());
+    this.metrics = new AgentMetrics({
+      routers: () => this.routers,
+      vipPresent: (iface, address) => this.vipPresent(iface, address),
+      captureStats: () => this.capture.stats(),
+      version: VERSION,
+    });
+    this.metrics.subscribe(this.events, this.hostEvents, this.elections);
+    if (this.opts.captureDir) {
+      const recorder = new FlightRecorder({ dir: this.opts.captureDir }, (file, error) => {
+        this.metrics.flightRecording(error ? 'failed' : 'written');
+        if (error) this.log.error({ event: 'flight-recorder', file }, `flight recorder could not write ${file}: ${error.message}`);
+        else this.log.info({ event: 'flight-recorder', file }, `flight recording written: ${file}`);
+      });
+      this.hostEvents.on('frame', (e) => recorder.record(e.interface, e.frame, e.wallUs));
+      this.events.on('state-changed', (e) => recorder.onTransition(e));
+      this.recorder = recorder;
+    }
+    this.tracing = startTracing({ version: VERSION, ...(this.config.global.routerId ? { routerId: this.config.global.routerId } : {}) });
+    if (this.tracing.enabled) {
+      const recorder = this.recorder;
+      traceElections(this.tracing.tracer, this.events, this.elections, recorder ? { captureFileFor: (t) => recorder.fileFor(t) } : {});
+      this.log.info({ event: 'tracing' }, 'OpenTelemetry trace export enabled (OTEL_* environment)');
+    }
+  }
+
+  private async startHttp(): Promise<void> {
+    if (!this.opts.listen) return;
+    const listen = parseListen(this.opts.listen);
+    this.http = await startHttp(listen, {
+      metrics: this.metrics,
+      snapshots: () => this.routers.map((r) => r.snapshot()),
+      vipPresent: (iface, address) => this.vipPresent(iface, address),
+      healthReasons: () => this.healthReasons.flatMap((f) => f()),
+      now: () => this.clock.now(),
+      startedAt: this.startedAt,
+      version: VERSION,
+    });
+    this.log.info({ event: 'http', listen: `${listen.host}:${listen.port}` }, `serving /metrics, /healthz and /v1/state on ${listen.host}:${listen.port}`);
   }
 
   private checkInterfaces(config: KeepalivedConfig): void {
@@ -242,6 +306,7 @@ export class Agent {
       r.start();
     }
     for (const iface of this.capture.interfaces) if (!this.engine.interfaces.includes(iface)) this.capture.close(iface);
+    this.metrics.reprime();
     this.log.info({ event: 'reload', result: 'success', kept, restarted, added: added.filter((c) => !restarted.includes(c.name)).map((c) => c.name) }, `config reloaded: ${kept.length} kept, ${restarted.length} restarted, ${added.length - restarted.length} added`);
     this.hostEvents.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: this.clock.now() });
     return { ok: true, diagnostics: result.diagnostics };
@@ -258,6 +323,8 @@ export class Agent {
     const settled = this.netlink?.settle() ?? Promise.resolve();
     // Raw sends complete on the next poll of the socket; give them a moment too.
     await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
+    // Flush the election spans of the shutdown, within what is left of the budget.
+    await Promise.race([Promise.allSettled([this.tracing?.shutdown(), this.http?.close()]), new Promise((r) => setTimeout(r, 300))]);
     this.capture.close();
     this.transport.close();
     this.netlink?.close();

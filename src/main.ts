@@ -3,33 +3,33 @@
  * (`-f`, `-t`, `-n`, `-l`, `-D`, `-P`), so a systemd unit or script written for keepalived works.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { loadConfig, formatDiagnostic, summarizeInstance } from './config/index.js';
 import { Agent, ConfigLoadError } from './agent.js';
 import { HostError, describe } from './adapters/errors.js';
 import { createLogger } from './observability/logging.js';
+import { VERSION } from './version.js';
 
 const USAGE = `Usage:
   keepwatch [-f FILE] [options]          run the VRRP agent in the foreground
   keepwatch -t [-f FILE]                 check a keepalived.conf: exit 0, or 1 with every error
   keepwatch lab [--peer keepalived] [--demo]
                                          a two-router LAN in network namespaces: watch a failover
+  keepwatch status [--listen HOST:PORT]  the agent's instances as a table (like 'show vrrp')
   keepwatch --version
 
 Options:
   -f, --use-file FILE      keepalived.conf to use (default /etc/keepalived/keepalived.conf)
   -t, --config-test        check the configuration and exit
+      --listen HOST:PORT   serve /metrics, /healthz, /v1/state (default 0.0.0.0:9650; 'off' for none)
+      --capture-dir DIR    flight recorder: write the last 30 s of VRRP/ARP frames to DIR at every election
       --log-level LEVEL    trace|debug|info|warn|error (default info)
+  Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and other OTEL_* variables) to export OTLP/HTTP.
   -h, --help               this text
   Accepted for keepalived compatibility and ignored: -n/--dont-fork, -l/--log-console,
   -D/--log-detail, -P/--vrrp, -S/--log-facility N, -p/--pid FILE, -r/--vrrp_pid FILE`;
 
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function configTest(file: string): number {
   const result = loadConfig(file);
@@ -45,11 +45,11 @@ function configTest(file: string): number {
   return 0;
 }
 
-async function runAgent(file: string, logLevel: string): Promise<void> {
+async function runAgent(file: string, logLevel: string, listen: string | undefined, captureDir: string | undefined): Promise<void> {
   const log = createLogger(logLevel as 'info');
   let agent: Agent;
   try {
-    agent = await Agent.start({ configPath: file, log });
+    agent = await Agent.start({ configPath: file, log, ...(listen ? { listen } : {}), ...(captureDir ? { captureDir } : {}) });
   } catch (err) {
     log.flush?.();
     if (err instanceof ConfigLoadError) {
@@ -88,6 +88,11 @@ async function runAgent(file: string, logLevel: string): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'status') {
+    const { runStatus } = await import('./status.js');
+    process.exitCode = await runStatus(argv.slice(1));
+    return;
+  }
   if (argv[0] === 'lab') {
     const { runLab } = await import('./lab/lab.js');
     process.exitCode = await runLab(argv.slice(1));
@@ -102,6 +107,8 @@ async function main(argv: string[]): Promise<void> {
         'use-file': { type: 'string', short: 'f' },
         'config-test': { type: 'boolean', short: 't' },
         'log-level': { type: 'string' },
+        listen: { type: 'string' },
+        'capture-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'dont-fork': { type: 'boolean', short: 'n' },
@@ -124,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (v.version) {
-    process.stdout.write(`keepwatch ${version()}\n`);
+    process.stdout.write(`keepwatch ${VERSION}\n`);
     return;
   }
   const file = v['use-file'] ?? DEFAULT_CONFIG;
@@ -132,7 +139,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = configTest(file);
     return;
   }
-  await runAgent(file, v['log-level'] ?? 'info');
+  const listen = v.listen === 'off' ? undefined : (v.listen ?? '0.0.0.0:9650');
+  await runAgent(file, v['log-level'] ?? 'info', listen, v['capture-dir']);
 }
 
 await main(process.argv.slice(2));

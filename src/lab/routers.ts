@@ -85,6 +85,7 @@ export class LabRouter {
     readonly dir: string,
     public config: RouterConfigSpec,
     readonly extraArgs: readonly string[] = [],
+    readonly env: Readonly<Record<string, string>> = {},
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -110,7 +111,7 @@ export class LabRouter {
     this.writeConfig();
     this.logStream ??= createWriteStream(this.logPath, { flags: 'a' });
     if (this.kind === 'keepwatch') {
-      this.proc = this.lab.spawn(this.host, process.execPath, [CLI_PATH, '-f', this.confPath, ...this.extraArgs]);
+      this.proc = this.lab.spawn(this.host, process.execPath, [CLI_PATH, '-f', this.confPath, ...this.extraArgs], { env: { ...process.env, ...this.env } });
     } else {
       const base = join(this.dir, this.host);
       // Pid files of a killed run would make keepalived refuse to start ("already running").

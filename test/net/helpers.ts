@@ -23,7 +23,7 @@ export const VIP = '10.251.0.100';
 export interface NetEnv {
   readonly lab: NetnsLab;
   readonly dir: string;
-  router(host: string, kind: RouterKind, config: RouterConfigSpec, extraArgs?: string[]): LabRouter;
+  router(host: string, kind: RouterKind, config: RouterConfigSpec, extraArgs?: string[], env?: Record<string, string>): LabRouter;
   readonly routers: LabRouter[];
 }
 
@@ -36,8 +36,8 @@ export async function withLab<T>(fn: (env: NetEnv) => Promise<T>, hosts: HostSpe
     lab,
     dir,
     routers,
-    router(host, kind, config, extraArgs = []) {
-      const r = new LabRouter(lab, host, kind, dir, config, extraArgs);
+    router(host, kind, config, extraArgs = [], env = {}) {
+      const r = new LabRouter(lab, host, kind, dir, config, extraArgs, env);
       routers.push(r);
       return r;
     },

@@ -1,0 +1,195 @@
+/**
+ * Prometheus metrics (prom-client, its own Registry plus the default process/Node collectors).
+ * Counters follow core and host events; gauges that describe "now" (state, priorities, VIP
+ * presence, pcap counters) are read from the agent at scrape time, so they are never stale.
+ * Names, types and labels come from names.ts, the contract dashboards and alerts check.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import type { CoreEvent, EventBus } from '../core/events.js';
+import { VRRP_STATES } from '../core/events.js';
+import type { VrrpRouter } from '../core/router.js';
+import type { HostEvent } from '../agent.js';
+import type { CaptureStats } from '../adapters/pcap-capture.js';
+import { parseFrame } from '../protocol/frame.js';
+import { DROP_REASONS } from '../protocol/check.js';
+import { PRIORITY_STOP } from '../protocol/constants.js';
+import type { ElectionTracker } from './elections.js';
+import { METRICS, type MetricSpec } from './names.js';
+
+export interface MetricsSource {
+  routers(): readonly VrrpRouter[];
+  vipPresent(iface: string, address: string): boolean;
+  captureStats(): ReadonlyMap<string, CaptureStats>;
+  readonly version: string;
+}
+
+type Labels = LabelValues<string>;
+
+function ids(r: { instance: string; vrid: number; interface: string }): Labels {
+  return { vrrp_instance: r.instance, vrid: String(r.vrid), interface: r.interface };
+}
+
+function routerIds(r: VrrpRouter): Labels {
+  return { vrrp_instance: r.name, vrid: String(r.config.vrid), interface: r.config.interface };
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, Gauge>();
+  private readonly histograms = new Map<string, Histogram>();
+  /** Last advert seen on the wire per instance (monotonic ms), for inter-arrival. */
+  private readonly lastArrival = new Map<string, number>();
+
+  constructor(private readonly source: MetricsSource) {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 5 });
+    for (const spec of Object.values(METRICS) as MetricSpec[]) this.create(spec);
+    this.gauge(METRICS.buildInfo.name).set({ version: source.version, nodejs_version: process.version }, 1);
+    // Collect-time views of "now".
+    this.onCollect(METRICS.state.name, (g) => {
+      for (const r of this.source.routers()) for (const s of VRRP_STATES) g.set({ ...routerIds(r), state: s }, r.state === s ? 1 : 0);
+    });
+    this.onCollect(METRICS.priority.name, (g) => this.source.routers().forEach((r) => g.set(routerIds(r), r.effectivePriority)));
+    this.onCollect(METRICS.basePriority.name, (g) => this.source.routers().forEach((r) => g.set(routerIds(r), r.basePriority)));
+    this.onCollect(METRICS.masterPriority.name, (g) => this.source.routers().forEach((r) => g.set(routerIds(r), r.snapshot().master?.priority ?? 0)));
+    this.onCollect(METRICS.masterDownInterval.name, (g) => this.source.routers().forEach((r) => g.set(routerIds(r), r.masterDownIntervalMs / 1000)));
+    this.onCollect(METRICS.advertIntervalConfig.name, (g) => this.source.routers().forEach((r) => g.set(routerIds(r), r.config.advertIntervalMs / 1000)));
+    this.onCollect(METRICS.vipPresent.name, (g) => {
+      for (const r of this.source.routers()) {
+        for (const v of [...r.config.virtualAddresses, ...r.config.virtualAddressesExcluded]) {
+          g.set({ ...routerIds(r), vip: v.address }, this.source.vipPresent(v.device ?? r.config.interface, v.address) ? 1 : 0);
+        }
+      }
+    });
+    // libpcap keeps these counters; we copy them at scrape time (they only grow: PcapCapture keeps
+    // the totals of closed sessions).
+    this.onCollectCounter(METRICS.capturePackets.name, () => [...this.source.captureStats()].map(([iface, s]) => [{ interface: iface }, s.received]));
+    this.onCollectCounter(METRICS.captureDropped.name, () => [...this.source.captureStats()].map(([iface, s]) => [{ interface: iface }, s.dropped + s.interfaceDropped]));
+  }
+
+  /** Starts counting. `routers` lets series exist at 0 from the start (no absent-vs-zero gaps). */
+  subscribe(core: EventBus<CoreEvent>, host: EventBus<HostEvent>, elections: ElectionTracker): void {
+    this.primeSeries();
+    core.on('advert-sent', (e) => {
+      this.counter(METRICS.advertsSent.name).inc(ids(e));
+      if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroSent.name).inc(ids(e));
+    });
+    core.on('advert-received', (e) => {
+      const l = ids(e);
+      this.counter(METRICS.advertsReceived.name).inc(l);
+      if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroReceived.name).inc(l);
+      if (e.addressListMismatch) this.counter(METRICS.addressListMismatch.name).inc(l);
+      if (e.state === 'backup') this.observeArrival(e.instance, l, e.atMs);
+    });
+    core.on('advert-dropped', (e) => {
+      this.counter(METRICS.advertsDropped.name).inc({ vrrp_instance: e.instance ?? '', vrid: e.vrid === undefined ? '' : String(e.vrid), interface: e.interface, reason: e.reason });
+    });
+    core.on('state-changed', (e) => {
+      this.counter(METRICS.transitions.name).inc({ ...ids(e), from: e.from, to: e.to, cause: e.cause });
+      this.gauge(METRICS.lastTransition.name).set(ids(e), e.wallMs / 1000);
+      this.lastArrival.delete(e.instance);
+    });
+    core.on('garp-sent', (e) => this.counter(METRICS.garpSent.name).inc(ids(e), e.count));
+    core.on('send-failed', (e) => {
+      const r = this.source.routers().find((x) => x.name === e.instance);
+      if (r) this.counter(METRICS.sendErrors.name).inc(routerIds(r));
+    });
+    host.on('vip-repaired', (e) => {
+      const r = this.source.routers().find((x) => x.name === e.assignment.instance);
+      if (r) this.counter(METRICS.vipRepairs.name).inc(routerIds(r));
+    });
+    host.on('vip-result', (e) => {
+      if (!e.error) return;
+      const r = this.source.routers().find((x) => x.name === e.assignment.instance);
+      if (r) this.counter(METRICS.vipErrors.name).inc({ ...routerIds(r), action: e.action });
+    });
+    host.on('reload', (e) => this.counter(METRICS.configReloads.name).inc({ result: e.result }));
+    host.on('frame', (e) => {
+      // A master's own adverts, as pcap timestamped them on their way out.
+      if (e.outcome.kind !== 'own') return;
+      const f = parseFrame(e.frame);
+      if (f.kind !== 'ip' || f.ip.protocol !== 112 || f.ip.payload.length < 2) return;
+      const vrid = f.ip.payload[1]!;
+      const r = this.source.routers().find((x) => x.config.vrid === vrid && x.config.interface === e.interface && x.config.family === f.ip.family);
+      if (r && r.state === 'master') this.observeArrival(r.name, routerIds(r), e.wallUs / 1000);
+    });
+    elections.onSettled((el) => {
+      const t = el.transition;
+      this.histogram(METRICS.electionDuration.name).observe({ ...ids(t), to: t.to }, Math.max(0, el.settledAtMs - t.startedAtMs) / 1000);
+      const firstGarp = el.garps[0];
+      if (t.to === 'master' && t.lastAdvertAtMs !== undefined && firstGarp) {
+        this.histogram(METRICS.failoverDuration.name).observe(ids(t), Math.max(0, firstGarp.atMs - t.lastAdvertAtMs) / 1000);
+      }
+    });
+  }
+
+  httpRequest(handler: string, code: number): void {
+    this.counter(METRICS.httpRequests.name).inc({ handler, code: String(code) });
+  }
+
+  /** Records a flight-recorder outcome. */
+  flightRecording(result: 'written' | 'failed' | 'skipped'): void {
+    this.counter(METRICS.flightRecordings.name).inc({ result });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Zero-valued series for every instance and drop reason, so rate() and alerts see them at once. */
+  private primeSeries(): void {
+    for (const r of this.source.routers()) {
+      const l = routerIds(r);
+      for (const key of ['advertsSent', 'advertsReceived', 'priorityZeroSent', 'priorityZeroReceived', 'addressListMismatch', 'garpSent', 'vipRepairs', 'sendErrors'] as const) {
+        this.counter(METRICS[key].name).inc(l, 0);
+      }
+      for (const reason of DROP_REASONS) this.counter(METRICS.advertsDropped.name).inc({ ...l, reason }, 0);
+    }
+    for (const result of ['success', 'failure']) this.counter(METRICS.configReloads.name).inc({ result }, 0);
+  }
+
+  /** New instances after a reload get their zero series too. */
+  reprime(): void {
+    this.primeSeries();
+  }
+
+  private observeArrival(instance: string, labels: Labels, atMs: number): void {
+    const prev = this.lastArrival.get(instance);
+    this.lastArrival.set(instance, atMs);
+    if (prev !== undefined && atMs > prev) this.histogram(METRICS.advertInterval.name).observe(labels, (atMs - prev) / 1000);
+  }
+
+  private create(spec: MetricSpec): void {
+    const common = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
+    if (spec.type === 'counter') this.counters.set(spec.name, new Counter(common));
+    else if (spec.type === 'gauge') this.gauges.set(spec.name, new Gauge(common));
+    else this.histograms.set(spec.name, new Histogram({ ...common, buckets: [...(spec.buckets ?? [])] }));
+  }
+
+  private onCollect(name: string, fill: (g: Gauge) => void): void {
+    const g = this.gauge(name);
+    // prom-client calls collect() on scrape; reset first so vanished instances disappear.
+    (g as unknown as { collect: () => void }).collect = () => {
+      g.reset();
+      fill(g);
+    };
+  }
+
+  private onCollectCounter(name: string, read: () => [Labels, number][]): void {
+    const c = this.counter(name);
+    (c as unknown as { collect: () => void }).collect = () => {
+      c.reset();
+      for (const [labels, value] of read()) c.inc(labels, value);
+    };
+  }
+
+  private counter(name: string): Counter {
+    return this.counters.get(name)!;
+  }
+  private gauge(name: string): Gauge {
+    return this.gauges.get(name)!;
+  }
+  private histogram(name: string): Histogram {
+    return this.histograms.get(name)!;
+  }
+}

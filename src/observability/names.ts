@@ -1,0 +1,128 @@
+/**
+ * The observability contract: every metric, label and span name keepwatch exports, in one place.
+ * Dashboards (dashboards/), alert rules (alerts/) and tests check themselves against this module;
+ * changing a name here is a breaking change for users' dashboards and alerts.
+ *
+ * Labels identifying an instance are `vrrp_instance`, `vrid`, `interface` — never `instance` or
+ * `job`, which Prometheus owns. Base units (seconds); counters end in `_total`.
+ */
+
+export const INSTANCE_LABELS = ['vrrp_instance', 'vrid', 'interface'] as const;
+
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** Histogram buckets, seconds. */
+  readonly buckets?: readonly number[];
+}
+
+const I = INSTANCE_LABELS;
+
+/** Buckets for advert inter-arrival: dense around the usual intervals (0.05, 0.1, 1 s). */
+export const ADVERT_INTERVAL_BUCKETS = [
+  0.005, 0.01, 0.02, 0.03, 0.04, 0.045, 0.049, 0.051, 0.055, 0.06, 0.075, 0.09, 0.095, 0.099, 0.101, 0.105, 0.11, 0.125, 0.15, 0.2, 0.25, 0.3, 0.5,
+  0.75, 0.9, 0.95, 0.99, 0.999, 1.001, 1.01, 1.05, 1.1, 1.25, 1.5, 2, 2.5, 3, 5, 10,
+];
+/** Buckets for elections and failovers: from a Skew_Time at 0.05 s to a Master_Down_Interval at 10 s. */
+export const ELECTION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 3.5, 4, 5, 7.5, 10, 15, 30, 60];
+
+export const METRICS = {
+  buildInfo: { name: 'keepwatch_build_info', type: 'gauge', help: 'Always 1; labels carry the keepwatch and Node.js versions.', labels: ['version', 'nodejs_version'] },
+  state: { name: 'keepwatch_vrrp_state', type: 'gauge', help: 'VRRP state of the instance: one series per state, 1 for the current one.', labels: [...I, 'state'] },
+  priority: { name: 'keepwatch_vrrp_priority', type: 'gauge', help: 'Effective priority (base priority plus tracker weights, clamped to 1-254; 255 for an owner).', labels: I },
+  basePriority: { name: 'keepwatch_vrrp_base_priority', type: 'gauge', help: 'Configured priority.', labels: I },
+  masterPriority: { name: 'keepwatch_vrrp_master_priority', type: 'gauge', help: 'Priority of the current master as this node sees it (its own when master; 0 when unknown).', labels: I },
+  advertsSent: { name: 'keepwatch_vrrp_adverts_sent_total', type: 'counter', help: 'Adverts sent (each unicast copy counts once per advert).', labels: I },
+  advertsReceived: { name: 'keepwatch_vrrp_adverts_received_total', type: 'counter', help: 'Adverts received that passed every check.', labels: I },
+  advertsDropped: {
+    name: 'keepwatch_vrrp_adverts_dropped_total',
+    type: 'counter',
+    help: 'Adverts discarded, by reason (vrrp_instance is empty for VRIDs this node does not serve; vrid is empty when unreadable).',
+    labels: [...I, 'reason'],
+  },
+  addressListMismatch: {
+    name: 'keepwatch_vrrp_address_list_mismatch_total',
+    type: 'counter',
+    help: 'Adverts whose VIP list differs from ours: accepted (as keepalived >= 2.3.3), counted and logged.',
+    labels: I,
+  },
+  priorityZeroSent: { name: 'keepwatch_vrrp_priority_zero_sent_total', type: 'counter', help: 'Priority-0 adverts sent (this master resigned).', labels: I },
+  priorityZeroReceived: { name: 'keepwatch_vrrp_priority_zero_received_total', type: 'counter', help: 'Priority-0 adverts received (a master resigned).', labels: I },
+  transitions: { name: 'keepwatch_vrrp_transitions_total', type: 'counter', help: 'State transitions, by from, to and cause.', labels: [...I, 'from', 'to', 'cause'] },
+  lastTransition: { name: 'keepwatch_vrrp_last_transition_timestamp_seconds', type: 'gauge', help: 'Wall-clock time of the last transition.', labels: I },
+  masterDownInterval: { name: 'keepwatch_vrrp_master_down_interval_seconds', type: 'gauge', help: 'Current Master_Down_Interval (RFC 5798 §6.1), from the master advertised interval for VRRPv3.', labels: I },
+  advertIntervalConfig: { name: 'keepwatch_vrrp_advert_interval_config_seconds', type: 'gauge', help: 'Configured advert_int.', labels: I },
+  advertInterval: {
+    name: 'keepwatch_vrrp_advert_interval_seconds',
+    type: 'histogram',
+    help: 'Observed inter-arrival of the master adverts (pcap timestamps), on backups; on a master, the spacing of its own adverts.',
+    labels: I,
+    buckets: ADVERT_INTERVAL_BUCKETS,
+  },
+  electionDuration: {
+    name: 'keepwatch_vrrp_election_duration_seconds',
+    type: 'histogram',
+    help: 'From the event that starts an election (last advert heard, priority-0 advert, outranking advert, fault) until the instance settles (VIPs applied, first GARP sent).',
+    labels: [...I, 'to'],
+    buckets: ELECTION_BUCKETS,
+  },
+  failoverDuration: {
+    name: 'keepwatch_vrrp_failover_duration_seconds',
+    type: 'histogram',
+    help: 'Takeovers: from the last advert heard from the old master to our first gratuitous ARP.',
+    labels: I,
+    buckets: ELECTION_BUCKETS,
+  },
+  vipPresent: { name: 'keepwatch_vrrp_vip_present', type: 'gauge', help: 'Whether the VIP is on the interface right now (netlink: the truth on the host).', labels: [...I, 'vip'] },
+  vipRepairs: { name: 'keepwatch_vip_repairs_total', type: 'counter', help: 'VIPs removed by someone else while master, and put back.', labels: I },
+  vipErrors: { name: 'keepwatch_vip_errors_total', type: 'counter', help: 'VIP additions or removals the kernel refused.', labels: [...I, 'action'] },
+  garpSent: { name: 'keepwatch_garp_sent_total', type: 'counter', help: 'Gratuitous ARP frames sent.', labels: I },
+  sendErrors: { name: 'keepwatch_send_errors_total', type: 'counter', help: 'Adverts or frames that could not be sent.', labels: I },
+  capturePackets: { name: 'keepwatch_capture_packets_total', type: 'counter', help: 'Packets libpcap delivered to keepwatch, per interface (pcap_stats ps_recv).', labels: ['interface'] },
+  captureDropped: { name: 'keepwatch_capture_dropped_total', type: 'counter', help: 'Packets the kernel dropped before keepwatch read them, per interface (pcap_stats ps_drop + ps_ifdrop).', labels: ['interface'] },
+  configReloads: { name: 'keepwatch_config_reloads_total', type: 'counter', help: 'SIGHUP reloads, by result (success, failure).', labels: ['result'] },
+  httpRequests: { name: 'keepwatch_http_requests_total', type: 'counter', help: 'HTTP requests served, by handler and status code (bad requests included).', labels: ['handler', 'code'] },
+  flightRecordings: { name: 'keepwatch_flight_recordings_total', type: 'counter', help: 'pcap files written by the flight recorder at elections.', labels: ['result'] },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Names of the default Node.js/process collectors we rely on (prom-client's collectDefaultMetrics). */
+export const DEFAULT_METRICS = ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes'] as const;
+
+/** Every metric name a keepwatch agent exports (for dashboards/alerts checks). */
+export function exportedMetricNames(): string[] {
+  const out: string[] = [];
+  for (const m of Object.values(METRICS) as MetricSpec[]) {
+    if (m.type === 'histogram') out.push(`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`);
+    else out.push(m.name);
+  }
+  return [...out, ...DEFAULT_METRICS];
+}
+
+export const SPANS = {
+  election: 'vrrp.election',
+  vipAdd: 'vrrp.vip.add',
+  vipRemove: 'vrrp.vip.remove',
+  garp: 'vrrp.garp',
+} as const;
+
+export const SPAN_ATTRIBUTES = {
+  instance: 'vrrp.instance',
+  vrid: 'vrrp.vrid',
+  interface: 'vrrp.interface',
+  stateFrom: 'vrrp.state.from',
+  stateTo: 'vrrp.state.to',
+  cause: 'vrrp.cause',
+  priority: 'vrrp.priority',
+  peerAddress: 'vrrp.peer.address',
+  peerPriority: 'vrrp.peer.priority',
+  vip: 'vrrp.vip',
+  mac: 'vrrp.mac',
+  count: 'vrrp.garp.count',
+  captureFile: 'vrrp.capture.file',
+} as const;
