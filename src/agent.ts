@@ -25,6 +25,15 @@ import { startTracing, traceElections, type Tracing } from './observability/trac
 import { FlightRecorder } from './observability/flight-recorder.js';
 import { startHttp, parseListen } from './http/server.js';
 import type { HealthReason } from './observability/health.js';
+import { SplitBrainGuard, type GuardEvent } from './guard/guard.js';
+import { DEFAULT_GUARD, loadGuardConfig, type GuardConfig } from './guard/config.js';
+import { createGuardEndpoint, createPeerClient, type GuardEndpoint } from './guard/peer-http.js';
+import { AlertmanagerPusher } from './guard/alertmanager.js';
+import type { RejectReason } from './guard/signing.js';
+import { traceGuard } from './observability/tracing.js';
+import { logGuardEvents } from './observability/logging.js';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { VERSION } from './version.js';
 
 /** Events of the host side (adapters and the agent), next to the core's. */
@@ -50,7 +59,13 @@ export interface AgentOptions {
   readonly listen?: string;
   /** Flight-recorder directory; undefined = off. */
   readonly captureDir?: string;
+  /** Split-brain guard settings (default /etc/keepwatch/guard.conf when it exists). */
+  readonly guardConfigPath?: string;
+  /** Push split-brain alerts to this Alertmanager (overrides the guard file's `alertmanager`). */
+  readonly alertmanagerUrl?: string;
 }
+
+export const DEFAULT_GUARD_CONFIG = '/etc/keepwatch/guard.conf';
 
 /** Everything but `location`s: two instances are "the same" for reload if this is equal. */
 function comparable(c: VrrpInstanceConfig): unknown {
@@ -76,6 +91,12 @@ export class Agent {
   /** Health reasons contributed by other parts (the split-brain guard). */
   readonly healthReasons: (() => HealthReason[])[] = [];
   readonly startedAt = new Date();
+  readonly guardEvents = new EventBus<GuardEvent>();
+  guard!: SplitBrainGuard;
+  guardConfig: GuardConfig = DEFAULT_GUARD;
+  private guardEndpoint: GuardEndpoint | undefined;
+  private alerts: AlertmanagerPusher | undefined;
+  private readonly activeConflicts = new Map<string, { vrid: number; since: Date; sources: readonly string[] }>();
 
   private constructor(private readonly opts: AgentOptions) {
     const log = opts.log;
@@ -117,8 +138,19 @@ export class Agent {
     return result.config;
   }
 
+  private loadGuard(): GuardConfig {
+    const path = this.opts.guardConfigPath ?? (existsSync(DEFAULT_GUARD_CONFIG) ? DEFAULT_GUARD_CONFIG : undefined);
+    if (!path) return DEFAULT_GUARD;
+    const r = loadGuardConfig(path);
+    for (const d of r.diagnostics) if (d.severity === 'warning') this.log.warn({ event: 'guard-config-warning' }, d.message);
+    if (!r.config) throw new ConfigLoadError(r.diagnostics);
+    this.log.info({ event: 'guard-config', file: path, peers: r.config.peers.length, sources: [...r.config.sources], witness: r.config.witness ?? null }, `split-brain guard settings from ${path}`);
+    return r.config;
+  }
+
   private async boot(): Promise<void> {
     this.config = this.loadOrThrow();
+    this.guardConfig = this.loadGuard();
     this.netlink = await NetlinkHost.open({
       onLinkChange: (name, up) => this.onLinkChange(name, up),
       onVipRepaired: (assignment) => {
@@ -144,10 +176,12 @@ export class Agent {
       events: this.events,
     });
     this.observe();
+    this.setupGuard();
     await this.startHttp();
     this.openSockets(this.config.instances);
     for (const r of this.engine.routers.values()) this.applyLinkState(r);
     this.engine.start();
+    this.guard.start();
     this.log.info({ event: 'started', instances: this.config.instances.length, interfaces: this.engine.interfaces }, `keepwatch started: ${this.config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
   }
 
@@ -179,6 +213,61 @@ export class Agent {
     }
   }
 
+  /** The split-brain guard and what listens to it: metrics, health, logs, traces, Alertmanager. */
+  private setupGuard(): void {
+    const cfg = this.guardConfig;
+    const rejected = (reason: RejectReason, from: string) => this.guardEvents.emit({ type: 'guard-rejected', reason, from });
+    this.guard = new SplitBrainGuard({
+      config: cfg,
+      routers: () => this.routers,
+      core: this.events,
+      host: this.hostEvents,
+      events: this.guardEvents,
+      clock: this.clock,
+      frames: this.capture,
+      interfaces: this.netlink,
+      ...(cfg.secret && cfg.peers.length > 0 ? { peers: createPeerClient(cfg.secret, cfg.signatureWindowMs, rejected) } : {}),
+    });
+    const node = this.config.global.routerId ?? hostname();
+    this.guardEndpoint = createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => this.guard.localView(), rejected, node);
+    this.metrics.subscribeGuard(this.guardEvents, this.guard, cfg.witness !== undefined);
+    this.healthReasons.push(() => this.guard.healthReasons());
+    logGuardEvents(this.guardEvents, this.log, this.limiter);
+    if (this.tracing?.enabled) traceGuard(this.tracing.tracer, this.guardEvents);
+    const url = this.opts.alertmanagerUrl ?? cfg.alertmanagerUrl;
+    if (url) {
+      const pusher = new AlertmanagerPusher(url, (ok, error) => {
+        this.metrics.alertPush(ok);
+        if (!ok) this.log.warn({ event: 'alertmanager', url }, `could not push the split-brain alert to ${url}: ${error}`);
+      });
+      this.alerts = pusher;
+      const push = (instance: string, vrid: number, firing: boolean, since: Date, sources: readonly string[]) =>
+        void pusher.push({
+          labels: { vrrp_instance: instance, vrid: String(vrid), node },
+          firing,
+          startsAt: since,
+          summary: `Split brain on VRID ${vrid} (${instance}) seen by ${node}`,
+          description: `keepwatch on ${node} sees another holder or master of VRID ${vrid} (${instance}); detected by ${sources.join(', ') || 'the guard'}. The lower-priority node yields and stays out while the other is seen. Check the VRRP path between the nodes (protocol 112 filtered?), auth_pass and VRID/VIP lists.`,
+        });
+      this.guardEvents.on('guard-conflict', (e) => {
+        if (e.active) {
+          const c = { vrid: e.vrid, since: new Date(e.wallMs), sources: e.sources };
+          this.activeConflicts.set(e.instance, c);
+          push(e.instance, e.vrid, true, c.since, c.sources);
+        } else {
+          const c = this.activeConflicts.get(e.instance);
+          this.activeConflicts.delete(e.instance);
+          push(e.instance, e.vrid, false, c?.since ?? new Date(), e.sources);
+        }
+      });
+      // Re-send firing alerts while they last (their endsAt is a few minutes ahead).
+      const refresh = setInterval(() => {
+        for (const [instance, c] of this.activeConflicts) push(instance, c.vrid, true, c.since, c.sources);
+      }, 60_000);
+      refresh.unref();
+    }
+  }
+
   private async startHttp(): Promise<void> {
     if (!this.opts.listen) return;
     const listen = parseListen(this.opts.listen);
@@ -187,6 +276,8 @@ export class Agent {
       snapshots: () => this.routers.map((r) => r.snapshot()),
       vipPresent: (iface, address) => this.vipPresent(iface, address),
       healthReasons: () => this.healthReasons.flatMap((f) => f()),
+      stateExtra: (instance) => this.guard.stateOf(instance),
+      ...(this.guardEndpoint ? { guard: this.guardEndpoint } : {}),
       now: () => this.clock.now(),
       startedAt: this.startedAt,
       version: VERSION,
@@ -318,6 +409,7 @@ export class Agent {
    */
   async stop(budgetMs = 800): Promise<void> {
     if (this.stopping) return;
+    this.guard?.stop();
     this.engine?.stop();
     this.stopping = true;
     const settled = this.netlink?.settle() ?? Promise.resolve();

@@ -22,6 +22,8 @@ Options:
   -t, --config-test        check the configuration and exit
       --listen HOST:PORT   serve /metrics, /healthz, /v1/state (default 0.0.0.0:9650; 'off' for none)
       --capture-dir DIR    flight recorder: write the last 30 s of VRRP/ARP frames to DIR at every election
+      --guard-config FILE  split-brain guard settings (default /etc/keepwatch/guard.conf if present)
+      --alertmanager-url URL  push split-brain alerts to this Alertmanager (v2 API)
       --log-level LEVEL    trace|debug|info|warn|error (default info)
   Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and other OTEL_* variables) to export OTLP/HTTP.
   -h, --help               this text
@@ -45,11 +47,18 @@ function configTest(file: string): number {
   return 0;
 }
 
-async function runAgent(file: string, logLevel: string, listen: string | undefined, captureDir: string | undefined): Promise<void> {
+interface RunOptions {
+  readonly listen?: string;
+  readonly captureDir?: string;
+  readonly guardConfigPath?: string;
+  readonly alertmanagerUrl?: string;
+}
+
+async function runAgent(file: string, logLevel: string, run: RunOptions): Promise<void> {
   const log = createLogger(logLevel as 'info');
   let agent: Agent;
   try {
-    agent = await Agent.start({ configPath: file, log, ...(listen ? { listen } : {}), ...(captureDir ? { captureDir } : {}) });
+    agent = await Agent.start({ configPath: file, log, ...run });
   } catch (err) {
     log.flush?.();
     if (err instanceof ConfigLoadError) {
@@ -109,6 +118,8 @@ async function main(argv: string[]): Promise<void> {
         'log-level': { type: 'string' },
         listen: { type: 'string' },
         'capture-dir': { type: 'string' },
+        'guard-config': { type: 'string' },
+        'alertmanager-url': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'dont-fork': { type: 'boolean', short: 'n' },
@@ -140,7 +151,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const listen = v.listen === 'off' ? undefined : (v.listen ?? '0.0.0.0:9650');
-  await runAgent(file, v['log-level'] ?? 'info', listen, v['capture-dir']);
+  await runAgent(file, v['log-level'] ?? 'info', {
+    ...(listen ? { listen } : {}),
+    ...(v['capture-dir'] ? { captureDir: v['capture-dir'] } : {}),
+    ...(v['guard-config'] ? { guardConfigPath: v['guard-config'] } : {}),
+    ...(v['alertmanager-url'] ? { alertmanagerUrl: v['alertmanager-url'] } : {}),
+  });
 }
 
 await main(process.argv.slice(2));

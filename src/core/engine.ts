@@ -8,7 +8,7 @@ import { passwordAuthData } from '../protocol/advert.js';
 import { checkAdvert, type AdvertExpectations, type DropReason } from '../protocol/check.js';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS } from '../protocol/constants.js';
 import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
-import { bytesEqual, formatIp, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
+import { bytesEqual, formatIp, formatMac, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
 import { VrrpRouter, type RouterDeps } from './router.js';
 
 interface Slot extends AdvertExpectations {
@@ -101,18 +101,22 @@ export class VrrpEngine {
     if (own) return { kind: 'own' };
     if (parsed.kind === 'arp') return { kind: 'arp', ethernet: parsed.ethernet };
     if (parsed.ip.protocol !== 112) return { kind: 'other' };
-    return this.handlePacket(iface, parsed.ip, atMs);
+    return this.handlePacket(iface, parsed.ip, atMs, parsed.ethernet.sourceMac);
   }
 
   /** One VRRP packet (IP level) received on `iface`. */
-  handlePacket(iface: string, packet: IpPacket, atMs = this.deps.clock.now()): FrameOutcome {
+  handlePacket(iface: string, packet: IpPacket, atMs = this.deps.clock.now(), sourceMac?: Uint8Array): FrameOutcome {
     const result = checkAdvert(packet, (vrid, family) => this.slots.get(slotKey(iface, family, vrid)));
-    if (!result.ok) return this.dropped(iface, result.reason, formatIp(packet.source), atMs, result.vrid, result.instance?.router.name);
-    result.instance.router.receiveAdvert(result.advert, atMs);
+    const mac = sourceMac ? formatMac(sourceMac) : undefined;
+    if (!result.ok) {
+      const priority = packet.payload.length >= 8 ? packet.payload[2] : undefined;
+      return this.dropped(iface, result.reason, formatIp(packet.source), atMs, result.vrid, result.instance?.router.name, mac, priority);
+    }
+    result.instance.router.receiveAdvert(mac ? { ...result.advert, sourceMac: mac } : result.advert, atMs);
     return { kind: 'accepted', instance: result.instance.router.name };
   }
 
-  private dropped(iface: string, reason: DropReason, source: string, atMs: number, vrid?: number, instance?: string): FrameOutcome {
+  private dropped(iface: string, reason: DropReason, source: string, atMs: number, vrid?: number, instance?: string, sourceMac?: string, priority?: number): FrameOutcome {
     this.deps.events.emit({
       type: 'advert-dropped',
       interface: iface,
@@ -121,6 +125,8 @@ export class VrrpEngine {
       atMs,
       ...(vrid !== undefined ? { vrid } : {}),
       ...(instance !== undefined ? { instance } : {}),
+      ...(sourceMac !== undefined ? { sourceMac } : {}),
+      ...(priority !== undefined ? { priority } : {}),
     });
     return { kind: 'dropped', reason, ...(vrid !== undefined ? { vrid } : {}), ...(instance !== undefined ? { instance } : {}) };
   }

@@ -86,6 +86,7 @@ export interface AdvertSentEvent extends InstanceRef {
 export interface AdvertReceivedEvent extends InstanceRef {
   readonly type: 'advert-received';
   readonly source: string;
+  readonly sourceMac?: string;
   readonly priority: number;
   readonly advertIntervalMs: number;
   readonly addressListMismatch: boolean;
@@ -100,6 +101,9 @@ export interface AdvertDroppedEvent {
   readonly interface: string;
   readonly reason: DropReason;
   readonly source: string;
+  readonly sourceMac?: string;
+  /** The priority field, when the header was long enough to carry one. */
+  readonly priority?: number;
   readonly vrid?: number;
   /** The instance the advert was meant for, when the VRID is ours. */
   readonly instance?: string;
@@ -115,7 +119,7 @@ export interface GarpSentEvent {
   readonly mac: string;
   /** Frames in this burst. */
   readonly count: number;
-  readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority';
+  readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority' | 'guard';
   readonly atMs: number;
 }
 

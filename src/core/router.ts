@@ -46,7 +46,7 @@ import { compareIp } from '../protocol/inet.js';
 import { buildGratuitousArp } from '../protocol/arp.js';
 import { masterDownIntervalMs, skewTimeMs } from '../protocol/timing.js';
 import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
-import type { CoreEvent, EventBus, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from './events.js';
+import type { CoreEvent, EventBus, GarpSentEvent, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from './events.js';
 
 export interface RouterDeps {
   readonly clock: Clock;
@@ -75,6 +75,8 @@ export interface RouterSnapshot {
   readonly master?: PeerInfo & { readonly self: boolean; readonly lastAdvertAtMs?: number };
   readonly vips: readonly VirtualAddressConfig[];
   readonly faults: readonly string[];
+  /** Held out by the split-brain guard (the reason), if so. */
+  readonly held?: string;
   readonly lastTransition?: StateChangedEvent;
 }
 
@@ -101,6 +103,7 @@ export class VrrpRouter {
   private preemptAllowedAtMs = 0;
   private lastSentAtMs = -Infinity;
   private lastTransitionValue: StateChangedEvent | undefined;
+  private holdDetail: string | undefined;
   private readonly authData: Uint8Array | undefined;
 
   constructor(
@@ -168,6 +171,7 @@ export class VrrpRouter {
       type: 'advert-received',
       ...this.ref(),
       source: advert.source,
+      ...(advert.sourceMac ? { sourceMac: advert.sourceMac } : {}),
       priority: advert.priority,
       advertIntervalMs: advert.advertIntervalMs,
       addressListMismatch: advert.addressListMismatch,
@@ -208,10 +212,33 @@ export class VrrpRouter {
     if (this.stateValue === 'master') this.sendAdvertAndReschedule();
   }
 
-  /** The split-brain guard decided this master must yield. */
-  demote(detail: string): void {
-    if (this.stateValue !== 'master') return;
-    this.transition('backup', 'guard-demotion', { detail });
+  /**
+   * The split-brain guard decided this node must stay out: a master yields (removing its VIPs),
+   * and while held the Master_Down_Timer never makes it master. VRRP adverts are still processed.
+   */
+  hold(detail: string): void {
+    this.holdDetail = detail;
+    if (this.stateValue === 'master') this.transition('backup', 'guard-demotion', { detail });
+  }
+
+  /**
+   * The guard lets go. Unless a master is heard, take over Master_Down_Interval after
+   * `lastEvidenceAtMs` (the last time the winner was seen holding the VIP).
+   */
+  releaseHold(lastEvidenceAtMs = this.deps.clock.now()): void {
+    if (this.holdDetail === undefined) return;
+    this.holdDetail = undefined;
+    if (this.stateValue === 'backup') this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', Math.max(lastEvidenceAtMs, this.lastAdvertAtMs ?? -Infinity));
+  }
+
+  /** Why the guard holds this node out, or undefined. */
+  get held(): string | undefined {
+    return this.holdDetail;
+  }
+
+  /** Gratuitous ARPs now (the guard reclaims neighbours' caches after keeping the VIP). */
+  announce(): void {
+    if (this.stateValue === 'master') this.garpBurst(this.config.garpMasterRepeat, 'guard');
   }
 
   snapshot(): RouterSnapshot {
@@ -237,6 +264,7 @@ export class VrrpRouter {
       ...(master ? { master } : {}),
       vips: [...this.config.virtualAddresses, ...this.config.virtualAddressesExcluded],
       faults: [...this.faults.values()],
+      ...(this.holdDetail !== undefined ? { held: this.holdDetail } : {}),
       ...(this.lastTransitionValue ? { lastTransition: this.lastTransitionValue } : {}),
     };
   }
@@ -290,7 +318,10 @@ export class VrrpRouter {
       Math.max(0, delayMs - elapsed),
       () => {
         this.downTimer = undefined;
-        if (this.stateValue === 'backup') this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
+        if (this.stateValue !== 'backup') return;
+        // Held by the split-brain guard: stay out, look again after another interval.
+        if (this.holdDetail !== undefined) this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', this.deps.clock.now());
+        else this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
       },
       { precise: true },
     );
@@ -408,7 +439,7 @@ export class VrrpRouter {
    * `repeat` gratuitous ARPs for every IPv4 VIP, per device. With `garp_interval` /
    * `vrrp_garp_interval` set, frames are spaced by it (keepalived's garp interval); else all at once.
    */
-  private garpBurst(repeat: number, reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority'): void {
+  private garpBurst(repeat: number, reason: GarpSentEvent['reason']): void {
     const byDevice = new Map<string, string[]>();
     for (const vip of this.allVips()) {
       if (vip.family !== 'ipv4') continue; // IPv6 unsolicited NA: not yet (the IPv6 network side comes later)

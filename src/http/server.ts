@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AgentMetrics } from '../observability/metrics.js';
 import type { RouterSnapshot } from '../core/router.js';
 import { computeHealth, instanceState, isMasterOf, type HealthReason } from '../observability/health.js';
+import { GUARD_PATH, type GuardEndpoint } from '../guard/peer-http.js';
 
 export interface HttpDeps {
   readonly metrics: AgentMetrics;
@@ -17,6 +18,8 @@ export interface HttpDeps {
   healthReasons(): HealthReason[];
   /** Extra per-instance fields for /v1/state (e.g. the guard's view). */
   stateExtra?(instance: string): Record<string, unknown>;
+  /** The split-brain guard's signed cross-check endpoint. */
+  readonly guard?: GuardEndpoint;
   now(): number;
   readonly startedAt: Date;
   readonly version: string;
@@ -35,7 +38,7 @@ export function parseListen(text: string): ListenAddress {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-const QUERY_KEYS: Record<string, readonly string[]> = { '/healthz': ['state', 'instance'], '/v1/state': ['instance'], '/metrics': [] };
+const QUERY_KEYS: Record<string, readonly string[]> = { '/healthz': ['state', 'instance'], '/v1/state': ['instance'], '/metrics': [], [GUARD_PATH]: [] };
 
 export function createApp(deps: HttpDeps): express.Express {
   const app = express();
@@ -103,6 +106,13 @@ export function createApp(deps: HttpDeps): express.Express {
       time: new Date().toISOString(),
       instances: snaps.map((s) => ({ ...instanceState(s, now, deps.vipPresent), ...(deps.stateExtra?.(s.name) ?? {}) })),
     });
+  });
+
+  app.get(GUARD_PATH, (req, res) => {
+    if (!deps.guard) return bad(res, GUARD_PATH, 404, 'the split-brain guard cross-check is not enabled on this agent');
+    const r = deps.guard.handle('GET', GUARD_PATH, req.headers, req.socket.remoteAddress ?? '?');
+    deps.metrics.httpRequest(GUARD_PATH, r.status);
+    res.status(r.status).set(r.headers).send(r.body);
   });
 
   app.use((req: Request, res: Response) => bad(res, 'other', 404, `no such endpoint: ${req.path} (try /metrics, /healthz, /v1/state)`));

@@ -4,6 +4,7 @@
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { CoreEvent, EventBus } from '../core/events.js';
+import type { GuardEvent } from '../guard/guard.js';
 
 export type { Logger };
 
@@ -100,4 +101,28 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
     }),
   ];
   return () => offs.forEach((off) => off());
+}
+
+/** Logs the split-brain guard's findings and decisions. */
+export function logGuardEvents(events: EventBus<GuardEvent>, log: Logger, limiter = new RateLimiter()): void {
+  events.on('guard-detection', (e) =>
+    log.warn({ event: 'guard-detection', instance: e.instance, vrid: e.vrid, source: e.evidence.source, mac: e.evidence.mac, address: e.evidence.address, priority: e.evidence.priority }, `(${e.instance}) split-brain guard [${e.evidence.source}]: ${e.evidence.detail}`),
+  );
+  events.on('guard-decision', (e) =>
+    log.error(
+      { event: 'guard-decision', instance: e.instance, vrid: e.vrid, decision: e.verdict.decision, reason: e.verdict.reason, source: e.evidence.source, self: e.self, other: e.other },
+      `(${e.instance}) split brain on VRID ${e.vrid}: this node ${e.verdict.decision === 'keep' ? 'KEEPS' : 'YIELDS'} the VIPs (${e.verdict.reason})`,
+    ),
+  );
+  events.on('guard-release', (e) => log.warn({ event: 'guard-release', instance: e.instance, vrid: e.vrid, reason: e.reason }, `(${e.instance}) split-brain guard releases the hold: ${e.reason}`));
+  events.on('guard-conflict', (e) =>
+    (e.active ? log.error.bind(log) : log.info.bind(log))({ event: 'split-brain', instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'DETECTED' : 'resolved'}`),
+  );
+  events.on('guard-peer', (e) => (e.up ? log.info.bind(log) : log.warn.bind(log))({ event: 'guard-peer', peer: e.peer, up: e.up }, `peer agent ${e.peer} is ${e.up ? 'reachable' : `unreachable: ${e.error ?? ''}`}`));
+  events.on('guard-witness', (e) => log.warn({ event: 'guard-witness', up: e.up }, `witness ${e.up ? 'reachable' : 'NOT reachable'}`));
+  events.on('guard-rejected', (e) => {
+    const suppressed = limiter.allow(`guard-rejected|${e.reason}|${e.from}`, Date.now());
+    if (suppressed === undefined) return;
+    log.warn({ event: 'guard-rejected', reason: e.reason, from: e.from, suppressed }, `refused a cross-check message from ${e.from}: ${e.reason}`);
+  });
 }

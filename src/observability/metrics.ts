@@ -15,6 +15,9 @@ import { DROP_REASONS } from '../protocol/check.js';
 import { PRIORITY_STOP } from '../protocol/constants.js';
 import type { ElectionTracker } from './elections.js';
 import { METRICS, type MetricSpec } from './names.js';
+import type { GuardEvent } from '../guard/guard.js';
+import { DETECTION_SOURCES } from '../guard/config.js';
+import { REJECT_REASONS } from '../guard/signing.js';
 
 export interface MetricsSource {
   routers(): readonly VrrpRouter[];
@@ -125,6 +128,30 @@ export class AgentMetrics {
 
   httpRequest(handler: string, code: number): void {
     this.counter(METRICS.httpRequests.name).inc({ handler, code: String(code) });
+  }
+
+  /** The split-brain guard's metrics. */
+  subscribeGuard(events: EventBus<GuardEvent>, guard: { conflict(instance: string): boolean }, witness: boolean): void {
+    const idOf = (e: { instance: string; vrid: number }) => ({ vrrp_instance: e.instance, vrid: String(e.vrid) });
+    for (const source of DETECTION_SOURCES) this.counter(METRICS.splitBrainDetections.name).inc({ source }, 0);
+    for (const reason of REJECT_REASONS) this.counter(METRICS.guardRejected.name).inc({ reason }, 0);
+    for (const r of this.source.routers()) this.counter(METRICS.guardDemotions.name).inc({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, 0);
+    this.onCollect(METRICS.splitBrain.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, guard.conflict(r.name) ? 1 : 0)));
+    this.onCollect(METRICS.guardHeld.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, r.held !== undefined ? 1 : 0)));
+    events.on('guard-detection', (e) => this.counter(METRICS.splitBrainDetections.name).inc({ source: e.evidence.source }));
+    events.on('guard-decision', (e) => {
+      if (e.verdict.decision === 'yield') this.counter(METRICS.guardDemotions.name).inc(idOf(e));
+    });
+    events.on('guard-peer', (e) => this.gauge(METRICS.guardPeerUp.name).set({ peer: e.peer }, e.up ? 1 : 0));
+    events.on('guard-rejected', (e) => this.counter(METRICS.guardRejected.name).inc({ reason: e.reason }));
+    if (witness) {
+      this.gauge(METRICS.guardWitnessUp.name).set(0);
+      events.on('guard-witness', (e) => this.gauge(METRICS.guardWitnessUp.name).set(e.up ? 1 : 0));
+    }
+  }
+
+  alertPush(ok: boolean): void {
+    this.counter(METRICS.guardAlertPushes.name).inc({ result: ok ? 'ok' : 'failed' });
   }
 
   /** Records a flight-recorder outcome. */

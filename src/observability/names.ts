@@ -85,6 +85,14 @@ export const METRICS = {
   capturePackets: { name: 'keepwatch_capture_packets_total', type: 'counter', help: 'Packets libpcap delivered to keepwatch, per interface (pcap_stats ps_recv).', labels: ['interface'] },
   captureDropped: { name: 'keepwatch_capture_dropped_total', type: 'counter', help: 'Packets the kernel dropped before keepwatch read them, per interface (pcap_stats ps_drop + ps_ifdrop).', labels: ['interface'] },
   configReloads: { name: 'keepwatch_config_reloads_total', type: 'counter', help: 'SIGHUP reloads, by result (success, failure).', labels: ['result'] },
+  splitBrain: { name: 'keepwatch_split_brain', type: 'gauge', help: 'Split-brain guard: 1 while a conflict over this VRID lasts (on every node that sees it), else 0.', labels: ['vrrp_instance', 'vrid'] },
+  splitBrainDetections: { name: 'keepwatch_split_brain_detections_total', type: 'counter', help: 'Split-brain guard: another holder or master confirmed, by detection source (pcap, arp, peer).', labels: ['source'] },
+  guardDemotions: { name: 'keepwatch_guard_demotions_total', type: 'counter', help: 'Split-brain guard: times this node yielded (removed its VIPs and stayed out).', labels: ['vrrp_instance', 'vrid'] },
+  guardHeld: { name: 'keepwatch_guard_held', type: 'gauge', help: 'Split-brain guard: 1 while this node is held out of MASTER for the instance.', labels: ['vrrp_instance', 'vrid'] },
+  guardPeerUp: { name: 'keepwatch_guard_peer_up', type: 'gauge', help: 'Split-brain guard: 1 when the last signed cross-check with the peer agent succeeded.', labels: ['peer'] },
+  guardWitnessUp: { name: 'keepwatch_guard_witness_up', type: 'gauge', help: 'Split-brain guard: 1 when the witness answered ARP recently (only with a witness configured).', labels: [] },
+  guardRejected: { name: 'keepwatch_guard_rejected_total', type: 'counter', help: 'Split-brain guard: cross-check messages refused (unsigned, bad-signature, stale, replayed, malformed, no-secret).', labels: ['reason'] },
+  guardAlertPushes: { name: 'keepwatch_guard_alert_pushes_total', type: 'counter', help: 'Split-brain alerts pushed to Alertmanager, by result.', labels: ['result'] },
   httpRequests: { name: 'keepwatch_http_requests_total', type: 'counter', help: 'HTTP requests served, by handler and status code (bad requests included).', labels: ['handler', 'code'] },
   flightRecordings: { name: 'keepwatch_flight_recordings_total', type: 'counter', help: 'pcap files written by the flight recorder at elections.', labels: ['result'] },
 } as const satisfies Record<string, MetricSpec>;
@@ -109,6 +117,7 @@ export const SPANS = {
   vipAdd: 'vrrp.vip.add',
   vipRemove: 'vrrp.vip.remove',
   garp: 'vrrp.garp',
+  guardConflict: 'vrrp.guard.conflict',
 } as const;
 
 export const SPAN_ATTRIBUTES = {
@@ -125,4 +134,9 @@ export const SPAN_ATTRIBUTES = {
   mac: 'vrrp.mac',
   count: 'vrrp.garp.count',
   captureFile: 'vrrp.capture.file',
+  guardSource: 'vrrp.guard.source',
+  guardDecision: 'vrrp.guard.decision',
+  guardReason: 'vrrp.guard.reason',
+  guardEvidence: 'vrrp.guard.evidence',
+  guardPeerMac: 'vrrp.guard.peer.mac',
 } as const;

@@ -10,6 +10,7 @@ import { context, trace, SpanStatusCode, type Span, type Tracer } from '@opentel
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { CoreEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../core/events.js';
+import type { GuardEvent } from '../guard/guard.js';
 import type { Election } from './elections.js';
 import type { ElectionTracker } from './elections.js';
 import { SPANS, SPAN_ATTRIBUTES as A } from './names.js';
@@ -116,4 +117,26 @@ function garpSpan(tracer: Tracer, g: GarpSentEvent, wallMs: number, ctx = contex
     { startTime: wallMs, attributes: { [A.instance]: g.instance, [A.vrid]: g.vrid, [A.interface]: g.interface, [A.vip]: g.vips.join(','), [A.mac]: g.mac, [A.count]: g.count, 'vrrp.garp.reason': g.reason } },
     ctx,
   );
+}
+
+/** A `vrrp.guard.conflict` span for every guard decision: source, evidence, decision. */
+export function traceGuard(tracer: Tracer, events: EventBus<GuardEvent>): void {
+  events.on('guard-decision', (e) => {
+    const span = tracer.startSpan(SPANS.guardConflict, {
+      startTime: e.wallMs - (e.atMs - e.evidence.atMs),
+      attributes: {
+        [A.instance]: e.instance,
+        [A.vrid]: e.vrid,
+        [A.guardSource]: e.evidence.source,
+        [A.guardDecision]: e.verdict.decision,
+        [A.guardReason]: e.verdict.reason,
+        [A.guardEvidence]: e.evidence.detail,
+        [A.priority]: e.self.priority ?? -1,
+        ...(e.other.priority !== undefined ? { [A.peerPriority]: e.other.priority } : {}),
+        ...(e.other.address ? { [A.peerAddress]: e.other.address } : {}),
+        ...(e.evidence.mac ? { [A.guardPeerMac]: e.evidence.mac } : {}),
+      },
+    });
+    span.end(e.wallMs);
+  });
 }

@@ -59,6 +59,8 @@ export interface AcceptedAdvert {
    */
   readonly addressListMismatch: boolean;
   readonly addresses: readonly string[];
+  /** The Ethernet source, when the advert came from a captured frame (set by the engine). */
+  readonly sourceMac?: string;
 }
 
 export type CheckResult<T extends AdvertExpectations> =

@@ -6,13 +6,14 @@
  */
 import { encodeAdvert } from '../../src/protocol/advert.js';
 import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseEthernet } from '../../src/protocol/frame.js';
-import { parseArp, claimsAddress } from '../../src/protocol/arp.js';
+import { parseArp, claimsAddress, ARP_REQUEST, ARP_REPLY } from '../../src/protocol/arp.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../src/protocol/constants.js';
 import { formatMac, ipBytes, isMulticast, parseMac } from '../../src/protocol/inet.js';
 import { VrrpEngine, type FrameOutcome } from '../../src/core/engine.js';
 import { EventBus, type CoreEvent, type StateChangedEvent } from '../../src/core/events.js';
 import type { VrrpInstanceConfig } from '../../src/config/model.js';
 import type { AddressManager, AdvertTransport, FrameInjector, InterfaceInfo, OutgoingAdvert, VipAssignment } from '../../src/ports/index.js';
+import type { HostEvent } from '../../src/agent.js';
 import { FakeClock, type ClockScope } from './clock.js';
 
 export interface NodeInit {
@@ -23,6 +24,8 @@ export interface NodeInit {
 
 export class FakeNode {
   readonly events = new EventBus<CoreEvent>();
+  /** Host-side events the agent would emit (captured frames), for subscribers such as the guard. */
+  readonly hostEvents = new EventBus<HostEvent>();
   readonly transitions: StateChangedEvent[] = [];
   /** VIPs present on this node: `iface/address`. */
   readonly vips = new Set<string>();
@@ -75,7 +78,7 @@ export class FakeNode {
     },
   };
 
-  private readonly frames: FrameInjector = {
+  readonly frames: FrameInjector = {
     inject: (_iface, frame) => {
       if (this.alive && this.linkUp) this.lan.transmit(this, frame);
     },
@@ -122,8 +125,31 @@ export class FakeNode {
   }
 
   receive(frame: Uint8Array): void {
-    if (!this.alive || !this.linkUp || !this.engine) return;
-    this.outcomes.push(this.engine.handleFrame(this.iface, frame));
+    if (!this.linkUp) return;
+    // The kernel answers ARP for the addresses it holds, agent or not (as after kill -9).
+    this.answerArp(frame);
+    if (!this.alive || !this.engine) return;
+    const outcome = this.engine.handleFrame(this.iface, frame);
+    this.outcomes.push(outcome);
+    this.hostEvents.emit({ type: 'frame', interface: this.iface, frame, wallUs: this.lan.clock.wallNow() * 1000, outcome });
+  }
+
+  private answerArp(frame: Uint8Array): void {
+    const eth = parseEthernet(frame);
+    if (!eth || eth.etherType !== 0x0806) return;
+    const arp = parseArp(eth);
+    if (!arp || arp.op !== ARP_REQUEST || arp.senderIp === arp.targetIp) return;
+    const held = arp.targetIp === this.init.ipv4 || this.vips.has(`${this.iface}/${arp.targetIp}`);
+    if (!held) return;
+    const reply = new Uint8Array(42);
+    reply.set(parseMac(arp.senderMac)!, 0);
+    reply.set(parseMac(this.mac)!, 6);
+    reply.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, ARP_REPLY], 12);
+    reply.set(parseMac(this.mac)!, 22);
+    reply.set(ipBytes(arp.targetIp), 28);
+    reply.set(parseMac(arp.senderMac)!, 32);
+    reply.set(ipBytes(arp.senderIp === '0.0.0.0' ? '0.0.0.0' : arp.senderIp), 38);
+    this.lan.transmit(this, reply);
   }
 
   state(instance = 'VI_1'): string | undefined {
@@ -159,6 +185,9 @@ export class FakeLan {
     return this.nodes.find((n) => n.init.ipv4 === ip || n.init.ipv6 === ip)?.mac;
   }
 
+  /** Frames the LAN drops (e.g. VRRP between two nodes, as an nft rule would). */
+  dropIf: ((from: FakeNode, to: FakeNode, frame: Uint8Array) => boolean) | undefined;
+
   /** Splits the LAN: nodes in different groups no longer hear each other. */
   partition(...groups: string[][]): void {
     groups.forEach((g, i) => g.forEach((name) => (this.node(name).segment = i + 1)));
@@ -181,6 +210,7 @@ export class FakeLan {
     for (const n of this.nodes) {
       if (n === from || n.segment !== from.segment) continue;
       if (!dst.startsWith('01:') && !dst.startsWith('33:') && dst !== 'ff:ff:ff:ff:ff:ff' && dst !== n.mac) continue;
+      if (this.dropIf?.(from, n, frame)) continue;
       this.clock.setTimer(this.latencyMs, () => n.receive(frame));
     }
   }
