@@ -174,6 +174,7 @@ export class Agent {
       frames: this.capture,
       interfaces: this.netlink,
       events: this.events,
+      drainInput: () => this.capture.drain(),
     });
     this.observe();
     this.setupGuard();

@@ -11,6 +11,8 @@ import { HostError, isPermissionError, privilegeError, describe } from './errors
 const require = createRequire(import.meta.url);
 
 interface PcapSession {
+  /** node-pcap's binding; `read_callback` dispatches every packet waiting in libpcap's buffer. */
+  session: { read_callback?: () => void };
   on(event: 'packet', fn: (p: { buf: Buffer; header: Buffer }) => void): void;
   stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
   inject(data: Buffer): void;
@@ -70,6 +72,17 @@ export class PcapCapture implements FrameInjector {
       this.onFrame(iface, p.buf.subarray(0, caplen), wallUs);
     });
     this.sessions.set(iface, session);
+  }
+
+  /** Reads, synchronously, every packet libpcap holds for any session (see RouterDeps.drainInput). */
+  drain(): void {
+    for (const s of this.sessions.values()) {
+      try {
+        s.session.read_callback?.();
+      } catch {
+        /* a session that died is reopened on link up */
+      }
+    }
   }
 
   close(iface?: string): void {

@@ -50,6 +50,12 @@ import type { CoreEvent, EventBus, GarpSentEvent, PeerInfo, StateChangedEvent, T
 
 export interface RouterDeps {
   readonly clock: Clock;
+  /**
+   * Processes input that arrived but was not read yet (captured adverts still in a buffer),
+   * synchronously. Called before a Master_Down_Timer takeover: after a stalled event loop the
+   * timer runs before pending I/O, and an advert that came in time must still count.
+   */
+  readonly drainInput?: () => void;
   readonly transport: AdvertTransport;
   readonly addresses: AddressManager;
   readonly frames: FrameInjector;
@@ -319,6 +325,9 @@ export class VrrpRouter {
       () => {
         this.downTimer = undefined;
         if (this.stateValue !== 'backup') return;
+        this.deps.drainInput?.();
+        // An advert that was waiting restarted the timer (or changed the state): no takeover.
+        if (this.downTimer !== undefined || this.stateValue !== 'backup') return;
         // Held by the split-brain guard: stay out, look again after another interval.
         if (this.holdDetail !== undefined) this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', this.deps.clock.now());
         else this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });

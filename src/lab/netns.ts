@@ -155,6 +155,24 @@ export class NetnsLab {
     must('ip', ['-n', this.host(host).ns, 'link', 'set', 'eth0', up ? 'up' : 'down']);
   }
 
+  /**
+   * Drops VRRP (IP protocol 112) between all hosts on the bridge, as a firewall would — ARP,
+   * ICMP and the agents' HTTP still pass. An nft table in the switch namespace (gone with it).
+   */
+  setVrrpCut(cut: boolean): void {
+    const nft = (...args: string[]) => run('ip', ['netns', 'exec', this.switchNs, 'nft', ...args]);
+    nft('delete', 'table', 'bridge', 'kwcut');
+    if (!cut) return;
+    for (const cmd of [
+      ['add', 'table', 'bridge', 'kwcut'],
+      ['add', 'chain', 'bridge', 'kwcut', 'vrrpcut', '{ type filter hook forward priority 0; policy accept; }'],
+      ['add', 'rule', 'bridge', 'kwcut', 'vrrpcut', 'ether', 'type', 'ip', 'ip', 'protocol', '112', 'counter', 'drop'],
+    ]) {
+      const r = nft(...cmd);
+      if (r.status !== 0) throw new Error(`nft ${cmd.join(' ')} failed: ${r.stderr.trim()}`);
+    }
+  }
+
   /** IPv4/IPv6 addresses on a host's eth0. */
   addresses(host: string): string[] {
     const r = run('ip', ['-n', this.host(host).ns, '-j', 'addr', 'show', 'dev', 'eth0']);

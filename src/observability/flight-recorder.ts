@@ -54,7 +54,8 @@ export class FlightRecorder {
       ring = { frames: [], start: 0 };
       this.rings.set(iface, ring);
     }
-    ring.frames.push({ timestampUs: wallUs, data: frame.slice(), originalLength: frame.length });
+    // A real copy: pcap hands us a view of a buffer it reuses, and Buffer#slice is a view too.
+    ring.frames.push({ timestampUs: wallUs, data: Uint8Array.prototype.slice.call(frame), originalLength: frame.length });
     // Drop what fell out of the window or over the cap; compact now and then, not per frame.
     const cutoff = wallUs - this.windowUs;
     while (ring.start < ring.frames.length && (ring.frames[ring.start]!.timestampUs < cutoff || ring.frames.length - ring.start > this.maxFrames)) ring.start++;

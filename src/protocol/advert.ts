@@ -188,6 +188,7 @@ export function decodeAdvert(bytes: Uint8Array, family: IpFamily): DecodedAdvert
     authType: v2 ? bytes[4]! : AUTH_NONE,
     checksum: (bytes[6]! << 8) | bytes[7]!,
     addresses,
-    ...(v2 ? { authData: bytes.slice(authStart, authStart + VRRP_V2_AUTH_LENGTH) } : {}),
+    // Copies (Uint8Array semantics, also when `bytes` is a Buffer, whose slice() is a view).
+    ...(v2 ? { authData: Uint8Array.prototype.slice.call(bytes, authStart, authStart + VRRP_V2_AUTH_LENGTH) } : {}),
   };
 }

@@ -62,7 +62,7 @@ export function decodePcap(bytes: Uint8Array): { linkType: number; records: Pcap
     if (off + 16 + incl > bytes.length) throw new RangeError('pcap: truncated record');
     records.push({
       timestampUs: sec * 1e6 + (nano ? Math.floor(frac / 1000) : frac),
-      data: bytes.slice(off + 16, off + 16 + incl),
+      data: Uint8Array.prototype.slice.call(bytes, off + 16, off + 16 + incl),
       originalLength: orig,
     });
     off += 16 + incl;
