@@ -82,7 +82,8 @@ async function measure(p: Pair, scenario: string, timing: string): Promise<Sampl
   await sleep(3 * intervalMs + 200);
   const file = join(p.dir, `cap-${Date.now()}.pcap`);
   const cap = p.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, 'ip proto 112 or arp']);
-  await sleep(400);
+  // The capture must hold the old master's last advert: start it more than an interval ahead.
+  await sleep(Math.max(400, 1.5 * intervalMs + 200));
   const before = p.r2.transitions.length;
   if (scenario === 'kill') await p.r1.signal('SIGKILL');
   else if (scenario === 'term') await p.r1.signal('SIGTERM');
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/failover.ts needs root (network namespaces)');
   cleanupStale('bench');
   const results = new Map<string, Sample[]>();
+  const failures = new Map<string, number>();
   const key = (impl: string, timing: string, scenario: string) => `${impl}|${timing}|${scenario}`;
   let index = 0;
   for (const timing of TIMINGS) {
@@ -120,7 +122,19 @@ async function main(): Promise<void> {
       for (let run = 0; run < RUNS; run++) {
         for (const scenario of SCENARIOS) {
           for (const p of run % 2 === 0 ? pairs : [...pairs].reverse()) {
-            const s = await measure(p, scenario, timing);
+            let s: Sample | undefined;
+            for (let attempt = 1; attempt <= 2 && !s; attempt++) {
+              try {
+                s = await measure(p, scenario, timing);
+              } catch (err) {
+                // One bad run (a capture that missed a packet) must not lose the whole bench.
+                process.stdout.write(`${timing} ${scenario} ${p.impl} run ${run + 1}: FAILED (${(err as Error).message.slice(0, 160)})${attempt === 1 ? '; retrying once' : '; skipped'}\n`);
+                failures.set(key(p.impl, timing, scenario), (failures.get(key(p.impl, timing, scenario)) ?? 0) + 1);
+                if (scenario === 'link') p.lab.setLink('r1', true);
+                else p.r1.start();
+              }
+            }
+            if (!s) continue;
             const k = key(p.impl, timing, scenario);
             results.set(k, [...(results.get(k) ?? []), s]);
             process.stdout.write(`${timing} ${scenario} ${p.impl} run ${run + 1}/${RUNS}: advert +${fmt(s.advertMs)} ms (ref ${fmt(s.refMs)}), GARP +${fmt(s.garpMs)} ms\n`);
@@ -171,6 +185,8 @@ async function main(): Promise<void> {
     'separate namespace LANs; runs alternate between implementations.',
     '',
     table(['timing', 'scenario', 'impl', 'n', 'ref ms', 'over p50 ms', 'over p99 ms', 'over max ms', 'GARP after advert p50 ms', 'GARP max ms', 'total p50 ratio kw/ka'], rows),
+    '',
+    failures.size ? `Runs that failed to measure (retried once, then skipped): ${[...failures].map(([k, n]) => `${k.replace(/\|/g, ' ')}: ${n}`).join('; ')}` : 'Every run measured.',
     '',
     'Configs (r1 priority 150, r2 priority 100):',
     '',
