@@ -33,6 +33,14 @@ import type { RejectReason } from './guard/signing.js';
 import { traceGuard } from './observability/tracing.js';
 import { logGuardEvents } from './observability/logging.js';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { TrackerSet, type TrackEvent } from './tracking/trackers.js';
+import { Notifier, type NotifyRunEvent } from './notify/notifier.js';
+import { Mailer, type MailEvent } from './notify/mailer.js';
+import { SyncGroups } from './core/sync-groups.js';
+import type { RunAs } from './tracking/run.js';
+import { traceNotify } from './observability/tracing.js';
+import { logTrackingEvents } from './observability/logging.js';
 import { hostname } from 'node:os';
 import { VERSION } from './version.js';
 
@@ -92,6 +100,11 @@ export class Agent {
   readonly healthReasons: (() => HealthReason[])[] = [];
   readonly startedAt = new Date();
   readonly guardEvents = new EventBus<GuardEvent>();
+  readonly trackEvents = new EventBus<TrackEvent>();
+  readonly notifyEvents = new EventBus<NotifyRunEvent>();
+  readonly mailEvents = new EventBus<MailEvent>();
+  trackers!: TrackerSet;
+  notifier!: Notifier;
   guard!: SplitBrainGuard;
   guardConfig: GuardConfig = DEFAULT_GUARD;
   private guardEndpoint: GuardEndpoint | undefined;
@@ -178,10 +191,13 @@ export class Agent {
     });
     this.observe();
     this.setupGuard();
+    this.setupTracking();
     await this.startHttp();
     this.openSockets(this.config.instances);
     for (const r of this.engine.routers.values()) this.applyLinkState(r);
+    this.trackers.apply();
     this.engine.start();
+    this.trackers.start();
     this.guard.start();
     this.log.info({ event: 'started', instances: this.config.instances.length, interfaces: this.engine.interfaces }, `keepwatch started: ${this.config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
   }
@@ -212,6 +228,39 @@ export class Agent {
       traceElections(this.tracing.tracer, this.events, this.elections, recorder ? { captureFileFor: (t) => recorder.fileFor(t) } : {});
       this.log.info({ event: 'tracing' }, 'OpenTelemetry trace export enabled (OTEL_* environment)');
     }
+  }
+
+  /** `script_user USER [GROUP]`: uid/gid for check and notify scripts (default: root). */
+  private runAs(): RunAs | undefined {
+    const su = this.config.global.scriptUser;
+    if (!su) return undefined;
+    const id = (args: string[]) => Number(spawnSync('id', args, { encoding: 'utf8' }).stdout.trim());
+    const uid = id(['-u', su.user]);
+    const gid = su.group ? Number(spawnSync('getent', ['group', su.group], { encoding: 'utf8' }).stdout.split(':')[2]) : id(['-g', su.user]);
+    if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new HostError('interface', `script_user ${su.user}${su.group ? ` ${su.group}` : ''}: no such user or group on this host`);
+    return { uid, gid };
+  }
+
+  private makeTrackers(runAs: RunAs | undefined): TrackerSet {
+    return new TrackerSet({
+      config: this.config,
+      routers: () => this.routers,
+      linkUp: (iface) => (this.netlink.interfaceExists(iface) ? this.netlink.linkUp(iface) : undefined),
+      events: this.trackEvents,
+      ...(runAs ? { runAs } : {}),
+    });
+  }
+
+  /** vrrp_script / track_* / notify / mail / sync groups, and their metrics, logs and spans. */
+  private setupTracking(): void {
+    const runAs = this.runAs();
+    this.trackers = this.makeTrackers(runAs);
+    this.notifier = new Notifier({ config: () => this.config, routers: () => this.routers, core: this.events, events: this.notifyEvents, ...(runAs ? { runAs } : {}) });
+    new Mailer(() => this.config, this.events, this.mailEvents);
+    new SyncGroups(() => this.config.syncGroups, () => this.engine.routers, this.events);
+    this.metrics.subscribeTracking(this.trackEvents, this.notifyEvents, this.mailEvents, () => this.trackers.allScripts());
+    logTrackingEvents(this.trackEvents, this.notifyEvents, this.mailEvents, this.log, this.limiter);
+    if (this.tracing?.enabled) traceNotify(this.tracing.tracer, this.notifyEvents);
   }
 
   /** The split-brain guard and what listens to it: metrics, health, logs, traces, Alertmanager. */
@@ -344,6 +393,7 @@ export class Agent {
       }
     }
     for (const r of this.engine.routers.values()) if (r.config.interface === name) r.setFault(`interface:${name}`, up ? undefined : `interface ${name} down`, { linkDown: !up });
+    this.trackers.onLinkChange();
   }
 
   private onFrame(iface: string, frame: Uint8Array, wallUs: number): void {
@@ -399,6 +449,12 @@ export class Agent {
     }
     for (const iface of this.capture.interfaces) if (!this.engine.interfaces.includes(iface)) this.capture.close(iface);
     this.metrics.reprime();
+    // Trackers follow the new config (scripts restart their rise/fall counting).
+    this.trackers.stop();
+    const previous = this.trackers;
+    this.trackers = this.makeTrackers(this.runAs());
+    this.trackers.adopt(previous);
+    this.trackers.start();
     this.log.info({ event: 'reload', result: 'success', kept, restarted, added: added.filter((c) => !restarted.includes(c.name)).map((c) => c.name) }, `config reloaded: ${kept.length} kept, ${restarted.length} restarted, ${added.length - restarted.length} added`);
     this.hostEvents.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: this.clock.now() });
     return { ok: true, diagnostics: result.diagnostics };
@@ -411,11 +467,14 @@ export class Agent {
   async stop(budgetMs = 800): Promise<void> {
     if (this.stopping) return;
     this.guard?.stop();
+    this.trackers?.stop();
     this.engine?.stop();
     this.stopping = true;
     const settled = this.netlink?.settle() ?? Promise.resolve();
     // Raw sends complete on the next poll of the socket; give them a moment too.
     await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
+    // notify_stop scripts get a short grace period; the exit must stay under a second.
+    await Promise.race([this.notifier?.idle(), new Promise((r) => setTimeout(r, 150))]);
     // Flush the election spans of the shutdown, within what is left of the budget.
     await Promise.race([Promise.allSettled([this.tracing?.shutdown(), this.http?.close()]), new Promise((r) => setTimeout(r, 300))]);
     this.capture.close();

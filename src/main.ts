@@ -7,6 +7,7 @@ import { loadConfig, formatDiagnostic, summarizeInstance } from './config/index.
 import { Agent, ConfigLoadError } from './agent.js';
 import { HostError, describe } from './adapters/errors.js';
 import { createLogger } from './observability/logging.js';
+import { preflightScripts } from './tracking/preflight.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage:
@@ -41,8 +42,15 @@ function configTest(file: string): number {
     process.stderr.write(`${file}: ${n} error${n === 1 ? '' : 's'}; configuration rejected\n`);
     return 1;
   }
+  // Scripts: keepalived checks them when it starts; so do we, here, with their place.
+  const scriptIssues = preflightScripts(result.config);
+  for (const d of scriptIssues) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  if (scriptIssues.some((d) => d.severity === 'error')) {
+    process.stderr.write(`${file}: unsafe scripts with enable_script_security; configuration rejected\n`);
+    return 1;
+  }
   for (const i of result.config.instances) process.stdout.write(`${summarizeInstance(i)}\n`);
-  const w = result.diagnostics.length;
+  const w = result.diagnostics.length + scriptIssues.length;
   process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}` : ''})\n`);
   return 0;
 }

@@ -24,7 +24,8 @@ export interface ConfigFs {
 }
 
 export const nodeConfigFs: ConfigFs = {
-  readFile: (path) => readFileSync(path, 'utf8'),
+  // `-f /dev/stdin` (or `-`): read descriptor 0, which also works when stdin is a socket.
+  readFile: (path) => readFileSync(path === '-' || path === '/dev/stdin' ? 0 : path, 'utf8'),
   listDir: (dir) => readdirSync(dir),
   isFile: (path) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,
 };

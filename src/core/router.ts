@@ -242,6 +242,15 @@ export class VrrpRouter {
     return this.holdDetail;
   }
 
+  /**
+   * A `vrrp_sync_group` member moved: follow it (RFC-free, keepalived's semantics). Only
+   * BACKUP → MASTER and MASTER → BACKUP; faults travel through setFault.
+   */
+  syncTo(to: 'master' | 'backup', detail: string): void {
+    if (to === 'master' && this.stateValue === 'backup' && this.holdDetail === undefined) this.transition('master', 'sync-group', { detail });
+    else if (to === 'backup' && this.stateValue === 'master') this.transition('backup', 'sync-group', { detail });
+  }
+
   /** Gratuitous ARPs now (the guard reclaims neighbours' caches after keeping the VIP). */
   announce(): void {
     if (this.stateValue === 'master') this.garpBurst(this.config.garpMasterRepeat, 'guard');

@@ -7,6 +7,8 @@
  * Traffic stays inside these namespaces: no address outside them is ever used.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface HostSpec {
   readonly name: string;
@@ -67,6 +69,7 @@ export function cleanupStale(tag: string): string[] {
     if (!m || m[1] !== tag || pidAlive(Number(m[2]))) continue;
     killNamespaceProcesses(ns);
     if (run('ip', ['netns', 'del', ns]).status === 0) removed.push(ns);
+    rmSync(join('/etc/netns', ns), { recursive: true, force: true });
   }
   return removed;
 }
@@ -173,6 +176,19 @@ export class NetnsLab {
     }
   }
 
+  /**
+   * Writes a file that processes in the host's namespace see under /etc (`ip netns exec` bind
+   * mounts /etc/netns/NS/X over /etc/X; the top directory, e.g. /etc/keepalived, must exist on the
+   * machine). Lets a keepalived.conf with `/etc/keepalived/check.sh` run unchanged.
+   */
+  writeEtc(host: string, path: string, content: string, mode = 0o755): string {
+    const file = join('/etc/netns', this.host(host).ns, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content, { mode });
+    chmodSync(file, mode);
+    return file;
+  }
+
   /** IPv4/IPv6 addresses on a host's eth0. */
   addresses(host: string): string[] {
     const r = run('ip', ['-n', this.host(host).ns, '-j', 'addr', 'show', 'dev', 'eth0']);
@@ -215,6 +231,7 @@ export class NetnsLab {
       // Processes still inside (an agent's child spawned through `ip netns exec`) are ours.
       killNamespaceProcesses(ns);
       run('ip', ['netns', 'del', ns]);
+      rmSync(join('/etc/netns', ns), { recursive: true, force: true });
     }
     // Anything half-built by a failed create().
     for (const ns of listNamespaces()) if (ns.startsWith(this.prefix)) run('ip', ['netns', 'del', ns]);

@@ -83,7 +83,8 @@ export class LabRouter {
     readonly host: string,
     readonly kind: RouterKind,
     readonly dir: string,
-    public config: RouterConfigSpec,
+    /** A spec rendered by renderConfig, or a keepalived.conf text used as it is. */
+    public config: RouterConfigSpec | string,
     readonly extraArgs: readonly string[] = [],
     readonly env: Readonly<Record<string, string>> = {},
   ) {
@@ -103,7 +104,7 @@ export class LabRouter {
   }
 
   writeConfig(): void {
-    writeFileSync(this.confPath, renderConfig(this.config));
+    writeFileSync(this.confPath, typeof this.config === 'string' ? this.config : renderConfig(this.config));
   }
 
   start(): void {

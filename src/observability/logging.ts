@@ -5,6 +5,9 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { CoreEvent, EventBus } from '../core/events.js';
 import type { GuardEvent } from '../guard/guard.js';
+import type { TrackEvent } from '../tracking/trackers.js';
+import type { NotifyRunEvent } from '../notify/notifier.js';
+import type { MailEvent } from '../notify/mailer.js';
 
 export type { Logger };
 
@@ -125,4 +128,25 @@ export function logGuardEvents(events: EventBus<GuardEvent>, log: Logger, limite
     if (suppressed === undefined) return;
     log.warn({ event: 'guard-rejected', reason: e.reason, from: e.from, suppressed }, `refused a cross-check message from ${e.from}: ${e.reason}`);
   });
+}
+
+/** Logs tracking, notify and mail outcomes (failures loud, successes at debug). */
+export function logTrackingEvents(track: EventBus<TrackEvent>, notify: EventBus<NotifyRunEvent>, mail: EventBus<MailEvent>, log: Logger, limiter = new RateLimiter()): void {
+  track.on('script-status', (e) =>
+    (e.status === 'failed' || e.status === 'disabled' ? log.warn.bind(log) : log.info.bind(log))({ event: 'script-status', script: e.script, status: e.status }, `vrrp_script ${e.script}: ${e.status.toUpperCase()}${e.detail ? ` (${e.detail})` : ''}`),
+  );
+  track.on('script-result', (e) => {
+    if (e.result === 'ok') return log.debug({ event: 'script-result', script: e.script, durationMs: e.durationMs }, `vrrp_script ${e.script} ok`);
+    const suppressed = limiter.allow(`script|${e.script}|${e.result}`, Date.now());
+    if (suppressed === undefined) return;
+    log.warn({ event: 'script-result', script: e.script, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs), suppressed }, `vrrp_script ${e.script}: ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error ? `: ${e.error}` : ''}`);
+  });
+  track.on('track-weight', (e) => log.debug({ event: 'track-weight', instance: e.instance, tracker: e.tracker, weight: e.weight }, `(${e.instance}) ${e.tracker} weighs ${e.weight}`));
+  notify.on('notify-run', (e) =>
+    (e.result === 'ok' ? log.info.bind(log) : log.warn.bind(log))(
+      { event: 'notify', scope: e.scope, name: e.name, state: e.state, command: e.command, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs) },
+      `notify ${e.scope} ${e.name} ${e.state}: ${e.command} -> ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`,
+    ),
+  );
+  mail.on('mail-sent', (e) => (e.result === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ event: 'mail', instance: e.instance, state: e.state, result: e.result, durationMs: e.durationMs }, `mail alert for ${e.instance} ${e.state}: ${e.result}${e.error ? ` (${e.error})` : ''}`));
 }

@@ -16,6 +16,9 @@ import { PRIORITY_STOP } from '../protocol/constants.js';
 import type { ElectionTracker } from './elections.js';
 import { METRICS, type MetricSpec } from './names.js';
 import type { GuardEvent } from '../guard/guard.js';
+import type { TrackEvent } from '../tracking/trackers.js';
+import type { NotifyRunEvent } from '../notify/notifier.js';
+import type { MailEvent } from '../notify/mailer.js';
 import { DETECTION_SOURCES } from '../guard/config.js';
 import { REJECT_REASONS } from '../guard/signing.js';
 
@@ -148,6 +151,21 @@ export class AgentMetrics {
       this.gauge(METRICS.guardWitnessUp.name).set(0);
       events.on('guard-witness', (e) => this.gauge(METRICS.guardWitnessUp.name).set(e.up ? 1 : 0));
     }
+  }
+
+  /** Tracking, notify scripts and mail. */
+  subscribeTracking(track: EventBus<TrackEvent>, notify: EventBus<NotifyRunEvent>, mail: EventBus<MailEvent>, scripts: () => { name: string; status: string }[]): void {
+    for (const result of ['ok', 'fail', 'timeout', 'error']) this.counter(METRICS.notifyRuns.name).inc({ result }, 0);
+    for (const result of ['sent', 'failed']) this.counter(METRICS.mailSends.name).inc({ result }, 0);
+    for (const s of scripts()) for (const result of ['ok', 'fail', 'timeout', 'error']) this.counter(METRICS.scriptRuns.name).inc({ script: s.name, result }, 0);
+    this.onCollect(METRICS.scriptStatus.name, (g) => scripts().forEach((s) => g.set({ script: s.name }, s.status === 'good' || s.status === 'init' ? 1 : 0)));
+    track.on('script-result', (e) => {
+      this.counter(METRICS.scriptRuns.name).inc({ script: e.script, result: e.result });
+      this.histogram(METRICS.scriptDuration.name).observe({ script: e.script }, e.durationMs / 1000);
+    });
+    track.on('track-weight', (e) => this.gauge(METRICS.trackWeight.name).set({ vrrp_instance: e.instance, tracker: e.tracker }, e.weight));
+    notify.on('notify-run', (e) => this.counter(METRICS.notifyRuns.name).inc({ result: e.result }));
+    mail.on('mail-sent', (e) => this.counter(METRICS.mailSends.name).inc({ result: e.result }));
   }
 
   alertPush(ok: boolean): void {

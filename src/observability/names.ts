@@ -93,6 +93,12 @@ export const METRICS = {
   guardWitnessUp: { name: 'keepwatch_guard_witness_up', type: 'gauge', help: 'Split-brain guard: 1 when the witness answered ARP recently (only with a witness configured).', labels: [] },
   guardRejected: { name: 'keepwatch_guard_rejected_total', type: 'counter', help: 'Split-brain guard: cross-check messages refused (unsigned, bad-signature, stale, replayed, malformed, no-secret).', labels: ['reason'] },
   guardAlertPushes: { name: 'keepwatch_guard_alert_pushes_total', type: 'counter', help: 'Split-brain alerts pushed to Alertmanager, by result.', labels: ['result'] },
+  scriptStatus: { name: 'keepwatch_script_status', type: 'gauge', help: 'vrrp_script state: 1 ok (or not yet known), 0 failing or disabled (missing, not executable, unsafe).', labels: ['script'] },
+  scriptRuns: { name: 'keepwatch_script_runs_total', type: 'counter', help: 'vrrp_script runs by result (ok, fail, timeout, error).', labels: ['script', 'result'] },
+  scriptDuration: { name: 'keepwatch_script_duration_seconds', type: 'histogram', help: 'vrrp_script run time.', labels: ['script'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
+  trackWeight: { name: 'keepwatch_track_weight', type: 'gauge', help: 'What each tracked object adds to the instance priority now (0 for weight-0 trackers; they FAULT instead).', labels: ['vrrp_instance', 'tracker'] },
+  notifyRuns: { name: 'keepwatch_notify_runs_total', type: 'counter', help: 'notify scripts run, by result (ok, fail, timeout, error).', labels: ['result'] },
+  mailSends: { name: 'keepwatch_mail_sends_total', type: 'counter', help: 'Mail alerts (smtp_alert), by result (sent, failed).', labels: ['result'] },
   httpRequests: { name: 'keepwatch_http_requests_total', type: 'counter', help: 'HTTP requests served, by handler and status code (bad requests included).', labels: ['handler', 'code'] },
   flightRecordings: { name: 'keepwatch_flight_recordings_total', type: 'counter', help: 'pcap files written by the flight recorder at elections.', labels: ['result'] },
 } as const satisfies Record<string, MetricSpec>;
@@ -118,6 +124,7 @@ export const SPANS = {
   vipRemove: 'vrrp.vip.remove',
   garp: 'vrrp.garp',
   guardConflict: 'vrrp.guard.conflict',
+  notify: 'vrrp.notify',
 } as const;
 
 export const SPAN_ATTRIBUTES = {

@@ -11,6 +11,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { CoreEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../core/events.js';
 import type { GuardEvent } from '../guard/guard.js';
+import type { NotifyRunEvent } from '../notify/notifier.js';
 import type { Election } from './elections.js';
 import type { ElectionTracker } from './elections.js';
 import { SPANS, SPAN_ATTRIBUTES as A } from './names.js';
@@ -138,5 +139,17 @@ export function traceGuard(tracer: Tracer, events: EventBus<GuardEvent>): void {
       },
     });
     span.end(e.wallMs);
+  });
+}
+
+/** A `vrrp.notify` span per notify script: command, state, exit status, duration. */
+export function traceNotify(tracer: Tracer, events: EventBus<NotifyRunEvent>): void {
+  events.on('notify-run', (e) => {
+    const span = tracer.startSpan(SPANS.notify, {
+      startTime: e.startedWallMs,
+      attributes: { 'vrrp.notify.scope': e.scope, [A.instance]: e.name, 'vrrp.notify.state': e.state, 'vrrp.notify.command': e.command, 'vrrp.notify.result': e.result, ...(e.exitCode !== null ? { 'process.exit.code': e.exitCode } : {}) },
+    });
+    if (e.result !== 'ok') span.setStatus({ code: SpanStatusCode.ERROR, message: e.error ?? e.result });
+    span.end(e.startedWallMs + e.durationMs);
   });
 }

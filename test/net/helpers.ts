@@ -23,7 +23,7 @@ export const VIP = '10.251.0.100';
 export interface NetEnv {
   readonly lab: NetnsLab;
   readonly dir: string;
-  router(host: string, kind: RouterKind, config: RouterConfigSpec, extraArgs?: string[], env?: Record<string, string>): LabRouter;
+  router(host: string, kind: RouterKind, config: RouterConfigSpec | string, extraArgs?: string[], env?: Record<string, string>): LabRouter;
   readonly routers: LabRouter[];
 }
 

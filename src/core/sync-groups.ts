@@ -1,0 +1,45 @@
+/**
+ * `vrrp_sync_group`: member instances move together, as keepalived does. A member that goes
+ * FAULT puts the others in FAULT; one that becomes MASTER pulls the others up; one that falls
+ * back to BACKUP takes the others with it. Moves made for the group carry cause `sync-group` and
+ * do not trigger further moves.
+ */
+import type { SyncGroupConfig } from '../config/model.js';
+import type { CoreEvent, EventBus } from './events.js';
+import type { VrrpRouter } from './router.js';
+
+const FAULT_KEY = (group: string) => `sync-group:${group}`;
+
+export class SyncGroups {
+  constructor(
+    private readonly groupsOf: () => readonly SyncGroupConfig[],
+    private readonly routers: () => ReadonlyMap<string, VrrpRouter>,
+    events: EventBus<CoreEvent>,
+  ) {
+    events.on('state-changed', (e) => {
+      if (e.cause === 'sync-group') return;
+      for (const g of this.groupsOf()) {
+        if (!g.members.some((m) => m.name === e.instance)) continue;
+        const others = this.members(g).filter((r) => r.name !== e.instance);
+        if (e.to === 'fault') {
+          // A member faulted because of the group itself: nothing more to spread.
+          if (e.detail?.startsWith(`vrrp_sync_group ${g.name}:`)) continue;
+          for (const r of others) r.setFault(FAULT_KEY(g.name), `vrrp_sync_group ${g.name}: ${e.instance} is FAULT`);
+        } else if (e.from === 'fault') {
+          // Release the group fault once no member has a fault of its own.
+          const stillFaulty = this.members(g).some((r) => r.state === 'fault' && r.snapshot().faults.some((f) => !f.startsWith(`vrrp_sync_group ${g.name}:`)));
+          if (!stillFaulty) for (const r of others) r.setFault(FAULT_KEY(g.name), undefined);
+        } else if (e.to === 'master') {
+          for (const r of others) r.syncTo('master', `vrrp_sync_group ${g.name}: ${e.instance} became MASTER`);
+        } else if (e.to === 'backup' && e.from === 'master') {
+          for (const r of others) r.syncTo('backup', `vrrp_sync_group ${g.name}: ${e.instance} became BACKUP`);
+        }
+      }
+    });
+  }
+
+  private members(g: SyncGroupConfig): VrrpRouter[] {
+    const all = this.routers();
+    return g.members.map((m) => all.get(m.name)).filter((r): r is VrrpRouter => r !== undefined);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Tracked objects, with keepalived's semantics, turned into each instance's priority offset and
+ * faults: `vrrp_script` (run every `interval`, `rise`/`fall`, `timeout`, `init_fail`, `weight`
+ * [reverse], per-instance weight in `track_script`), `track_interface` (link state) and
+ * `track_file` (an integer in a file × weight). Group-level `track_*` of a `vrrp_sync_group` apply
+ * to every member.
+ *
+ * Weights (keepalived.conf(5)): negative — subtracted while the object is failing; positive — added
+ * while it is good; 0 — a failure puts the instance in FAULT. `reverse` swaps good and failing.
+ * The router clamps the result to 1-254 and never changes an owner (255).
+ */
+import { readFile } from 'node:fs/promises';
+import type { KeepalivedConfig, TrackReference, VrrpInstanceConfig, VrrpScriptConfig } from '../config/model.js';
+import type { VrrpRouter } from '../core/router.js';
+import type { EventBus } from '../core/events.js';
+import { checkScript, runCommand, splitCommand, type RunAs, type RunResult } from './run.js';
+
+export type ScriptStatus = 'init' | 'good' | 'failed' | 'disabled';
+
+export type TrackEvent =
+  | { readonly type: 'script-result'; readonly script: string; readonly result: RunResult; readonly durationMs: number; readonly exitCode: number | null; readonly error?: string }
+  | { readonly type: 'script-status'; readonly script: string; readonly status: ScriptStatus; readonly detail?: string }
+  | { readonly type: 'track-weight'; readonly instance: string; readonly vrid: number; readonly tracker: string; readonly weight: number };
+
+export interface TrackerDeps {
+  readonly config: KeepalivedConfig;
+  routers(): readonly VrrpRouter[];
+  /** Whether a link is up (netlink); undefined when the interface does not exist. */
+  linkUp(iface: string): boolean | undefined;
+  readonly events: EventBus<TrackEvent>;
+  readonly runAs?: RunAs;
+}
+
+interface ScriptState {
+  readonly cfg: VrrpScriptConfig;
+  readonly argv: string[];
+  status: ScriptStatus;
+  successes: number;
+  failures: number;
+  running: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface FileState {
+  value: number;
+  readonly path: string;
+}
+
+/** Every tracked object an instance uses: its own, and its sync group's. */
+function refsOf(i: VrrpInstanceConfig, config: KeepalivedConfig) {
+  const group = config.syncGroups.find((g) => g.members.some((m) => m.name === i.name));
+  return {
+    scripts: [...i.trackScripts, ...(group?.trackScripts ?? [])],
+    interfaces: [...i.trackInterfaces, ...(group?.trackInterfaces ?? [])],
+    files: [...i.trackFiles, ...(group?.trackFiles ?? [])],
+  };
+}
+
+export class TrackerSet {
+  private readonly scripts = new Map<string, ScriptState>();
+  private readonly files = new Map<string, FileState>();
+  private fileTimer: NodeJS.Timeout | undefined;
+  /** Fault keys currently set per instance, so cleared ones are released. */
+  private readonly faultKeys = new Map<string, Set<string>>();
+  private readonly lastWeights = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly deps: TrackerDeps) {
+    const used = new Set(deps.config.instances.flatMap((i) => refsOf(i, deps.config).scripts.map((r) => r.name)));
+    for (const cfg of deps.config.scripts) {
+      if (!used.has(cfg.name)) continue;
+      const problem = checkScript(cfg.script, { scriptSecurity: deps.config.global.enableScriptSecurity });
+      const st: ScriptState = { cfg, argv: splitCommand(cfg.script), status: problem ? 'disabled' : cfg.initFail ? 'failed' : 'init', successes: 0, failures: 0, running: false, timer: undefined };
+      this.scripts.set(cfg.name, st);
+      if (problem) deps.events.emit({ type: 'script-status', script: cfg.name, status: 'disabled', detail: `${problem.message}: the script is not run and not tracked (as keepalived does)` });
+    }
+    for (const f of deps.config.trackFiles) this.files.set(f.name, { value: f.initFile?.value ?? 0, path: f.file });
+  }
+
+  /**
+   * Carries the state of unchanged scripts and files over from the trackers of the previous
+   * config (SIGHUP), so a reload does not reset a failing check to "unknown" and move the VIP.
+   */
+  adopt(previous: TrackerSet): void {
+    for (const [name, s] of this.scripts) {
+      const old = previous.scripts.get(name);
+      if (!old || s.status === 'disabled' || JSON.stringify(old.cfg) !== JSON.stringify(s.cfg)) continue;
+      s.status = old.status;
+      s.successes = old.successes;
+      s.failures = old.failures;
+    }
+    for (const [name, f] of this.files) {
+      const old = previous.files.get(name);
+      if (old && old.path === f.path) f.value = old.value;
+    }
+  }
+
+  start(): void {
+    for (const s of this.scripts.values()) {
+      if (s.status === 'disabled') continue;
+      this.deps.events.emit({ type: 'script-status', script: s.cfg.name, status: s.status });
+      const tick = () => {
+        if (this.stopped) return;
+        void this.run(s);
+        s.timer = setTimeout(tick, s.cfg.intervalMs);
+      };
+      s.timer = setTimeout(tick, 0);
+    }
+    if (this.files.size > 0) {
+      const poll = () => {
+        if (this.stopped) return;
+        void this.readFiles().then(() => {
+          this.fileTimer = setTimeout(poll, 1000);
+        });
+      };
+      poll();
+    }
+    this.apply();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.scripts.values()) if (s.timer) clearTimeout(s.timer);
+    if (this.fileTimer) clearTimeout(this.fileTimer);
+  }
+
+  /** A link changed: recompute (the agent calls this from netlink events). */
+  onLinkChange(): void {
+    this.apply();
+  }
+
+  scriptStatus(name: string): ScriptStatus | undefined {
+    return this.scripts.get(name)?.status;
+  }
+
+  allScripts(): { name: string; status: ScriptStatus }[] {
+    return [...this.scripts.values()].map((s) => ({ name: s.cfg.name, status: s.status }));
+  }
+
+  /** Never two runs of one script at once; a run still going at the next interval is skipped. */
+  private async run(s: ScriptState): Promise<void> {
+    if (s.running) return;
+    s.running = true;
+    const o = await runCommand(s.argv, { timeoutMs: s.cfg.timeoutMs, ...(this.deps.runAs ? { runAs: this.deps.runAs } : {}) });
+    s.running = false;
+    if (this.stopped) return;
+    this.deps.events.emit({ type: 'script-result', script: s.cfg.name, result: o.result, durationMs: o.durationMs, exitCode: o.exitCode, ...(o.error ? { error: o.error } : {}) });
+    const ok = o.result === 'ok';
+    if (ok) {
+      s.successes++;
+      s.failures = 0;
+    } else {
+      s.failures++;
+      s.successes = 0;
+    }
+    const before = s.status;
+    if (ok && s.status !== 'good' && s.successes >= s.cfg.rise) s.status = 'good';
+    if (!ok && s.status !== 'failed' && s.failures >= s.cfg.fall) s.status = 'failed';
+    if (s.status !== before) {
+      this.deps.events.emit({ type: 'script-status', script: s.cfg.name, status: s.status, detail: `${o.result}${o.exitCode !== null ? ` (exit ${o.exitCode})` : ''}` });
+      this.apply();
+    }
+  }
+
+  private async readFiles(): Promise<void> {
+    let changed = false;
+    for (const f of this.files.values()) {
+      let value = 0;
+      try {
+        const text = (await readFile(f.path, 'utf8')).trim();
+        value = /^-?\d+$/.test(text) ? Number(text) : 0;
+      } catch {
+        value = 0;
+      }
+      if (value !== f.value) {
+        f.value = value;
+        changed = true;
+      }
+    }
+    if (changed) this.apply();
+  }
+
+  /** Recomputes every instance's offset and tracker faults and hands them to the routers. */
+  apply(): void {
+    for (const r of this.deps.routers()) {
+      const refs = refsOf(r.config, this.deps.config);
+      let offset = 0;
+      const faults = new Map<string, string>();
+      const weigh = (tracker: string, weight: number) => {
+        offset += weight;
+        const key = `${r.name}|${tracker}`;
+        if (this.lastWeights.get(key) !== weight) {
+          this.lastWeights.set(key, weight);
+          this.deps.events.emit({ type: 'track-weight', instance: r.name, vrid: r.config.vrid, tracker, weight });
+        }
+      };
+      for (const ref of refs.scripts) {
+        const s = this.scripts.get(ref.name);
+        if (!s || s.status === 'disabled') continue;
+        const w = ref.weight ?? s.cfg.weight;
+        const reverse = ref.reverse || s.cfg.weightReverse;
+        const good = s.status === 'init' ? undefined : (s.status === 'good') !== reverse;
+        if (w === 0) {
+          if (good === false) faults.set(`script:${ref.name}`, `vrrp_script ${ref.name} failing`);
+          weigh(`script:${ref.name}`, 0);
+        } else weigh(`script:${ref.name}`, contribution(w, good));
+      }
+      for (const ref of refs.interfaces) {
+        const up = this.deps.linkUp(ref.name) === true;
+        const w = ref.weight ?? 0;
+        const good = up !== ref.reverse;
+        if (w === 0) {
+          if (!good) faults.set(`interface:${ref.name}`, `tracked interface ${ref.name} ${up ? 'up (reverse)' : 'down'}`);
+          weigh(`interface:${ref.name}`, 0);
+        } else weigh(`interface:${ref.name}`, contribution(w, good));
+      }
+      for (const ref of refs.files) {
+        const f = this.files.get(ref.name);
+        const cfg = this.deps.config.trackFiles.find((t) => t.name === ref.name);
+        if (!f || !cfg) continue;
+        const w = ref.weight ?? cfg.weight;
+        const reverse = ref.reverse || cfg.weightReverse;
+        if (w === 0) {
+          if ((f.value !== 0) !== reverse) faults.set(`file:${ref.name}`, `track_file ${ref.name} = ${f.value}`);
+          weigh(`file:${ref.name}`, 0);
+          continue;
+        }
+        const v = f.value * w * (reverse ? -1 : 1);
+        // keepalived: a result of -254 or less means FAULT.
+        if (v <= -254) faults.set(`file:${ref.name}`, `track_file ${ref.name} = ${f.value} (x ${w})`);
+        weigh(`file:${ref.name}`, v);
+      }
+      const prev = this.faultKeys.get(r.name) ?? new Set<string>();
+      for (const key of prev) if (!faults.has(key)) r.setFault(`track:${key}`, undefined);
+      // Link faults of tracked interfaces: the link is down, the master can't say goodbye on it
+      // only if it is the instance's own interface (handled by the agent); here the link is another.
+      for (const [key, detail] of faults) r.setFault(`track:${key}`, detail);
+      this.faultKeys.set(r.name, new Set(faults.keys()));
+      r.setPriorityOffset(offset);
+    }
+  }
+}
+
+/** A tracker's weight given its state: negative weights count while failing, positive while good. */
+function contribution(weight: number, good: boolean | undefined): number {
+  if (good === undefined) return 0;
+  if (weight < 0) return good ? 0 : weight;
+  return good ? weight : 0;
+}
+
+export type { TrackReference };
