@@ -73,6 +73,7 @@ export interface WireEvent {
   readonly kind: 'advert' | 'garp';
   readonly mac: string;
   readonly priority?: number;
+  readonly vrid?: number;
 }
 
 /** VRRP adverts and gratuitous ARPs of a capture, with their capture times. */
@@ -83,11 +84,45 @@ export function wireEvents(pcapFile: string): WireEvent[] {
     const f = parseFrame(r.data);
     if (f.kind === 'ip' && f.ip.protocol === 112) {
       const a = decodeAdvert(f.ip.payload, f.ip.family);
-      if (a) out.push({ tUs: r.timestampUs, kind: 'advert', mac: formatMac(f.ethernet.sourceMac), priority: a.priority });
+      if (a) out.push({ tUs: r.timestampUs, kind: 'advert', mac: formatMac(f.ethernet.sourceMac), priority: a.priority, vrid: a.vrid });
     } else if (f.kind === 'arp') {
       const arp = parseArp(f.ethernet);
       if (arp && claimsAddress(arp, arp.senderIp)) out.push({ tUs: r.timestampUs, kind: 'garp', mac: arp.senderMac });
     }
   }
+  return out;
+}
+
+/** CPU time (user+system, seconds) and RSS (bytes) of processes, from /proc. */
+export function procSample(pids: readonly number[]): { cpuS: number; rssBytes: number } {
+  let cpuS = 0;
+  let rssBytes = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuS += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rssBytes += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
+  return { cpuS, rssBytes };
+}
+
+/** The process and its children (keepalived forks its VRRP child). */
+export function pidTree(pid: number): number[] {
+  const out = [pid];
+  const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' });
+  for (const c of r.stdout.split('\n').filter(Boolean)) out.push(...pidTree(Number(c)));
+  return out;
+}
+
+/** Inter-arrival statistics (ms) of adverts from one MAC (and VRID, if given) in a capture. */
+export function advertIntervals(events: readonly WireEvent[], mac: string): number[] {
+  const ts = events.filter((e) => e.kind === 'advert' && e.mac === mac && (e.priority ?? 1) > 0).map((e) => e.tUs);
+  const out: number[] = [];
+  for (let i = 1; i < ts.length; i++) out.push((ts[i]! - ts[i - 1]!) / 1000);
   return out;
 }

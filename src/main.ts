@@ -16,6 +16,8 @@ const USAGE = `Usage:
   keepwatch lab [--peer keepalived] [--demo]
                                          a two-router LAN in network namespaces: watch a failover
   keepwatch status [--listen HOST:PORT]  the agent's instances as a table (like 'show vrrp')
+  keepwatch flood --source ADDR [--interface IF] [--vrid N] [--rate PPS] [--seconds S]
+                                         lab tool: invalid adverts at a rate (run inside a lab namespace)
   keepwatch --version
 
 Options:
@@ -108,6 +110,11 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'status') {
     const { runStatus } = await import('./status.js');
     process.exitCode = await runStatus(argv.slice(1));
+    return;
+  }
+  if (argv[0] === 'flood') {
+    const { runFlood } = await import('./lab/flood.js');
+    process.exitCode = await runFlood(argv.slice(1));
     return;
   }
   if (argv[0] === 'lab') {

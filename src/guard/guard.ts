@@ -22,7 +22,7 @@ import type { CoreEvent, EventBus } from '../core/events.js';
 import type { HostEvent } from '../agent.js';
 import type { Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
 import type { DropReason } from '../protocol/check.js';
-import { buildArpProbe, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
+import { buildArpProbe, buildGratuitousArp, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
 import { parseEthernet } from '../protocol/frame.js';
 import { compareIp } from '../protocol/inet.js';
 import { arbitrate, type NodeFacts, type Verdict } from './arbitration.js';
@@ -390,6 +390,7 @@ export class SplitBrainGuard {
         g.heldSinceMs = now;
         this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other, atMs: now, wallMs: wall });
         r.hold(`${verdict.reason}; evidence: ${best.detail}`);
+        this.handBack(r, best);
       } else if (!g.announcedForConflict) {
         g.announcedForConflict = true;
         this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other, atMs: now, wallMs: wall });
@@ -408,6 +409,25 @@ export class SplitBrainGuard {
     // Not master, not held: a winner that sees its peer held still flags the conflict.
     const peerHeld = r.state === 'master' && g.peerHeld.size > 0;
     this.setConflict(r, g, peerHeld, evidence, now);
+  }
+
+  /**
+   * After yielding, point the neighbours at the node that keeps the VIP (our takeover GARPs sent
+   * them to us): a gratuitous ARP announcing its MAC, when we know it from its ARP answers.
+   */
+  private handBack(r: VrrpRouter, winner: Evidence): void {
+    if (!winner.mac) return;
+    for (const v of r.config.virtualAddresses) {
+      if (v.family !== 'ipv4') continue;
+      const iface = v.device ?? r.config.interface;
+      const mac = this.deps.interfaces.mac(iface);
+      if (!mac) continue;
+      try {
+        this.deps.frames.inject(iface, buildGratuitousArp(mac, v.address, winner.mac));
+      } catch {
+        /* link down */
+      }
+    }
   }
 
   /** The evidence that says most about the other node (known priority first, then the newest). */

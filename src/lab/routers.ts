@@ -76,6 +76,7 @@ export class LabRouter {
   readonly logLines: string[] = [];
   readonly transitions: Transition[] = [];
   private logStream: WriteStream | undefined;
+  private runStart = 0;
   private exitWaiters: (() => void)[] = [];
 
   constructor(
@@ -109,6 +110,8 @@ export class LabRouter {
 
   start(): void {
     if (this.running) return;
+    // The state comes from this run's log only (not from before a restart).
+    this.runStart = this.transitions.length;
     this.writeConfig();
     this.logStream ??= createWriteStream(this.logPath, { flags: 'a' });
     if (this.kind === 'keepwatch') {
@@ -150,9 +153,9 @@ export class LabRouter {
     }
   }
 
-  /** Last state seen in the log (undefined before the first transition or when not running). */
+  /** Last state this run logged (undefined before its first transition or when not running). */
   get state(): string | undefined {
-    if (!this.running) return undefined;
+    if (!this.running || this.transitions.length <= this.runStart) return undefined;
     return this.transitions.at(-1)?.to;
   }
 

@@ -47,12 +47,14 @@ function buildArpFrame(f: ArpFields): Uint8Array {
  * broadcast, op request, sender = target = VIP, target hardware address ff:ff:ff:ff:ff:ff.
  * RFC 5227 §3 allows request or reply; requests update more neighbour caches.
  */
-export function buildGratuitousArp(sourceMac: string, vip: string): Uint8Array {
+export function buildGratuitousArp(sourceMac: string, vip: string, announcedMac: string = sourceMac): Uint8Array {
   return buildArpFrame({
     ethernetDestination: BROADCAST_MAC,
     ethernetSource: sourceMac,
     op: ARP_REQUEST,
-    senderMac: sourceMac,
+    // `announcedMac`: the holder the neighbours should use (the guard hands a VIP back to the
+    // node that keeps it); the Ethernet source stays ours so switches learn nothing false.
+    senderMac: announcedMac,
     senderIp: vip,
     targetMac: BROADCAST_MAC,
     targetIp: vip,

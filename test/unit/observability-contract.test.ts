@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { DEFAULT_METRICS, INSTANCE_LABELS, METRICS, exportedMetricNames, type MetricSpec } from '../../src/observability/names.js';
 import { DROP_REASONS } from '../../src/protocol/check.js';
 import { TRANSITION_CAUSES } from '../../src/core/events.js';
+import { DETECTION_SOURCES } from '../../src/guard/config.js';
+import { REJECT_REASONS } from '../../src/guard/signing.js';
 import {
   ROOT,
   allPanels,
@@ -49,6 +51,10 @@ const ALERTMANAGER_FILE = join(ROOT, 'alerts/alertmanager.example.yml');
 const RUNBOOK_BASE = 'https://github.com/keepwatch/keepwatch/blob/main/alerts/runbooks/';
 const SEVERITIES = ['critical', 'warning', 'info'];
 const STATES = ['init', 'backup', 'master', 'fault'];
+/** src/tracking/run.ts RunResult (a type only): results of vrrp_script and notify runs. */
+const RUN_RESULTS = ['ok', 'fail', 'timeout', 'error'];
+/** The alert the agents push to Alertmanager themselves (src/guard/alertmanager.ts). */
+const AGENT_ALERT_SOURCE = join(ROOT, 'src/guard/alertmanager.ts');
 
 // ------------------------------------------------------------------------------------------------
 // The contract, by exported series name
@@ -88,6 +94,12 @@ const LABEL_VALUES: [string, string, readonly string[]][] = [
   ['keepwatch_vrrp_election_duration_seconds_sum', 'to', STATES],
   ['keepwatch_vrrp_election_duration_seconds_count', 'to', STATES],
   ['keepwatch_config_reloads_total', 'result', ['success', 'failure']],
+  ['keepwatch_split_brain_detections_total', 'source', DETECTION_SOURCES],
+  ['keepwatch_guard_rejected_total', 'reason', REJECT_REASONS],
+  ['keepwatch_guard_alert_pushes_total', 'result', ['ok', 'failed']],
+  ['keepwatch_script_runs_total', 'result', RUN_RESULTS],
+  ['keepwatch_notify_runs_total', 'result', RUN_RESULTS],
+  ['keepwatch_mail_sends_total', 'result', ['sent', 'failed']],
 ];
 
 interface Expression {
@@ -308,6 +320,10 @@ describe('dashboards and rules use the metric contract', () => {
     assert.match(probe('keepwatch_vrrp_adverts_dropped_total{reason="auth_mismatch"}').join(), /not one of/);
     assert.match(probe('keepwatch_vrrp_adverts_dropped_total{reason=~"auth-mismatch|bad-auth"}').join(), /bad-auth/);
     assert.match(probe('sum by (vip) (keepwatch_vrrp_priority)').join(), /grouping label 'vip'/);
+    assert.match(probe('keepwatch_guard_rejected_total{reason="bad_signature"}').join(), /not one of/);
+    assert.match(probe('keepwatch_script_runs_total{result=~"fail|failed"}').join(), /result="failed"/);
+    assert.match(probe('keepwatch_track_weight{vrid="51"}').join(), /not a label of keepwatch_track_weight/);
+    assert.match(probe('keepwatch_guard_held{interface="eth0"}').join(), /not a label of keepwatch_guard_held/);
     assert.deepEqual(probe('keepwatch_vrrp_state{instance=~"$node", vrrp_instance=~"$vrrp_instance", state="master"}'), []);
   });
 
@@ -432,6 +448,15 @@ describe('(c) dashboards are import-ready', () => {
     const text = JSON.stringify(d);
     for (const needle of ['histogram_quantile', 'keepwatch_vrrp_election_duration_seconds_bucket', 'keepwatch_vrrp_failover_duration_seconds_bucket', 'nodejs_eventloop_lag_p99_seconds', 'up{job=~\\"$job\\"}', 'keepwatch_vrrp_vip_present', 'keepwatch_capture_dropped_total', 'keepwatch_config_reloads_total', 'keepwatch_garp_sent_total'])
       assert.ok(text.includes(needle), `fleet uses ${needle}`);
+    // The split-brain guard and tracking rows use every metric of those features.
+    for (const m of Object.values(METRICS) as MetricSpec[]) {
+      if (/^keepwatch_(split_brain|guard_|script_|track_|notify_|mail_)/.test(m.name)) assert.ok(text.includes(m.name), `fleet uses ${m.name}`);
+    }
+    const rows = allPanels(d).filter((p) => p.panel.type === 'row').map((p) => p.panel.title);
+    for (const r of ['Split brain', 'Tracking']) assert.ok(rows.includes(r), `a "${r}" row`);
+    for (const title of ['Split-brain flag per VRID and node', 'vrrp_script status per node']) {
+      assert.equal(allPanels(d).find((p) => p.panel.title === title)?.panel.type, 'state-timeline', `"${title}" is a state timeline`);
+    }
     const timeline = allPanels(d).find((p) => p.panel.type === 'state-timeline' && /state/i.test(p.panel.title));
     assert.ok(timeline?.panel.fieldConfig.defaults.mappings.length, 'state timeline with value mappings');
     assert.ok(d.links.some((l: Json) => String(l.url).includes('/d/keepwatch-instance/')), 'link to the drill-down');
@@ -444,10 +469,12 @@ describe('(c) dashboards are import-ready', () => {
     assert.match(queryOf2(v.get('node')), /^label_values\(keepwatch_vrrp_state\{.*\}, instance\)$/, 'node = the Prometheus instance label');
     assert.ok(d.links.some((l: Json) => String(l.url).includes('/d/keepwatch-fleet/')), 'link back to the fleet');
     const text = JSON.stringify(d);
-    for (const needle of ['keepwatch_vrrp_advert_interval_seconds_bucket', 'keepwatch_vrrp_advert_interval_config_seconds', 'keepwatch_vrrp_master_down_interval_seconds', 'keepwatch_vrrp_address_list_mismatch_total', 'keepwatch_vip_repairs_total', 'keepwatch_vip_errors_total', 'keepwatch_vrrp_priority_zero_sent_total', 'keepwatch_vrrp_priority_zero_received_total'])
+    for (const needle of ['keepwatch_vrrp_advert_interval_seconds_bucket', 'keepwatch_vrrp_advert_interval_config_seconds', 'keepwatch_vrrp_master_down_interval_seconds', 'keepwatch_vrrp_address_list_mismatch_total', 'keepwatch_vip_repairs_total', 'keepwatch_vip_errors_total', 'keepwatch_vrrp_priority_zero_sent_total', 'keepwatch_vrrp_priority_zero_received_total', 'keepwatch_split_brain', 'keepwatch_guard_held', 'keepwatch_guard_demotions_total', 'keepwatch_track_weight'])
       assert.ok(text.includes(needle), `drill-down uses ${needle}`);
     for (const e of dashboardExpressions().filter((x) => x.file.endsWith('keepwatch-instance.json') && x.title.includes(' / ') && !x.title.startsWith('Nodes'))) {
-      if (/keepwatch_vrrp_|keepwatch_vip_|keepwatch_garp_|keepwatch_send_/.test(e.expr)) assert.match(e.expr, /vrrp_instance=~"\$vrrp_instance"/, `${e.title}: filtered to the instance`);
+      if (/keepwatch_vrrp_|keepwatch_vip_|keepwatch_garp_|keepwatch_send_|keepwatch_split_brain\b|keepwatch_guard_(held|demotions)|keepwatch_track_weight/.test(e.expr)) {
+        assert.match(e.expr, /vrrp_instance=~"\$vrrp_instance"/, `${e.title}: filtered to the instance`);
+      }
     }
   });
 });
@@ -583,6 +610,42 @@ describe('(f) every alert is actionable', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('the healthy fleet case checks that every alert stays quiet', () => {
+    const doc = parseYaml(readFileSync(RULES_TEST_FILE, 'utf8'), RULES_TEST_FILE) as Json;
+    const healthy = (doc.tests ?? []).find((t: Json) => t.name === 'healthy fleet');
+    assert.ok(healthy, 'a test named "healthy fleet"');
+    const quiet = new Set((healthy.alert_rule_test ?? []).filter((c: Json) => (c.exp_alerts ?? []).length === 0).map((c: Json) => c.alertname));
+    assert.deepEqual(alerts.map((a) => a.alert!).filter((n) => !quiet.has(n)), []);
+  });
+
+  test('the alert the agents push themselves: runbook, no rule of that name, backstop inhibited while it fires', () => {
+    const src = readFileSync(AGENT_ALERT_SOURCE, 'utf8');
+    const name = /alertname:\s*'(\w+)'/.exec(src)?.[1];
+    const severity = /severity:\s*'(\w+)'/.exec(src)?.[1];
+    const url = /runbook_url:\s*'([^']+)'/.exec(src)?.[1];
+    assert.ok(name && severity && url, `alertname, severity and runbook_url in ${AGENT_ALERT_SOURCE}`);
+    assert.equal(url, `${RUNBOOK_BASE}${name}.md`);
+    assert.ok(!alerts.some((a) => a.alert === name), `no Prometheus rule may be named ${name}: the agents push it to Alertmanager`);
+    const runbook = join(ROOT, 'alerts/runbooks', `${name}.md`);
+    assert.ok(existsSync(runbook), `alerts/runbooks/${name}.md (the agents' alert links to it)`);
+    const md = readFileSync(runbook, 'utf8');
+    assert.ok(md.startsWith(`# ${name}\n`), 'runbook title');
+    for (const h of ['## Meaning', '## Impact', '## Likely causes', '## How to confirm', '## How to fix']) assert.ok(md.includes(h), `runbook has '${h}'`);
+    assert.ok(md.includes(`**Severity:** ${severity}`), 'runbook states the severity of the push');
+    // Prometheus' backstop: another name, same severity, and its runbook leads to this one.
+    const backstop = alerts.find((a) => metricNamesIn(a.expr).includes(METRICS.splitBrain.name));
+    assert.ok(backstop, `a rule on ${METRICS.splitBrain.name}`);
+    assert.equal(backstop.labels.severity, severity);
+    assert.ok(readFileSync(join(ROOT, 'alerts/runbooks', `${backstop.alert}.md`), 'utf8').includes(`(${name}.md`), `${backstop.alert}.md links to ${name}.md`);
+    assert.ok(md.includes(`${backstop.alert}.md`), `${name}.md links to ${backstop.alert}.md`);
+    // Alertmanager example: the push inhibits the backstop for the same conflict.
+    const am = parseYaml(readFileSync(ALERTMANAGER_FILE, 'utf8'), ALERTMANAGER_FILE) as Json;
+    const rule = (am.inhibit_rules ?? []).find((r: Json) => (r.source_matchers ?? []).some((m: string) => new RegExp(`alertname\\s*=\\s*"?${name}"?$`).test(m)));
+    assert.ok(rule, `an inhibit rule with source ${name}`);
+    assert.ok(rule.target_matchers.some((m: string) => m.includes(backstop.alert!)), `it targets ${backstop.alert}`);
+    assert.ok(rule.equal.includes('vrid') && rule.equal.includes('vrrp_instance'), 'equal: [vrrp_instance, vrid]');
+  });
+
   test('cross-node alerts group by job and their identity, never by node', () => {
     const byName = new Map(alerts.map((a) => [a.alert!, a]));
     const vip = byName.get('KeepwatchVipOnMultipleNodes');
@@ -592,5 +655,8 @@ describe('(f) every alert is actionable', () => {
     const noMaster = byName.get('KeepwatchNoMaster');
     assert.ok(noMaster, 'KeepwatchNoMaster');
     assert.match(noMaster.expr, /by \(job, vrid\)/);
+    const splitBrain = byName.get('KeepwatchSplitBrainFlagged');
+    assert.ok(splitBrain, 'KeepwatchSplitBrainFlagged');
+    assert.match(splitBrain.expr, /by \(job, vrrp_instance, vrid\)/);
   });
 });
