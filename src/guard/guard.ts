@@ -102,6 +102,8 @@ interface InstanceGuard {
   /** Peers (cross-check) that report being held out for this VRID (the winner's view). */
   readonly peerHeld: Map<string, number>;
   lowerPrio: Map<string, { count: number; firstMs: number }>;
+  /** Discarded adverts per source in the current second (flood filter). */
+  readonly rates: Map<string, { startMs: number; count: number }>;
   conflict: boolean;
   conflictSources: Set<DetectionSource>;
   clearSinceMs: number | undefined;
@@ -157,6 +159,9 @@ export class SplitBrainGuard {
       if (e.sourceMac) this.remember(g, e.sourceMac, e.source, e.priority, e.atMs);
       if (!CONFLICT_DROPS.has(e.reason) || !this.deps.config.sources.has('pcap') || e.priority === 0) return;
       if (r.state !== 'master' && r.held === undefined) return;
+      // A real router advertises once per interval; a source sending far more is a flood (or a
+      // forgery): its packets stay counted as drops, never evidence.
+      if (!this.plausibleRate(g, e.source, e.atMs, r.config.advertIntervalMs)) return;
       this.detect(r, g, { source: 'pcap', atMs: e.atMs, ...(e.sourceMac ? { mac: e.sourceMac } : {}), address: e.source, priority: e.priority, detail: `adverts for our VRID from ${e.source} (priority ${e.priority}) are discarded: ${e.reason}` });
     });
     core.on('state-changed', (e) => {
@@ -351,7 +356,7 @@ export class SplitBrainGuard {
   }
 
   private detect(r: VrrpRouter, g: InstanceGuard, ev: Evidence): void {
-    const key = ev.mac ?? ev.address ?? ev.source;
+    const key = `${ev.source}:${ev.mac ?? ev.address ?? '?'}`;
     const prev = g.evidence.get(key);
     const continued = prev !== undefined && ev.atMs - prev.atMs <= this.freshMs(r);
     const entry: TrackedEvidence = { ...ev, firstAtMs: continued ? prev.firstAtMs : ev.atMs, count: continued ? prev.count + 1 : 1, confirmed: false };
@@ -373,7 +378,22 @@ export class SplitBrainGuard {
     const evidence = seen.filter((e) => e.confirmed);
 
     if (r.state === 'master' && evidence.length > 0) {
-      const best = this.strongest(g, evidence);
+      const wall = this.deps.clock.wallNow();
+      this.setConflict(r, g, true, evidence, now);
+      // Adverts alone (pcap) flag the conflict but never demote: anyone on the LAN can forge them.
+      // A yield needs another holder answering ARP for the VIP, or a signed peer agent.
+      const corroborated = evidence.filter((e) => e.source === 'arp' || e.source === 'peer');
+      if (corroborated.length === 0) {
+        if (!g.announcedForConflict) {
+          g.announcedForConflict = true;
+          const best = this.strongest(g, evidence);
+          const self = { priority: r.effectivePriority, address: r.sourceAddress() ?? '0.0.0.0' };
+          const verdict: Verdict = { decision: 'keep', reason: 'adverts only, no other holder seen by ARP or a peer agent (adverts can be forged; they never demote)' };
+          this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other: {}, atMs: now, wallMs: wall });
+        }
+        return;
+      }
+      const best = this.strongest(g, corroborated, evidence);
       const self: Required<Pick<NodeFacts, 'priority' | 'address'>> & NodeFacts = {
         priority: r.effectivePriority,
         address: r.sourceAddress() ?? '0.0.0.0',
@@ -381,8 +401,6 @@ export class SplitBrainGuard {
       };
       const other: NodeFacts = { ...(best.priority !== undefined ? { priority: best.priority } : {}), ...(best.address ? { address: best.address } : {}) };
       const verdict = arbitrate(self, other, this.deps.config.unknownPeerPolicy);
-      const wall = this.deps.clock.wallNow();
-      this.setConflict(r, g, true, evidence, now);
       if (verdict.decision === 'yield') {
         // Re-demoted soon after a release: flapping; stay out at least hold_down this time.
         const flapping = now - g.lastReleaseMs < this.deps.config.holdDownMs;
@@ -430,12 +448,17 @@ export class SplitBrainGuard {
     }
   }
 
-  /** The evidence that says most about the other node (known priority first, then the newest). */
-  private strongest(g: InstanceGuard, evidence: Evidence[]): Evidence {
-    const enriched = evidence.map((e) => {
-      if (e.priority !== undefined) return e;
-      const known = (e.mac && g.byMac.get(e.mac)) || (e.address && g.byAddress.get(e.address));
-      return known ? { ...e, priority: known.priority, address: e.address ?? known.address } : e;
+  /**
+   * The evidence that says most about the other node: known priority first, then the newest.
+   * What the other sources saw of the same MAC or address (its adverts, even discarded ones, and
+   * the adverts captured before) fills in its priority and address.
+   */
+  private strongest(g: InstanceGuard, candidates: Evidence[], all: Evidence[] = candidates): Evidence {
+    const enriched = candidates.map((e) => {
+      if (e.priority !== undefined && e.address !== undefined) return e;
+      const same = all.find((x) => x !== e && x.priority !== undefined && ((e.mac && x.mac === e.mac) || (e.address && x.address === e.address)));
+      const known = same ?? (e.mac && g.byMac.get(e.mac)) ?? (e.address && g.byAddress.get(e.address)) ?? undefined;
+      return known ? { ...e, priority: e.priority ?? known.priority, address: e.address ?? known.address } : e;
     });
     return enriched.sort((a, b) => Number(b.priority !== undefined) - Number(a.priority !== undefined) || (b.priority ?? 0) - (a.priority ?? 0) || b.atMs - a.atMs)[0]!;
   }
@@ -474,6 +497,17 @@ export class SplitBrainGuard {
 
   // --- bookkeeping -------------------------------------------------------------------------
 
+  /** At most a few adverts per interval per source (a VRRPv3 peer may advertise faster: 20/s floor). */
+  private plausibleRate(g: InstanceGuard, source: string, atMs: number, advertIntervalMs: number): boolean {
+    const w = g.rates.get(source);
+    if (!w || atMs - w.startMs >= 1000) {
+      g.rates.set(source, { startMs: atMs, count: 1 });
+      return true;
+    }
+    w.count++;
+    return w.count <= Math.max(20, (3 * 1000) / advertIntervalMs);
+  }
+
   private remember(g: InstanceGuard, mac: string | undefined, address: string, priority: number, atMs: number): void {
     if (priority === 0) return;
     const p = { address, priority, atMs };
@@ -495,6 +529,7 @@ export class SplitBrainGuard {
         evidence: new Map(),
         peerHeld: new Map(),
         lowerPrio: new Map(),
+        rates: new Map(),
         conflict: false,
         conflictSources: new Set(),
         clearSinceMs: undefined,

@@ -14,6 +14,10 @@ import { ReplayCache, newNonce, signRequest, signResponse, verifyRequest, verify
 import { EventBus } from '../../src/core/events.js';
 import { masterDownIntervalMs } from '../../src/protocol/timing.js';
 import { formatDiagnostic } from '../../src/config/diagnostics.js';
+import { encodeAdvert, passwordAuthData } from '../../src/protocol/advert.js';
+import { buildEthernetFrame, buildIpv4Header, multicastMac } from '../../src/protocol/frame.js';
+import { AUTH_PASS } from '../../src/protocol/constants.js';
+import { ipBytes, parseMac } from '../../src/protocol/inet.js';
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -204,7 +208,27 @@ test('guard: the winner dies during a conflict (host gone): the held node takes 
   assert.ok(took.atMs - lastSeen >= mdi - DEFAULT_GUARD.intervalMs - 1);
 });
 
-test('guard: mismatched auth_pass is detected by pcap, with the drop reason in the evidence', () => {
+test('guard: mismatched auth_pass is detected by pcap, with the drop reason in the evidence; ARP confirms, the lower priority yields', () => {
+  const lan = new FakeLan();
+  const na = lan.addNode('a', { ipv4: '10.0.0.1' });
+  const nb = lan.addNode('b', { ipv4: '10.0.0.2' });
+  na.start([instance({ priority: 150, password: 'aaaa' })]);
+  nb.start([instance({ priority: 100, password: 'bbbb' })]);
+  const ga = withGuard(na);
+  const gb = withGuard(nb);
+  lan.clock.advance(15_000);
+  assert.deepEqual(lan.masters(), ['a']);
+  const det = gb.events.find((e) => e.type === 'guard-detection' && e.evidence.source === 'pcap');
+  assert.ok(det && det.type === 'guard-detection');
+  assert.match(det.evidence.detail, /auth-mismatch/);
+  assert.equal(det.evidence.priority, 150);
+  const yielded = gb.events.find((e) => e.type === 'guard-decision' && e.verdict.decision === 'yield');
+  assert.ok(yielded && yielded.type === 'guard-decision' && /priority 100 < 150/.test(yielded.verdict.reason));
+  assert.ok(gb.guard.conflict('VI_1'));
+  void ga;
+});
+
+test('guard: adverts alone (pcap only) flag the conflict but never demote anyone', () => {
   const lan = new FakeLan();
   const na = lan.addNode('a', { ipv4: '10.0.0.1' });
   const nb = lan.addNode('b', { ipv4: '10.0.0.2' });
@@ -214,13 +238,34 @@ test('guard: mismatched auth_pass is detected by pcap, with the drop reason in t
   const ga = withGuard(na, cfg);
   const gb = withGuard(nb, cfg);
   lan.clock.advance(15_000);
-  assert.deepEqual(lan.masters(), ['a']);
-  const det = gb.events.find((e) => e.type === 'guard-detection');
-  assert.ok(det && det.type === 'guard-detection');
-  assert.equal(det.evidence.source, 'pcap');
-  assert.match(det.evidence.detail, /auth-mismatch/);
-  assert.equal(det.evidence.priority, 150);
-  assert.ok(ga.guard.conflict('VI_1') || gb.guard.conflict('VI_1'));
+  assert.deepEqual(lan.masters().sort(), ['a', 'b']);
+  assert.ok(ga.guard.conflict('VI_1') && gb.guard.conflict('VI_1'), 'both flag it');
+  for (const g of [ga, gb]) assert.ok(g.events.every((e) => e.type !== 'guard-decision' || (e.verdict.decision === 'keep' && /never demote/.test(e.verdict.reason))));
+});
+
+test('guard: a flood of forged adverts for our VRID at priority 254 demotes nobody', () => {
+  const lan = new FakeLan();
+  const na = lan.addNode('a', { ipv4: '10.0.0.1' });
+  const nb = lan.addNode('b', { ipv4: '10.0.0.2' });
+  const evil = lan.addNode('evil', { ipv4: '10.0.0.66' });
+  na.start([instance({ priority: 150, password: 'aaaa' })]);
+  nb.start([instance({ priority: 100, password: 'aaaa' })]);
+  const ga = withGuard(na);
+  withGuard(nb);
+  lan.clock.advance(10_000);
+  // 50 forged adverts per 100 ms (wrong password, priority 254) from a third node, for 10 s.
+  const msg = encodeAdvert({ version: 2, vrid: 51, priority: 254, advertIntervalMs: 1000, addresses: ['10.0.0.100'], authType: AUTH_PASS, authData: passwordAuthData('evil') }, { family: 'ipv4', source: '10.0.0.66', destination: '224.0.0.18' });
+  const ip = buildIpv4Header({ source: ipBytes('10.0.0.66'), destination: ipBytes('224.0.0.18'), payloadLength: msg.length, id: 1 });
+  const frame = buildEthernetFrame(multicastMac(ipBytes('224.0.0.18')), parseMac(evil.mac)!, 0x0800, Uint8Array.from([...ip, ...msg]));
+  evil.alive = true;
+  for (let i = 0; i < 100; i++) {
+    for (let k = 0; k < 50; k++) lan.transmit(evil, frame);
+    lan.clock.advance(100);
+  }
+  const drops = na.outcomes.filter((o) => o.kind === 'dropped' && o.reason === 'auth-mismatch').length;
+  assert.ok(drops >= 4000, `${drops} forged adverts reached a`);
+  assert.deepEqual(lan.masters().filter((n) => n === 'a' || n === 'b'), ['a']);
+  assert.ok(!ga.events.some((e) => e.type === 'guard-decision' && e.verdict.decision === 'yield'));
 });
 
 test('guard: no false alarm on a normal preemption or failover', () => {
