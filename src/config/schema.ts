@@ -161,6 +161,19 @@ export const GLOBAL_DEFS: KeywordTable = {
 };
 
 /** vrrp_instance: keepalived/vrrp/vrrp_parser.c. */
+
+/** notify* and track_* are the same in vrrp_instance and vrrp_sync_group. */
+const NOTIFY_AND_TRACK: KeywordTable = {
+  notify: acted(CMD, 'first'),
+  notify_master: acted(CMD, 'first'),
+  notify_backup: acted(CMD, 'first'),
+  notify_fault: acted(CMD, 'first'),
+  notify_stop: acted(CMD, 'first'),
+  track_interface: acted(list('track')),
+  track_script: acted(list('track')),
+  track_file: acted(list('track')),
+};
+
 export const VRRP_INSTANCE: KeywordTable = {
   state: acted({ t: 'enum', values: ['MASTER', 'BACKUP'], note: 'keepalived would silently treat it as BACKUP' }),
   interface: acted(WORD),
@@ -186,14 +199,7 @@ export const VRRP_INSTANCE: KeywordTable = {
   garp_interval: acted(secs(0, 2147)),
   garp_lower_prio_delay: acted(wholeSecs(0)),
   garp_lower_prio_repeat: acted(uint(0, 2147483647)),
-  notify: acted(CMD, 'first'),
-  notify_master: acted(CMD, 'first'),
-  notify_backup: acted(CMD, 'first'),
-  notify_fault: acted(CMD, 'first'),
-  notify_stop: acted(CMD, 'first'),
-  track_interface: acted(list('track')),
-  track_script: acted(list('track')),
-  track_file: acted(list('track')),
+  ...NOTIFY_AND_TRACK,
   strict_mode: acted(BOOL),
   skip_check_adv_addr: acted(BOOL),
   check_unicast_src: acted(BOOL),
@@ -235,14 +241,7 @@ export const VRRP_TRACK_FILE: KeywordTable = {
 
 export const VRRP_SYNC_GROUP: KeywordTable = {
   group: acted(list('word')),
-  notify: acted(CMD, 'first'),
-  notify_master: acted(CMD, 'first'),
-  notify_backup: acted(CMD, 'first'),
-  notify_fault: acted(CMD, 'first'),
-  notify_stop: acted(CMD, 'first'),
-  track_interface: acted(list('track')),
-  track_script: acted(list('track')),
-  track_file: acted(list('track')),
+  ...NOTIFY_AND_TRACK,
   smtp_alert: acted(BOOL),
   ...ignored('global_tracking sync_group_tracking_weight notify_priority_changes'),
   ...ignored('track_process track_bfd', true),

@@ -6,21 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, waitFor, sleep, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, sleep, VIP, type NetEnv } from './helpers.js';
 import { CLI_PATH } from '../../src/lab/routers.js';
 
 const RATE = Number(process.env.KW_FLOOD_RATE) || 4000;
 const SECONDS = Number(process.env.KW_FLOOD_SECONDS) || 6;
 
-function metric(env: NetEnv, host: string, name: string, labels: Record<string, string> = {}): number {
-  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
-  let sum = 0;
-  for (const line of out.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 test(`${RATE} invalid adverts/s for ${SECONDS} s: no takeover, adverts keep flowing, drops counted by reason, log rate-limited`, async () => {
   await withLab(async (env) => {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLab, waitFor, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
 import type { LabRouter } from '../../src/lab/routers.js';
 import { newNonce, signRequest } from '../../src/guard/signing.js';
 
@@ -26,18 +26,6 @@ function guardFile(env: NetEnv, name: string, body: string[]): string {
   return file;
 }
 
-function metric(env: NetEnv, host: string, name: string, labels: Record<string, string> = {}): number {
-  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
-  let sum = 0;
-  let found = false;
-  for (const line of out.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    found = true;
-  }
-  return found ? sum : NaN;
-}
 
 function healthz(env: NetEnv, host: string): { code: number; body: { status: string; reasons: { instance: string; cause: string }[] } } {
   const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', '-w', '\n%{http_code}', 'http://127.0.0.1:9650/healthz']);

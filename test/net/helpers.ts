@@ -72,3 +72,20 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs: numb
 export function fastInstance(priority: number, extra: Partial<RouterConfigSpec['instances'][number]> = {}): RouterConfigSpec['instances'][number] {
   return { priority, version: 3, advertInt: 0.1, vips: [`${VIP}/24`], garpMasterDelay: 1, garpMasterRepeat: 2, ...extra };
 }
+
+/**
+ * The sum of a metric's series on a host's agent that carry `labels` (NaN when none do), read
+ * from a live scrape of http://127.0.0.1:9650/metrics inside its namespace.
+ */
+export function metric(env: NetEnv, host: string, name: string, labels: Record<string, string> = {}): number {
+  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
+  let sum = 0;
+  let found = false;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    found = true;
+  }
+  return found ? sum : NaN;
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLab, waitFor, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
 import { CLI_PATH } from '../../src/lab/routers.js';
 
 const SEEDS = fileURLToPath(new URL('../fixtures/seed-configs/', import.meta.url));
@@ -32,16 +32,6 @@ function curlVip(env: NetEnv, vip: string): string {
   return env.lab.exec('client', 'curl', ['-s', '-m', '1', `http://${vip}/`]).stdout.trim();
 }
 
-function metric(env: NetEnv, host: string, name: string, labels: Record<string, string> = {}): number {
-  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
-  let sum = NaN;
-  for (const line of out.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum = (Number.isNaN(sum) ? 0 : sum) + Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 test("the source documents' nginx pair (seed 004), unchanged: a failing chk_nginx moves the VIP and the service, and back", async () => {
   await withLab(async (env) => {

@@ -6,22 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseConfigText, type ConfigFs } from '../../src/config/index.js';
+import { prng } from '../helpers/prng.js';
 
 const DIR = 'test/fixtures/seed-configs';
 // 300 mutations per seed in the suite (~5k parses); KW_FUZZ_ROUNDS raises it for a longer run.
 const ROUNDS = Number(process.env.KW_FUZZ_ROUNDS) || 300;
 
-/** mulberry32: a small, fast, seedable PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = [...'{}{}""#!\\/ \t\n\r.:0123456789abcdefxyzMASTERBACKUP_-+*?[]$@', '调', '😀', '\u00a0', '\uFEFF'];
 const WORDS = ['include', 'vrrp_instance', 'global_defs', 'virtual_ipaddress', 'authentication', 'track_script', '}', '{', 'priority', 'state', 'nopreempt', 'vrrp_strict', 'version', '3', 'fd00::1', '255', 'include *.conf'];

@@ -10,18 +10,8 @@ import { FakeLan, type FakeNode } from '../fakes/lan.js';
 import { instance } from '../helpers/instances.js';
 import { masterDownIntervalMs } from '../../src/protocol/timing.js';
 import type { VrrpInstanceConfig } from '../../src/config/model.js';
+import { prng } from '../helpers/prng.js';
 
-/** mulberry32: small, fast, good enough for test schedules. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Scenario {
   lan: FakeLan;

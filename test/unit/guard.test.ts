@@ -18,17 +18,8 @@ import { encodeAdvert, passwordAuthData } from '../../src/protocol/advert.js';
 import { buildEthernetFrame, buildIpv4Header, multicastMac } from '../../src/protocol/frame.js';
 import { AUTH_PASS } from '../../src/protocol/constants.js';
 import { ipBytes, parseMac } from '../../src/protocol/inet.js';
+import { prng } from '../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('arbitration is symmetric: with the same facts on both sides, exactly one node keeps the VIP', () => {
   const rnd = prng(7);

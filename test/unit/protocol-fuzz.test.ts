@@ -13,17 +13,8 @@ import { computeChecksum, decodeAdvert, passwordAuthData } from '../../src/proto
 import { parseArp } from '../../src/protocol/arp.js';
 import { AUTH_NONE, AUTH_PASS } from '../../src/protocol/constants.js';
 import { finishChecksum, ipBytes, sumWords } from '../../src/protocol/inet.js';
+import { prng } from '../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CASES = Number(process.env.KW_FUZZ_CASES) || 120_000;
 const REASONS = new Set<string>(DROP_REASONS);
