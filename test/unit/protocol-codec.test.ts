@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arpFrames, hex, loadCapture, vrrpPackets } from '../helpers/captures.js';
 import { decodeAdvert, encodeAdvert, passwordAuthData } from '../../src/protocol/advert.js';
 import { checkAdvert, type AdvertExpectations } from '../../src/protocol/check.js';
-import { buildIpv4Header, parseFrame, parseEthernet } from '../../src/protocol/frame.js';
+import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseFrame, parseEthernet } from '../../src/protocol/frame.js';
 import { buildGratuitousArp, buildArpProbe, parseArp, claimsAddress } from '../../src/protocol/arp.js';
 import { AUTH_NONE, AUTH_PASS } from '../../src/protocol/constants.js';
 import { formatIp, ipBytes, parseIpv6, formatIpv6, parseIpv4 } from '../../src/protocol/inet.js';
@@ -210,4 +210,34 @@ test('frames of another kind are classified, not thrown on', () => {
   other[12] = 0x88;
   other[13] = 0xcc;
   assert.equal(parseFrame(other).kind, 'other');
+});
+
+test("tcpdump (the tool keepalived users read adverts with) decodes our adverts without a malformed field", (t) => {
+  if (spawnSync('tcpdump', ['--version']).status !== 0) return t.skip('tcpdump not installed');
+  const frame = (family: 'ipv4' | 'ipv6', msg: Uint8Array, src: string, dst: string) => {
+    const ip = family === 'ipv4'
+      ? buildIpv4Header({ source: ipBytes(src), destination: ipBytes(dst), payloadLength: msg.length, id: 1 })
+      : buildIpv6Header({ source: ipBytes(src), destination: ipBytes(dst), payloadLength: msg.length });
+    return buildEthernetFrame(multicastMac(ipBytes(dst)), Uint8Array.of(2, 0, 0, 0, 0, 0xa), family === 'ipv4' ? 0x0800 : 0x86dd, Uint8Array.from([...ip, ...msg]));
+  };
+  const frames = [
+    frame('ipv4', encodeAdvert({ version: 2, vrid: 51, priority: 150, advertIntervalMs: 1000, addresses: ['10.99.0.100', '10.99.0.101'], authType: AUTH_PASS, authData: passwordAuthData('1111') }, { family: 'ipv4', source: '10.99.0.1', destination: '224.0.0.18' }), '10.99.0.1', '224.0.0.18'),
+    frame('ipv4', encodeAdvert({ version: 3, vrid: 52, priority: 200, advertIntervalMs: 100, addresses: ['10.99.0.102'] }, { family: 'ipv4', source: '10.99.0.1', destination: '224.0.0.18' }), '10.99.0.1', '224.0.0.18'),
+    frame('ipv6', encodeAdvert({ version: 3, vrid: 54, priority: 110, advertIntervalMs: 1000, addresses: ['fd00:99::100'] }, { family: 'ipv6', source: 'fe80::ff:fe00:a', destination: 'ff02::12' }), 'fe80::ff:fe00:a', 'ff02::12'),
+    buildGratuitousArp(MAC_A, '10.99.0.100'),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'kw-td-'));
+  try {
+    const file = join(dir, 'ours.pcap');
+    writeFileSync(file, encodePcap(frames.map((data, i) => ({ timestampUs: 1_800_000_000_000_000 + i, data, originalLength: data.length }))));
+    const out = execFileSync('tcpdump', ['-nn', '-vv', '-r', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.match(out, /VRRPv2, Advertisement, vrid 51, prio 150, authtype simple, intvl 1s, length 24, addrs\(2\): 10\.99\.0\.100,10\.99\.0\.101 auth "1111"/);
+    assert.match(out, /VRRPv3, Advertisement, vrid 52, prio 200, intvl 10cs, length 12, addrs: 10\.99\.0\.102/);
+    assert.match(out, /VRRPv3, Advertisement, vrid 54, prio 110, intvl 100cs, length 24, addrs: fd00:99::100/);
+    assert.match(out, /Request who-has 10\.99\.0\.100 \(ff:ff:ff:ff:ff:ff\) tell 10\.99\.0\.100/);
+    assert.doesNotMatch(out, /bad|\[\|vrrp\]|truncated|malformed/i);
+    assert.match(out, /tos 0xc0, ttl 255/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
