@@ -189,7 +189,7 @@ export class Agent {
       events: this.events,
       drainInput: () => this.capture.drain(),
     });
-    this.observe();
+    await this.observe();
     this.setupGuard();
     this.setupTracking();
     await this.startHttp();
@@ -203,7 +203,7 @@ export class Agent {
   }
 
   /** Subscribes metrics, traces and the flight recorder before the first transition. */
-  private observe(): void {
+  private async observe(): Promise<void> {
     this.elections = new ElectionTracker(this.events, this.hostEvents, () => this.clock.now());
     this.metrics = new AgentMetrics({
       routers: () => this.routers,
@@ -222,7 +222,7 @@ export class Agent {
       this.events.on('state-changed', (e) => recorder.onTransition(e));
       this.recorder = recorder;
     }
-    this.tracing = startTracing({ version: VERSION, ...(this.config.global.routerId ? { routerId: this.config.global.routerId } : {}) });
+    this.tracing = await startTracing({ version: VERSION, ...(this.config.global.routerId ? { routerId: this.config.global.routerId } : {}) });
     if (this.tracing.enabled) {
       const recorder = this.recorder;
       traceElections(this.tracing.tracer, this.events, this.elections, recorder ? { captureFileFor: (t) => recorder.fileFor(t) } : {});
@@ -270,6 +270,7 @@ export class Agent {
     this.guard = new SplitBrainGuard({
       config: cfg,
       routers: () => this.routers,
+      router: (name) => this.engine.routers.get(name),
       core: this.events,
       host: this.hostEvents,
       events: this.guardEvents,

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { encodeAdvert } from '../protocol/advert.js';
 import { IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from '../protocol/constants.js';
 import { buildIpv4Header } from '../protocol/frame.js';
-import { ipBytes, type IpFamily } from '../protocol/inet.js';
+import { finishChecksum, ipBytes, sumWords, type IpFamily } from '../protocol/inet.js';
 import type { AdvertTransport, OutgoingAdvert } from '../ports/index.js';
 import { HostError, isPermissionError, privilegeError, describe } from './errors.js';
 
@@ -39,12 +39,28 @@ const IPV6_MULTICAST_HOPS = 18;
 const IPV6_MULTICAST_LOOP = 19;
 const IPV6_TCLASS = 67;
 
+/** Writes the IPv4 identification field and recomputes the header checksum. */
+function setIpv4Id(packet: Buffer, id: number): void {
+  packet[4] = (id >> 8) & 0xff;
+  packet[5] = id & 0xff;
+  packet[10] = 0;
+  packet[11] = 0;
+  const sum = finishChecksum(sumWords(packet, 0, 20));
+  packet[10] = sum >> 8;
+  packet[11] = sum & 0xff;
+}
+
 export type SendErrorHandler = (advert: OutgoingAdvert, destination: string, error: Error) => void;
 
 export class RawSocketTransport implements AdvertTransport {
   private readonly raw: RawModule = require('raw-socket') as RawModule;
   private readonly sockets = new Map<string, RawSocket>();
   private readonly ipIds = new Map<string, number>();
+  /**
+   * Encoded packets per advert content (the router reuses one fields object per priority) and per
+   * source/destination: an advert is encoded once, then only its IP ID and header checksum change.
+   */
+  private readonly packets = new WeakMap<object, Map<string, Buffer>>();
 
   constructor(private readonly onError: SendErrorHandler) {}
 
@@ -64,16 +80,22 @@ export class RawSocketTransport implements AdvertTransport {
     // One IP ID per advert, shared by its unicast copies (keepalived: observed).
     const id = ((this.ipIds.get(advert.instance) ?? 0) % 0xffff) + 1;
     this.ipIds.set(advert.instance, id);
-    const source = ipBytes(advert.source);
+    let perFields = this.packets.get(advert.fields);
+    if (!perFields) {
+      perFields = new Map();
+      this.packets.set(advert.fields, perFields);
+    }
     for (const destination of advert.destinations) {
-      const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2: advert.checksumAsV2 });
-      let packet: Buffer;
-      if (advert.family === 'ipv4') {
-        const header = buildIpv4Header({ source, destination: ipBytes(destination), payloadLength: msg.length, id });
-        packet = Buffer.concat([header, msg]);
-      } else {
-        packet = Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+      const key = `${advert.source}|${destination}|${advert.checksumAsV2 ? 1 : 0}`;
+      let packet = perFields.get(key);
+      if (!packet) {
+        const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2: advert.checksumAsV2 });
+        packet = advert.family === 'ipv4'
+          ? Buffer.concat([buildIpv4Header({ source: ipBytes(advert.source), destination: ipBytes(destination), payloadLength: msg.length, id: 0 }), msg])
+          : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
+        perFields.set(key, packet);
       }
+      if (advert.family === 'ipv4') setIpv4Id(packet, id);
       this.sendNow(socket, packet, advert, destination);
     }
   }
@@ -88,7 +110,8 @@ export class RawSocketTransport implements AdvertTransport {
       socket.wrap.send(packet, 0, packet.length, destination, () => {});
     } catch (err) {
       if (/EAGAIN|EWOULDBLOCK|ENOBUFS|temporarily unavailable|No buffer space/i.test(describe(err))) {
-        socket.send(packet, 0, packet.length, destination, null, (e) => {
+        const copy = Buffer.from(packet); // the cached packet changes with the next advert
+        socket.send(copy, 0, copy.length, destination, null, (e) => {
           if (e) this.onError(advert, destination, e);
         });
       } else {

@@ -111,6 +111,8 @@ export class VrrpRouter {
   private lastTransitionValue: StateChangedEvent | undefined;
   private holdDetail: string | undefined;
   private readonly authData: Uint8Array | undefined;
+  private readonly fieldsCache = new Map<number, AdvertFields>();
+  private readonly destinations: readonly string[];
 
   constructor(
     readonly config: VrrpInstanceConfig,
@@ -118,6 +120,7 @@ export class VrrpRouter {
   ) {
     this.masterAdvertIntervalMsValue = config.advertIntervalMs;
     this.authData = config.version === 2 && config.authentication?.type === 'PASS' ? passwordAuthData(config.authentication.password) : undefined;
+    this.destinations = config.unicastPeers.length > 0 ? config.unicastPeers.map((p) => p.address) : [config.mcastGroup];
   }
 
   get name(): string {
@@ -413,19 +416,28 @@ export class VrrpRouter {
       this.emit({ type: 'send-failed', instance: c.name, interface: c.interface, reason: `no ${c.family} address on ${c.interface} to send from`, atMs: now });
       return;
     }
-    const destinations = c.unicastPeers.length > 0 ? c.unicastPeers.map((p) => p.address) : [c.mcastGroup];
-    const fields: AdvertFields = {
-      version: c.version,
-      vrid: c.vrid,
-      priority,
-      advertIntervalMs: c.advertIntervalMs,
-      addresses: c.virtualAddresses.map((v) => v.address),
-      authType: this.authData ? AUTH_PASS : AUTH_NONE,
-      ...(this.authData ? { authData: this.authData } : {}),
-    };
-    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations, fields, checksumAsV2: c.v3ChecksumAsV2 });
+    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations: this.destinations, fields: this.fieldsFor(priority), checksumAsV2: c.v3ChecksumAsV2 });
     this.lastSentAtMs = now;
-    this.emit({ type: 'advert-sent', ...this.ref(), priority, atMs: now, destinations });
+    this.emit({ type: 'advert-sent', ...this.ref(), priority, atMs: now, destinations: this.destinations });
+  }
+
+  /** One fields object per priority: the content of an advert only changes with the priority. */
+  private fieldsFor(priority: number): AdvertFields {
+    let f = this.fieldsCache.get(priority);
+    if (!f) {
+      const c = this.config;
+      f = {
+        version: c.version,
+        vrid: c.vrid,
+        priority,
+        advertIntervalMs: c.advertIntervalMs,
+        addresses: c.virtualAddresses.map((v) => v.address),
+        authType: this.authData ? AUTH_PASS : AUTH_NONE,
+        ...(this.authData ? { authData: this.authData } : {}),
+      };
+      this.fieldsCache.set(priority, f);
+    }
+    return f;
   }
 
   // --- VIPs and gratuitous ARP ----------------------------------------------------------
@@ -538,15 +550,18 @@ export class VrrpRouter {
       ...(this.lastAdvertAtMs !== undefined ? { lastAdvertAtMs: this.lastAdvertAtMs } : {}),
     };
     this.lastTransitionValue = event;
+    if (to === 'master') {
+      // The advert goes out before anyone hears of the transition: it is what stops the other
+      // routers' timers, and subscribers (metrics, traces, logs) must not delay it.
+      this.master = undefined;
+      this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
+      this.sendAdvertAndReschedule();
+    }
     this.emit(event);
 
     // Enter the new one.
     switch (to) {
       case 'master':
-        // Advert first: it is what stops the other routers' timers; then the VIPs and GARPs.
-        this.master = undefined;
-        this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
-        this.sendAdvertAndReschedule();
         this.applyVips('add');
         this.startGarpSchedule();
         break;

@@ -72,6 +72,8 @@ export interface PeerClient {
 export interface GuardDeps {
   readonly config: GuardConfig;
   routers(): readonly VrrpRouter[];
+  /** Lookup by name (faster than scanning routers() for every packet); optional. */
+  router?(name: string): VrrpRouter | undefined;
   readonly core: EventBus<CoreEvent>;
   readonly host: EventBus<HostEvent>;
   readonly events: EventBus<GuardEvent>;
@@ -122,6 +124,7 @@ export class SplitBrainGuard {
   private witnessUp: boolean | undefined;
   private readonly peerUp = new Map<string, boolean>();
   private stopped = false;
+  private readonly probes = new Map<string, Uint8Array>();
 
   constructor(private readonly deps: GuardDeps) {
     const { core, host } = deps;
@@ -334,8 +337,14 @@ export class SplitBrainGuard {
     done.add(key);
     const mac = this.deps.interfaces.mac(iface);
     if (!mac) return;
+    const probeKey = `${mac}|${target}`;
+    let frame = this.probes.get(probeKey);
+    if (!frame) {
+      frame = buildArpProbe(mac, target);
+      this.probes.set(probeKey, frame);
+    }
     try {
-      this.deps.frames.inject(iface, buildArpProbe(mac, target));
+      this.deps.frames.inject(iface, frame);
     } catch {
       /* link down: the fault path handles it */
     }
@@ -516,7 +525,7 @@ export class SplitBrainGuard {
   }
 
   private router(name: string): VrrpRouter | undefined {
-    return this.deps.routers().find((r) => r.name === name);
+    return this.deps.router ? this.deps.router(name) : this.deps.routers().find((r) => r.name === name);
   }
 
   private guardOf(instance: string): InstanceGuard | undefined {

@@ -5,11 +5,11 @@
  */
 import { mkdirSync, writeFileSync, readFileSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { NetnsLab } from './netns.js';
+import { PACKAGE_ROOT } from '../version.js';
 
-export const CLI_PATH = fileURLToPath(new URL('../cli.mjs', import.meta.url));
+export const CLI_PATH = join(PACKAGE_ROOT, 'src', 'cli.mjs');
 
 export interface InstanceSpec {
   readonly name?: string;

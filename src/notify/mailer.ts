@@ -4,7 +4,7 @@
  * Sent with nodemailer, asynchronously and one at a time; a failing or unreachable SMTP server is
  * logged and counted and never delays VRRP (`smtp_connect_timeout` bounds each attempt).
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import { hostname } from 'node:os';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { CoreEvent, EventBus, StateChangedEvent } from '../core/events.js';
@@ -29,7 +29,9 @@ const BODY: Record<string, string> = {
 
 export class Mailer {
   private transportKey = '';
-  private transportValue: nodemailer.Transporter | undefined;
+  private transportValue: Transporter | undefined;
+  /** nodemailer is loaded when the first mail is due, not at start. */
+  private lib: Promise<typeof import('nodemailer')> | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   /** `config()`: the current config (a reload may change the SMTP settings). */
@@ -41,16 +43,23 @@ export class Mailer {
     core.on('state-changed', (e) => this.onTransition(e));
   }
 
-  private transport(): nodemailer.Transporter | undefined {
+  private configured(): boolean {
     const g = this.config().global;
-    if (!g.smtpServer || g.notificationEmail.length === 0) return undefined;
-    const key = JSON.stringify([g.smtpServer.host, g.smtpServer.port, g.smtpConnectTimeoutMs, g.smtpHeloName]);
+    return g.smtpServer !== undefined && g.notificationEmail.length > 0;
+  }
+
+  private async transport(): Promise<Transporter> {
+    const g = this.config().global;
+    const server = g.smtpServer!;
+    const key = JSON.stringify([server.host, server.port, g.smtpConnectTimeoutMs, g.smtpHeloName]);
     if (key !== this.transportKey || !this.transportValue) {
+      const mod = (await (this.lib ??= import('nodemailer'))) as typeof import('nodemailer') & { default?: typeof import('nodemailer') };
+      const nodemailer = mod.default ?? mod;
       const t = g.smtpConnectTimeoutMs;
       this.transportKey = key;
-      this.transportValue = nodemailer.createTransport({ host: g.smtpServer.host, port: g.smtpServer.port, secure: false, ignoreTLS: true, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, name: g.smtpHeloName ?? hostname() });
+      this.transportValue = nodemailer.createTransport({ host: server.host, port: server.port, secure: false, ignoreTLS: true, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, name: g.smtpHeloName ?? hostname() });
     }
-    return this.transportValue;
+    return this.transportValue!;
   }
 
   private wanted(instance: string): boolean {
@@ -62,8 +71,7 @@ export class Mailer {
 
   private onTransition(e: StateChangedEvent): void {
     const state = notifyState(e.to);
-    const transport = this.transport();
-    if (!state || !transport || !this.wanted(e.instance)) return;
+    if (!state || !this.configured() || !this.wanted(e.instance)) return;
     const g = this.config().global;
     const routerId = g.routerId ?? hostname();
     const subject = `[${routerId}] VRRP Instance ${e.instance} - Entering ${state} state`;
@@ -71,6 +79,7 @@ export class Mailer {
     this.queue = this.queue.then(async () => {
       const started = Date.now();
       try {
+        const transport = await this.transport();
         await transport.sendMail({ from: g.notificationEmailFrom ?? `keepwatch@${hostname()}`, to: g.notificationEmail.join(', '), subject, text });
         this.events.emit({ type: 'mail-sent', instance: e.instance, state, result: 'sent', durationMs: Date.now() - started });
       } catch (err) {

@@ -48,7 +48,7 @@ export class AgentMetrics {
   private readonly lastArrival = new Map<string, number>();
 
   constructor(private readonly source: MetricsSource) {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 5 });
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     for (const spec of Object.values(METRICS) as MetricSpec[]) this.create(spec);
     this.gauge(METRICS.buildInfo.name).set({ version: source.version, nodejs_version: process.version }, 1);
     // Collect-time views of "now".

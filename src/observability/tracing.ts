@@ -7,8 +7,6 @@
  */
 import { hostname } from 'node:os';
 import { context, trace, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { CoreEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../core/events.js';
 import type { GuardEvent } from '../guard/guard.js';
 import type { NotifyRunEvent } from '../notify/notifier.js';
@@ -29,13 +27,15 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
-export function startTracing(opts: { version: string; routerId?: string }): Tracing {
+/** Starts the SDK (loaded only when asked for: it is most of the agent's memory otherwise). */
+export async function startTracing(opts: { version: string; routerId?: string }): Promise<Tracing> {
   if (!tracingRequested()) {
     return { enabled: false, tracer: trace.getTracer('keepwatch', opts.version), shutdown: async () => {} };
   }
   // Only traces: metrics are Prometheus' job here, logs go to stdout.
   process.env.OTEL_METRICS_EXPORTER ??= 'none';
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
+  const [{ NodeSDK }, { resourceFromAttributes }] = await Promise.all([import('@opentelemetry/sdk-node'), import('@opentelemetry/resources')]);
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': process.env.OTEL_SERVICE_NAME ?? 'keepwatch',
