@@ -121,6 +121,7 @@ export class Agent {
     this.capture = new PcapCapture(
       (iface, frame, wallUs) => this.onFrame(iface, frame, wallUs),
       (message) => log.debug({ event: 'libpcap' }, message.trim()),
+      (iface) => this.captureOptions(iface),
     );
   }
 
@@ -346,10 +347,16 @@ export class Agent {
     }
   }
 
+  /** Without the flight recorder, our own frames stay in the kernel (see PcapCapture.open). */
+  private captureOptions(iface: string): { excludeSourceMac?: string } {
+    const mac = this.opts.captureDir ? undefined : this.netlink?.mac(iface);
+    return mac ? { excludeSourceMac: mac } : {};
+  }
+
   private openSockets(instances: readonly VrrpInstanceConfig[]): void {
     for (const i of instances) {
       this.transport.open(i.interface, i.family);
-      if (this.netlink.linkUp(i.interface)) this.capture.open(i.interface);
+      if (this.netlink.linkUp(i.interface)) this.capture.open(i.interface, this.captureOptions(i.interface));
     }
   }
 
@@ -387,7 +394,7 @@ export class Agent {
       this.transport.reset(name);
       if (this.engine.interfaces.includes(name)) {
         try {
-          this.capture.open(name);
+          this.capture.open(name, this.captureOptions(name));
         } catch (err) {
           this.log.error({ event: 'capture-failed', interface: name }, describe(err));
         }

@@ -44,6 +44,8 @@ export class PcapCapture implements FrameInjector {
   constructor(
     private readonly onFrame: FrameHandler,
     onWarning: (message: string) => void = () => {},
+    /** Options for sessions opened on demand (by inject). */
+    private readonly defaults: (iface: string) => { excludeSourceMac?: string } = () => ({}),
   ) {
     // libpcap warnings ("no IPv4 address assigned") go to our log, not to stdout.
     this.pcap.warningHandler = onWarning;
@@ -53,11 +55,16 @@ export class PcapCapture implements FrameInjector {
     return [...this.sessions.keys()];
   }
 
-  open(iface: string): void {
+  /**
+   * `excludeSourceMac`: leave our own frames in the kernel (the BPF program drops them) — a master
+   * would otherwise wake up once per advert it sends. The flight recorder wants them; it keeps them.
+   */
+  open(iface: string, opts: { excludeSourceMac?: string } = {}): void {
     if (this.sessions.has(iface)) return;
     let session: PcapSession;
+    const filter = opts.excludeSourceMac ? `(${CAPTURE_FILTER}) and not ether src ${opts.excludeSourceMac}` : CAPTURE_FILTER;
     try {
-      session = this.pcap.createSession(iface, { filter: CAPTURE_FILTER, buffer_timeout: 0, buffer_size: 2 * 1024 * 1024, snap_length: 1600, promiscuous: false });
+      session = this.pcap.createSession(iface, { filter, buffer_timeout: 0, buffer_size: 2 * 1024 * 1024, snap_length: 1600, promiscuous: false });
     } catch (err) {
       const m = describe(err);
       if (isPermissionError(err) || /permission|privilege/i.test(m)) throw privilegeError('CAP_NET_RAW', `capturing on ${iface} (libpcap)`, err);
@@ -104,7 +111,7 @@ export class PcapCapture implements FrameInjector {
   inject(iface: string, frame: Uint8Array): void {
     let s = this.sessions.get(iface);
     if (!s) {
-      this.open(iface);
+      this.open(iface, this.defaults(iface));
       s = this.sessions.get(iface)!;
     }
     s.inject(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));

@@ -29,6 +29,9 @@ import { arbitrate, type NodeFacts, type Verdict } from './arbitration.js';
 import type { DetectionSource, GuardConfig, GuardPeer } from './config.js';
 import type { RejectReason } from './signing.js';
 
+/** ARP probes per second at most (VIPs take turns beyond that). */
+const MAX_PROBES_PER_SECOND = 64;
+
 /** Drop reasons that mean "another node runs our VRID and we cannot agree with it". */
 const CONFLICT_DROPS: ReadonlySet<DropReason> = new Set(['auth-mismatch', 'auth-type-mismatch', 'version-mismatch', 'interval-mismatch', 'unicast-source-unknown']);
 
@@ -125,6 +128,9 @@ export class SplitBrainGuard {
   private readonly peerUp = new Map<string, boolean>();
   private stopped = false;
   private readonly probes = new Map<string, Uint8Array>();
+  private probeCursor = 0;
+  /** How many ticks it takes to probe every VIP once. */
+  private probeRounds = 1;
 
   constructor(private readonly deps: GuardDeps) {
     const { core, host } = deps;
@@ -308,14 +314,22 @@ export class SplitBrainGuard {
     const now = this.deps.clock.now();
     // Probes: for each VIP we hold or are held out of, and the witness.
     const probed = new Set<string>();
-    for (const r of this.deps.routers()) {
-      if (r.state !== 'master' && r.held === undefined) continue;
-      for (const v of r.config.virtualAddresses) {
-        const iface = v.device ?? r.config.interface;
-        if (v.family !== 'ipv4' || !this.deps.config.sources.has('arp')) continue;
-        this.probe(iface, v.address, probed);
+    const targets: [string, string][] = [];
+    if (this.deps.config.sources.has('arp')) {
+      for (const r of this.deps.routers()) {
+        if (r.state !== 'master' && r.held === undefined) continue;
+        for (const v of r.config.virtualAddresses) if (v.family === 'ipv4') targets.push([v.device ?? r.config.interface, v.address]);
       }
     }
+    // At most MAX_PROBES_PER_SECOND: with many VIPs they take turns (each is still probed every
+    // few intervals), so a 255-instance node does not spend its CPU on probes.
+    const budget = Math.max(1, Math.ceil((MAX_PROBES_PER_SECOND * this.deps.config.intervalMs) / 1000));
+    for (let k = 0; k < Math.min(budget, targets.length); k++) {
+      const [iface, vip] = targets[(this.probeCursor + k) % targets.length]!;
+      this.probe(iface, vip, probed);
+    }
+    this.probeCursor = targets.length > 0 ? (this.probeCursor + Math.min(budget, targets.length)) % targets.length : 0;
+    this.probeRounds = Math.max(1, Math.ceil(targets.length / budget));
     const witness = this.deps.config.witness;
     if (witness) {
       for (const r of this.deps.routers()) this.probe(r.config.interface, witness, probed);
@@ -352,7 +366,7 @@ export class SplitBrainGuard {
 
   /** How long evidence stays fresh: the winner must be seen at least this often to hold us out. */
   private freshMs(r: VrrpRouter): number {
-    return Math.max(2.5 * this.deps.config.intervalMs, r.masterDownIntervalMs);
+    return Math.max(2.5 * this.deps.config.intervalMs * this.probeRounds, r.masterDownIntervalMs);
   }
 
   /**

@@ -59,7 +59,7 @@ export const METRICS = {
   advertInterval: {
     name: 'keepwatch_vrrp_advert_interval_seconds',
     type: 'histogram',
-    help: 'Observed inter-arrival of the master adverts (pcap timestamps), on backups; on a master, the spacing of its own adverts.',
+    help: 'Observed inter-arrival of the master adverts (pcap timestamps), on backups; on a master, the spacing of its own adverts when the flight recorder captures them.',
     labels: I,
     buckets: ADVERT_INTERVAL_BUCKETS,
   },
