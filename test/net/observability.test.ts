@@ -170,9 +170,12 @@ test('OTLP/HTTP export: a vrrp.election span with vrrp.vip.add and vrrp.garp chi
       return { spans: all, resource };
     };
     const attr = (s: Span, k: string) => Object.values(s.attributes.find((a) => a.key === k)?.value ?? {})[0];
-    await waitFor('the takeover election span exported', () => spans().spans.some((s) => s.name === 'vrrp.election' && attr(s, 'vrrp.state.to') === 'master'), 8000);
+    // The takeover after the kill: to master, with r1 as the peer it last heard (r2 may also have
+    // been master for a moment at start-up, before r1 was up: that span has no peer).
+    const isTakeover = (s: Span) => s.name === 'vrrp.election' && attr(s, 'vrrp.state.to') === 'master' && attr(s, 'vrrp.peer.address') === '10.251.0.1';
+    await waitFor('the takeover election span exported', () => spans().spans.some(isTakeover), 8000);
     const { spans: all, resource } = spans();
-    const election = all.find((s) => s.name === 'vrrp.election' && attr(s, 'vrrp.state.to') === 'master')!;
+    const election = all.find(isTakeover)!;
     assert.equal(attr(election, 'vrrp.cause'), 'master-down-timer');
     assert.equal(attr(election, 'vrrp.instance'), 'VI_1');
     assert.equal(String(attr(election, 'vrrp.vrid')), '51');
