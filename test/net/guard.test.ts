@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLab, waitFor, metric, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, sleep, fastInstance, hears, VIP, type NetEnv } from './helpers.js';
 import type { LabRouter } from '../../src/lab/routers.js';
 import { newNonce, signRequest } from '../../src/guard/signing.js';
 
@@ -156,7 +156,7 @@ for (const [label, kaPrio, kwPrio] of [['keepalived higher: keepwatch yields', 1
       kw.start();
       const [first, second] = kaPrio > kwPrio ? [ka, kw] : [kw, ka];
       // Both up and agreeing (keepwatch takes a second to start), so keepwatch has heard keepalived.
-      await waitFor('normal VRRP first', () => first.state === 'master' && second.state === 'backup' && livingHolders(env).join() === first.host, 10_000);
+      await waitFor('normal VRRP first', () => first.state === 'master' && second.state === 'backup' && livingHolders(env).join() === first.host && (second.kind === 'keepalived' || hears(env, second.host, first === ka ? '10.251.0.1' : '10.251.0.2')), 10_000, 100);
       await sleep(1000);
       env.lab.setVrrpCut(true);
       if (kaPrio > kwPrio) {

@@ -89,3 +89,14 @@ export function metric(env: NetEnv, host: string, name: string, labels: Record<s
   }
   return found ? sum : NaN;
 }
+
+/** Whether a backup's agent has heard `master` (its /v1/state names it as the current master). */
+export function hears(env: NetEnv, host: string, master: string): boolean {
+  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/v1/state']);
+  try {
+    const s = JSON.parse(r.stdout) as { instances: { state: string; master: { address: string; self: boolean } | null }[] };
+    return s.instances.every((i) => i.state === 'backup' && i.master?.address === master && !i.master.self);
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLab, waitFor, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, sleep, fastInstance, hears, VIP, type NetEnv } from './helpers.js';
 import { METRICS, INSTANCE_LABELS, type MetricSpec } from '../../src/observability/names.js';
 import { dashboardExpressions, ruleExpressions, substituteGrafanaVars } from '../helpers/promql.js';
 
@@ -153,7 +153,8 @@ test('OTLP/HTTP export: a vrrp.election span with vrrp.vip.add and vrrp.garp chi
     const r2 = env.router('r2', 'keepwatch', { routerId: 'node-b', instances: [fastInstance(100)] }, [], otel);
     r1.start();
     r2.start();
-    await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
+    // r2 must have heard r1 (its start-up BACKUP is not enough), or its takeover has no peer.
+    await waitFor('r1 master, r2 backup hearing r1', () => r1.state === 'master' && hears(env, 'r2', '10.251.0.1'), 10_000, 100);
     await r1.signal('SIGKILL');
     await waitFor('r2 master', () => r2.state === 'master', 5000);
     type Span = { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes: { key: string; value: Record<string, unknown> }[]; events?: { name: string }[] };
@@ -173,7 +174,10 @@ test('OTLP/HTTP export: a vrrp.election span with vrrp.vip.add and vrrp.garp chi
     // The takeover after the kill: to master, with r1 as the peer it last heard (r2 may also have
     // been master for a moment at start-up, before r1 was up: that span has no peer).
     const isTakeover = (s: Span) => s.name === 'vrrp.election' && attr(s, 'vrrp.state.to') === 'master' && attr(s, 'vrrp.peer.address') === '10.251.0.1';
-    await waitFor('the takeover election span exported', () => spans().spans.some(isTakeover), 8000);
+    await waitFor('the takeover election span exported', () => spans().spans.some(isTakeover), 12_000).catch((err: Error) => {
+      const seen = spans().spans.map((s) => `${s.name} ${attr(s, 'vrrp.state.from')}->${attr(s, 'vrrp.state.to')} ${attr(s, 'vrrp.cause')} peer=${attr(s, 'vrrp.peer.address')}`);
+      throw new Error(`${err.message}; spans exported: ${seen.join('; ')}`);
+    });
     const { spans: all, resource } = spans();
     const election = all.find(isTakeover)!;
     assert.equal(attr(election, 'vrrp.cause'), 'master-down-timer');
