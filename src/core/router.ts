@@ -405,7 +405,7 @@ export class VrrpRouter {
       // After a long stall (suspended VM), restart the cadence instead of sending a burst.
       if (this.nextAdvertAtMs <= now) this.nextAdvertAtMs = now + this.config.advertIntervalMs;
       this.armAdvertTimer();
-    });
+    }, { precise: true });
   }
 
   private sendAdvert(priority: number): void {

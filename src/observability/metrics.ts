@@ -31,7 +31,13 @@ export interface MetricsSource {
 
 type Labels = LabelValues<string>;
 
-function ids(r: { instance: string; vrid: number; interface: string }): Labels {
+interface InstanceIds {
+  readonly instance: string;
+  readonly vrid: number;
+  readonly interface: string;
+}
+
+function ids(r: InstanceIds): Labels {
   return { vrrp_instance: r.instance, vrid: String(r.vrid), interface: r.interface };
 }
 
@@ -46,9 +52,13 @@ export class AgentMetrics {
   private readonly histograms = new Map<string, Histogram>();
   /** Last advert seen on the wire per instance (monotonic ms), for inter-arrival. */
   private readonly lastArrival = new Map<string, number>();
+  private readonly arrivalChildren = new Map<string, { vrid: number; interface: string; observe: { observe(v: number): void } }>();
 
   constructor(private readonly source: MetricsSource) {
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
+    // The event-loop delay monitor is a libuv timer at this period: at 10 ms (100 wake-ups/s) it
+    // cost ~1 % of a core on its own here, more than 255 VRRP instances at 1 s. Lag that matters
+    // to VRRP (a stall of several ms) still shows at 50 ms.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
     for (const spec of Object.values(METRICS) as MetricSpec[]) this.create(spec);
     this.gauge(METRICS.buildInfo.name).set({ version: source.version, nodejs_version: process.version }, 1);
     // Collect-time views of "now".
@@ -76,16 +86,17 @@ export class AgentMetrics {
   /** Starts counting. `routers` lets series exist at 0 from the start (no absent-vs-zero gaps). */
   subscribe(core: EventBus<CoreEvent>, host: EventBus<HostEvent>, elections: ElectionTracker): void {
     this.primeSeries();
+    const sent = this.hotCounter(METRICS.advertsSent.name);
+    const received = this.hotCounter(METRICS.advertsReceived.name);
     core.on('advert-sent', (e) => {
-      this.counter(METRICS.advertsSent.name).inc(ids(e));
+      sent.bump(e);
       if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroSent.name).inc(ids(e));
     });
     core.on('advert-received', (e) => {
-      const l = ids(e);
-      this.counter(METRICS.advertsReceived.name).inc(l);
-      if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroReceived.name).inc(l);
-      if (e.addressListMismatch) this.counter(METRICS.addressListMismatch.name).inc(l);
-      if (e.state === 'backup') this.observeArrival(e.instance, l, e.atMs);
+      received.bump(e);
+      if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroReceived.name).inc(ids(e));
+      if (e.addressListMismatch) this.counter(METRICS.addressListMismatch.name).inc(ids(e));
+      if (e.state === 'backup') this.observeArrival(e, e.atMs);
     });
     core.on('advert-dropped', (e) => {
       this.counter(METRICS.advertsDropped.name).inc({ vrrp_instance: e.instance ?? '', vrid: e.vrid === undefined ? '' : String(e.vrid), interface: e.interface, reason: e.reason });
@@ -117,7 +128,7 @@ export class AgentMetrics {
       if (f.kind !== 'ip' || f.ip.protocol !== 112 || f.ip.payload.length < 2) return;
       const vrid = f.ip.payload[1]!;
       const r = this.source.routers().find((x) => x.config.vrid === vrid && x.config.interface === e.interface && x.config.family === f.ip.family);
-      if (r && r.state === 'master') this.observeArrival(r.name, routerIds(r), e.wallUs / 1000);
+      if (r && r.state === 'master') this.observeArrival({ instance: r.name, vrid: r.config.vrid, interface: r.config.interface }, e.wallUs / 1000);
     });
     elections.onSettled((el) => {
       const t = el.transition;
@@ -198,10 +209,45 @@ export class AgentMetrics {
     this.primeSeries();
   }
 
-  private observeArrival(instance: string, labels: Labels, atMs: number): void {
-    const prev = this.lastArrival.get(instance);
-    this.lastArrival.set(instance, atMs);
-    if (prev !== undefined && atMs > prev) this.histogram(METRICS.advertInterval.name).observe(labels, (atMs - prev) / 1000);
+  private observeArrival(ref: InstanceIds, atMs: number): void {
+    const prev = this.lastArrival.get(ref.instance);
+    this.lastArrival.set(ref.instance, atMs);
+    if (prev === undefined || atMs <= prev) return;
+    // One observation per advert: keep the labelled child per instance (prom-client hashes the
+    // labels on every call otherwise).
+    let child = this.arrivalChildren.get(ref.instance);
+    if (!child || child.vrid !== ref.vrid || child.interface !== ref.interface) {
+      child = { vrid: ref.vrid, interface: ref.interface, observe: this.histogram(METRICS.advertInterval.name).labels(ids(ref)) };
+      this.arrivalChildren.set(ref.instance, child);
+    }
+    child.observe.observe((atMs - prev) / 1000);
+  }
+
+  /**
+   * A counter bumped once per advert: counted in plain numbers per instance and handed to
+   * prom-client at scrape time, so the hot path does no label hashing or validation.
+   */
+  private hotCounter(name: string): { bump(ref: InstanceIds): void } {
+    const c = this.counter(name);
+    const counts = new Map<string, { vrid: number; interface: string; n: number }>();
+    const flush = (): void => {
+      for (const [instance, e] of counts) {
+        if (e.n > 0) c.inc(ids({ instance, vrid: e.vrid, interface: e.interface }), e.n);
+        e.n = 0;
+      }
+    };
+    (c as unknown as { collect: () => void }).collect = flush;
+    return {
+      bump: (ref) => {
+        const e = counts.get(ref.instance);
+        if (e && e.vrid === ref.vrid && e.interface === ref.interface) {
+          e.n++;
+          return;
+        }
+        if (e) flush();
+        counts.set(ref.instance, { vrid: ref.vrid, interface: ref.interface, n: 1 });
+      },
+    };
   }
 
   private create(spec: MetricSpec): void {

@@ -17,8 +17,9 @@ export interface Clock {
   /** Wall-clock milliseconds since the epoch, for timestamps shown to people. */
   wallNow(): number;
   /**
-   * Runs `fn` after `delayMs`. `precise`: fire as close to the deadline as the host allows, for
-   * the rare, failover-critical timers (Master_Down_Timer); it may spend CPU near the deadline.
+   * Runs `fn` after `delayMs`, never before. `precise`: fire as close to the deadline as the host
+   * allows (Master_Down_Timer, Adver_Timer); the host may hold its event loop for a moment near
+   * the deadline to get there.
    */
   setTimer(delayMs: number, fn: () => void, opts?: { precise?: boolean }): TimerHandle;
   clearTimer(handle: TimerHandle): void;
