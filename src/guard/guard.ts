@@ -141,8 +141,10 @@ export class SplitBrainGuard {
       const now = e.atMs;
       if (e.sourceMac) this.remember(g, e.sourceMac, e.source, e.priority, now);
       if (e.priority === 0) return;
-      if (r.held !== undefined && e.priority >= r.effectivePriority) {
-        // The winner's adverts reach us again: VRRP works, VRRP decides.
+      // The winner's adverts reach us again: VRRP works, VRRP decides — unless we yielded to a
+      // lower priority because we can't reach the witness and still can't (then the master that
+      // reaches it is the better one; we stay out until the witness answers us again).
+      if (r.held !== undefined && (e.priority >= r.effectivePriority || this.witnessUp !== false)) {
         this.release(r, g, 'VRRP adverts from the master are received again', now);
         return;
       }

@@ -177,6 +177,24 @@ export class NetnsLab {
   }
 
   /**
+   * Drops ARP frames from host `from` to host `to` on the bridge (`to` stops hearing `from`'s ARP
+   * replies: to it, `from` is unreachable), or lifts that. Its own nft table in the switch namespace.
+   */
+  setArpCut(from: string, to: string, cut: boolean): void {
+    const nft = (...args: string[]) => run('ip', ['netns', 'exec', this.switchNs, 'nft', ...args]);
+    nft('delete', 'table', 'bridge', 'kwarpcut');
+    if (!cut) return;
+    for (const cmd of [
+      ['add', 'table', 'bridge', 'kwarpcut'],
+      ['add', 'chain', 'bridge', 'kwarpcut', 'arpcut', '{ type filter hook forward priority 0; policy accept; }'],
+      ['add', 'rule', 'bridge', 'kwarpcut', 'arpcut', 'ether', 'saddr', this.host(from).mac, 'ether', 'type', 'arp', 'ether', 'daddr', this.host(to).mac, 'counter', 'drop'],
+    ]) {
+      const r = nft(...cmd);
+      if (r.status !== 0) throw new Error(`nft ${cmd.join(' ')} failed: ${r.stderr.trim()}`);
+    }
+  }
+
+  /**
    * Writes a file that processes in the host's namespace see under /etc (`ip netns exec` bind
    * mounts /etc/netns/NS/X over /etc/X; the top directory, e.g. /etc/keepalived, must exist on the
    * machine). Lets a keepalived.conf with `/etc/keepalived/check.sh` run unchanged.

@@ -175,6 +175,36 @@ for (const [label, kaPrio, kwPrio] of [['keepalived higher: keepwatch yields', 1
   });
 }
 
+test('a witness breaks the tie for isolation: the node that cannot reach it yields, even with the higher priority', { skip: !haveNft && 'nft missing' }, async () => {
+  await withLab(async (env) => {
+    // The client stands in for the gateway. r1 (priority 150) stops hearing it; VRRP is cut too.
+    const g = (peer: string) => ['interval 0.5', 'secret_file $SECRET', `peer ${peer}:9650`, 'witness 10.251.0.10'];
+    const [r1, r2] = await pair(env, { guard1: g('10.251.0.2'), guard2: g('10.251.0.1') });
+    assert.equal(metric(env, 'r1', 'keepwatch_guard_witness_up'), 1);
+    assert.equal(metric(env, 'r2', 'keepwatch_guard_witness_up'), 1);
+    env.lab.setArpCut('client', 'r1', true);
+    await waitFor('r1 sees the witness down', () => metric(env, 'r1', 'keepwatch_guard_witness_up') === 0, 5000);
+    assert.equal(r1.state, 'master', 'losing the witness alone changes nothing while VRRP works');
+    env.lab.setVrrpCut(true);
+    await waitFor('r1 demoted by the guard', () => r1.transitions.some((t) => t.cause === 'guard-demotion'), 8000);
+    await waitFor('one holder: r2', () => livingHolders(env).join() === 'r2', 5000);
+    assert.equal(r2.state, 'master');
+    assert.equal(metric(env, 'r2', 'keepwatch_guard_witness_up'), 1);
+    assert.ok(!r2.transitions.some((t) => t.cause === 'guard-demotion'), 'the node that reaches the witness is never demoted');
+    const h = healthz(env, 'r1');
+    assert.equal(h.code, 503);
+    assert.match(r1.logLines.join('\n'), /cannot reach the witness/);
+    await sleep(2000);
+    assert.deepEqual(livingHolders(env), ['r2'], 'r1 stays out');
+
+    // Everything heals: VRRP decides again and the higher priority preempts.
+    env.lab.setArpCut('client', 'r1', false);
+    env.lab.setVrrpCut(false);
+    await waitFor('r1 master again, r2 backup', () => r1.state === 'master' && r2.state === 'backup' && livingHolders(env).join() === 'r1', 15_000);
+    await waitFor('flags clear', () => metric(env, 'r1', 'keepwatch_split_brain') === 0 && metric(env, 'r2', 'keepwatch_split_brain') === 0, 8000);
+  });
+});
+
 test('forged, unsigned and replayed cross-check messages are refused and counted; nobody is demoted', async () => {
   await withLab(async (env) => {
     env.lab.spawn('client', process.execPath, [FAKE_PEER, '9650', 'forged']);
