@@ -7,11 +7,14 @@ const WAKE_EARLY_MS = 1.5;
 /** Longer than this left at the early wake-up (the libuv timer fired far too early): re-arm. */
 const MAX_BLOCK_MS = 2.6;
 /**
- * At most this much event-loop blocking per second for precise timers. Beyond it a precise timer
- * degrades to an ordinary one (late by libuv's usual 0-2 ms, never early), so many instances
- * with scattered phases can't hold the event loop.
+ * Precise timers are for a handful of instances. When more than this many were armed in the last
+ * second (e.g. 255 instances at 1 s), they all run as ordinary timers for the next second: holding
+ * the event loop for each would add up, and mixing precise and ordinary firings for one instance
+ * would make its advert interval jitter more than ordinary timers alone.
  */
-const BLOCK_BUDGET_MS_PER_S = 25;
+const MAX_PRECISE_PER_S = 50;
+/** Event-loop time precise timers may hold in one second, whatever the count. */
+const BLOCK_BUDGET_MS_PER_S = 50;
 
 interface SystemTimer {
   timeout: NodeJS.Timeout | undefined;
@@ -27,7 +30,7 @@ export class SystemClock implements Clock {
   }
   setTimer(delayMs: number, fn: () => void, opts?: { precise?: boolean }): TimerHandle {
     const timer: SystemTimer = { timeout: undefined, cancelled: false };
-    if (!opts?.precise) {
+    if (!opts?.precise || !this.preciseAllowed()) {
       // Node timers have whole-millisecond resolution; round up so a timer never fires early.
       timer.timeout = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
       return timer as unknown as TimerHandle;
@@ -49,10 +52,11 @@ export class SystemClock implements Clock {
       const remaining = deadline - performance.now();
       if (remaining > MAX_BLOCK_MS) return arm();
       if (remaining > 0) {
-        if (!this.takeBlockBudget(remaining)) {
+        if (this.blockedMs + remaining > BLOCK_BUDGET_MS_PER_S) {
           timer.timeout = setTimeout(fn, Math.ceil(remaining));
           return;
         }
+        this.blockedMs += remaining;
         Atomics.wait(this.futex, 0, 0, remaining);
       }
       fn();
@@ -65,17 +69,21 @@ export class SystemClock implements Clock {
     return timer as unknown as TimerHandle;
   }
   private readonly futex = new Int32Array(new SharedArrayBuffer(4));
-  private budgetWindowStartMs = 0;
-  private budgetUsedMs = 0;
-  private takeBlockBudget(ms: number): boolean {
+  private windowStartMs = 0;
+  private armedInWindow = 0;
+  private blockedMs = 0;
+  private busy = false;
+  /** Counts precise timers per one-second window; the last full window's count decides the mode. */
+  private preciseAllowed(): boolean {
     const now = performance.now();
-    if (now - this.budgetWindowStartMs >= 1000) {
-      this.budgetWindowStartMs = now;
-      this.budgetUsedMs = 0;
+    if (now - this.windowStartMs >= 1000) {
+      this.busy = this.armedInWindow > MAX_PRECISE_PER_S && now - this.windowStartMs < 2000;
+      this.windowStartMs = now;
+      this.armedInWindow = 0;
+      this.blockedMs = 0;
     }
-    if (this.budgetUsedMs + ms > BLOCK_BUDGET_MS_PER_S) return false;
-    this.budgetUsedMs += ms;
-    return true;
+    this.armedInWindow++;
+    return !this.busy;
   }
   clearTimer(handle: TimerHandle): void {
     const t = handle as unknown as SystemTimer;
