@@ -56,6 +56,8 @@ export interface PeerInstance {
   readonly vips: readonly string[];
   readonly held: boolean;
   readonly conflict: boolean;
+  /** Whether that node reaches its witness; absent when it has none. */
+  readonly witnessUp?: boolean;
 }
 
 export type GuardEvent =
@@ -106,6 +108,8 @@ interface InstanceGuard {
   readonly evidence: Map<string, TrackedEvidence>;
   /** Peers (cross-check) that report being held out for this VRID (the winner's view). */
   readonly peerHeld: Map<string, number>;
+  /** The witness reachability peer agents report, by their address (from the cross-check). */
+  readonly peerWitness: Map<string, { up: boolean; atMs: number }>;
   lowerPrio: Map<string, { count: number; firstMs: number }>;
   /** Discarded adverts per source in the current second (flood filter). */
   readonly rates: Map<string, { startMs: number; count: number }>;
@@ -244,6 +248,7 @@ export class SplitBrainGuard {
       vips: r.config.virtualAddresses.map((v) => v.address),
       held: r.held !== undefined,
       conflict: this.state.get(r.name)?.conflict ?? false,
+      ...(this.deps.config.witness ? { witnessUp: this.witnessUp ?? true } : {}),
     }));
   }
 
@@ -296,6 +301,12 @@ export class SplitBrainGuard {
           if (!theirs) continue;
           if (theirs.address) this.remember(g, undefined, theirs.address, theirs.priority, now);
           if (theirs.held) g.peerHeld.set(name, now);
+          // Arbitration needs the other side's witness reachability as much as ours: without it
+          // the node that reaches the witness would yield to the isolated one on priority.
+          if (theirs.address) {
+            if (theirs.witnessUp === undefined) g.peerWitness.delete(theirs.address);
+            else g.peerWitness.set(theirs.address, { up: theirs.witnessUp, atMs: now });
+          }
           if (theirs.state === 'master' && (r.state === 'master' || r.held !== undefined)) {
             this.detect(r, g, { source: 'peer', atMs: now, ...(theirs.address ? { address: theirs.address } : {}), priority: theirs.priority, detail: `peer agent ${name} reports MASTER for VRID ${theirs.vrid} (${theirs.name}, priority ${theirs.priority})` });
           }
@@ -424,7 +435,12 @@ export class SplitBrainGuard {
         address: r.sourceAddress() ?? '0.0.0.0',
         ...(this.deps.config.witness ? { witnessUp: this.witnessUp ?? true } : {}),
       };
-      const other: NodeFacts = { ...(best.priority !== undefined ? { priority: best.priority } : {}), ...(best.address ? { address: best.address } : {}) };
+      const theirWitness = best.address ? g.peerWitness.get(best.address) : undefined;
+      const other: NodeFacts = {
+        ...(best.priority !== undefined ? { priority: best.priority } : {}),
+        ...(best.address ? { address: best.address } : {}),
+        ...(theirWitness && now - theirWitness.atMs <= fresh ? { witnessUp: theirWitness.up } : {}),
+      };
       const verdict = arbitrate(self, other, this.deps.config.unknownPeerPolicy);
       if (verdict.decision === 'yield') {
         // Re-demoted soon after a release: flapping; stay out at least hold_down this time.
@@ -553,6 +569,7 @@ export class SplitBrainGuard {
         byAddress: new Map(),
         evidence: new Map(),
         peerHeld: new Map(),
+        peerWitness: new Map(),
         lowerPrio: new Map(),
         rates: new Map(),
         conflict: false,

@@ -36,10 +36,10 @@ export function parsePeerView(body: string): PeerInstance[] | undefined {
   const out: PeerInstance[] = [];
   for (const x of list as Record<string, unknown>[]) {
     if (typeof x !== 'object' || x === null) return undefined;
-    const { name, vrid, family, state, priority, address, vips, held, conflict } = x;
+    const { name, vrid, family, state, priority, address, vips, held, conflict, witnessUp } = x;
     if (typeof name !== 'string' || typeof vrid !== 'number' || typeof family !== 'string' || typeof state !== 'string' || typeof priority !== 'number') return undefined;
     if (!Array.isArray(vips) || !vips.every((v) => typeof v === 'string') || typeof held !== 'boolean') return undefined;
-    out.push({ name, vrid, family, state, priority, ...(typeof address === 'string' ? { address } : {}), vips: vips as string[], held, conflict: conflict === true });
+    out.push({ name, vrid, family, state, priority, ...(typeof address === 'string' ? { address } : {}), vips: vips as string[], held, conflict: conflict === true, ...(typeof witnessUp === 'boolean' ? { witnessUp } : {}) });
   }
   return out;
 }
