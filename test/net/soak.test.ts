@@ -38,9 +38,11 @@ test(`soak: VRRPv3 0.05 s for ${SECONDS} s with the other core busy: no unexpect
     const after = histogram(env, 'r2', 'keepwatch_vrrp_advert_interval_seconds');
     const delta = after.map((b, i) => ({ le: b.le, count: b.count - (before[i]?.count ?? 0) }));
     const total = delta.at(-1)!.count;
-    const within100ms = delta.find((b) => b.le >= 0.1)!.count;
+    // A gap as long as Master_Down_Interval (0.17 s) would have shown as a transition; this bound
+    // only says no advert came close to it. Timing quality is bench/timing.ts's job, not a test's.
+    const within150ms = delta.find((b) => b.le >= 0.15)!.count;
     assert.ok(total >= SECONDS * 20 * 0.9, `${total} adverts observed in ${SECONDS} s`);
-    assert.equal(within100ms, total, 'every inter-arrival under 0.1 s (Master_Down_Interval is 0.17 s)');
+    assert.equal(within150ms, total, 'every inter-arrival under 0.15 s (Master_Down_Interval is 0.17 s)');
     const p = (q: number) => delta.find((b) => b.count >= q * total)!.le;
     process.stdout.write(`soak: ${total} master adverts at the backup, inter-arrival p50 <= ${p(0.5)} s, p99 <= ${p(0.99)} s, max bucket <= ${delta.find((b) => b.count === total)!.le} s\n`);
   });
