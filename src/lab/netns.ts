@@ -163,17 +163,7 @@ export class NetnsLab {
    * ICMP and the agents' HTTP still pass. An nft table in the switch namespace (gone with it).
    */
   setVrrpCut(cut: boolean): void {
-    const nft = (...args: string[]) => run('ip', ['netns', 'exec', this.switchNs, 'nft', ...args]);
-    nft('delete', 'table', 'bridge', 'kwcut');
-    if (!cut) return;
-    for (const cmd of [
-      ['add', 'table', 'bridge', 'kwcut'],
-      ['add', 'chain', 'bridge', 'kwcut', 'vrrpcut', '{ type filter hook forward priority 0; policy accept; }'],
-      ['add', 'rule', 'bridge', 'kwcut', 'vrrpcut', 'ether', 'type', 'ip', 'ip', 'protocol', '112', 'counter', 'drop'],
-    ]) {
-      const r = nft(...cmd);
-      if (r.status !== 0) throw new Error(`nft ${cmd.join(' ')} failed: ${r.stderr.trim()}`);
-    }
+    this.bridgeDrop('kwcut', cut ? ['ether', 'type', 'ip', 'ip', 'protocol', '112'] : undefined);
   }
 
   /**
@@ -181,13 +171,18 @@ export class NetnsLab {
    * replies: to it, `from` is unreachable), or lifts that. Its own nft table in the switch namespace.
    */
   setArpCut(from: string, to: string, cut: boolean): void {
+    this.bridgeDrop('kwarpcut', cut ? ['ether', 'saddr', this.host(from).mac, 'ether', 'type', 'arp', 'ether', 'daddr', this.host(to).mac] : undefined);
+  }
+
+  /** (Re)creates bridge table `table` dropping forwarded frames that match `match`; none: no table. */
+  private bridgeDrop(table: string, match: readonly string[] | undefined): void {
     const nft = (...args: string[]) => run('ip', ['netns', 'exec', this.switchNs, 'nft', ...args]);
-    nft('delete', 'table', 'bridge', 'kwarpcut');
-    if (!cut) return;
+    nft('delete', 'table', 'bridge', table);
+    if (!match) return;
     for (const cmd of [
-      ['add', 'table', 'bridge', 'kwarpcut'],
-      ['add', 'chain', 'bridge', 'kwarpcut', 'arpcut', '{ type filter hook forward priority 0; policy accept; }'],
-      ['add', 'rule', 'bridge', 'kwarpcut', 'arpcut', 'ether', 'saddr', this.host(from).mac, 'ether', 'type', 'arp', 'ether', 'daddr', this.host(to).mac, 'counter', 'drop'],
+      ['add', 'table', 'bridge', table],
+      ['add', 'chain', 'bridge', table, 'cut', '{ type filter hook forward priority 0; policy accept; }'],
+      ['add', 'rule', 'bridge', table, 'cut', ...match, 'counter', 'drop'],
     ]) {
       const r = nft(...cmd);
       if (r.status !== 0) throw new Error(`nft ${cmd.join(' ')} failed: ${r.stderr.trim()}`);
