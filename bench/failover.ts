@@ -9,13 +9,12 @@
  *                                       [--scenarios kill,term,link] [--impls keepwatch,keepalived]
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
 import { masterDownIntervalMs, skewTimeMs } from '../src/protocol/timing.js';
-import { fmt, sleep, stats, table, wireEvents, writeResults } from './lib.js';
+import { benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +50,7 @@ function makePair(impl: RouterKind, timing: string, index: number): Pair {
     { name: 'r2', ipv4: '10.252.0.2' },
     { name: 'client', ipv4: '10.252.0.10' },
   ], { unique: `${index}` });
-  const dir = mkdtempSync(join(tmpdir(), 'kwbench-'));
+  const dir = benchDir();
   const r1 = new LabRouter(lab, 'r1', impl, dir, { instances: [instance(timing, 150)] });
   const r2 = new LabRouter(lab, 'r2', impl, dir, { instances: [instance(timing, BACKUP_PRIORITY)] });
   r1.start();
@@ -142,14 +141,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      for (const p of pairs) {
-        for (const r of [p.r1, p.r2]) {
-          await r.signal('SIGKILL', 1000);
-          r.close();
-        }
-        p.lab.destroy();
-        rmSync(p.dir, { recursive: true, force: true });
-      }
+      for (const p of pairs) await teardown(p.lab, [p.r1, p.r2], p.dir);
     }
   }
   const rows: (string | number)[][] = [];

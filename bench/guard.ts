@@ -10,12 +10,11 @@
  *   node --import tsx bench/guard.ts [--runs 5]
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, type InstanceSpec } from '../src/lab/routers.js';
-import { fmt, sleep, stats, table, writeResults } from './lib.js';
+import { benchDir, fmt, sleep, stats, table, teardown, writeResults } from './lib.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
@@ -36,7 +35,7 @@ async function once(source: 'arp' | 'peer' | 'pcap', index: number): Promise<Tim
     { name: 'r1', ipv4: '10.253.0.1' },
     { name: 'r2', ipv4: '10.253.0.2' },
   ], { unique: `g${index}` });
-  const dir = mkdtempSync(join(tmpdir(), 'kwbench-'));
+  const dir = benchDir();
   writeFileSync(join(dir, 'secret'), 'bench-secret-0123456789');
   const guard = (peer: string) => {
     const lines = ['interval 0.5', `secret_file ${join(dir, 'secret')}`, `peer ${peer}:9650`, `detect ${source === 'pcap' ? 'pcap arp' : source}`];
@@ -82,12 +81,7 @@ async function once(source: 'arp' | 'peer' | 'pcap', index: number): Promise<Tim
     if (!detect || demote === undefined) throw new Error(`${source}: no detection or demotion within 20 s`);
     return { detectMs: detect.t - start, demoteMs: demote - start, detectedBy: detect.by };
   } finally {
-    for (const r of [r1, r2]) {
-      await r.signal('SIGKILL', 1000);
-      r.close();
-    }
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await teardown(lab, [r1, r2], dir);
   }
 }
 

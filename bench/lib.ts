@@ -3,7 +3,8 @@
  * reading VRRP/ARP timing off a capture.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodePcap } from '../src/protocol/pcapfile.js';
@@ -11,11 +12,26 @@ import { parseFrame } from '../src/protocol/frame.js';
 import { parseArp, claimsAddress } from '../src/protocol/arp.js';
 import { decodeAdvert } from '../src/protocol/advert.js';
 import { formatMac } from '../src/protocol/inet.js';
+import type { NetnsLab } from '../src/lab/netns.js';
+import type { LabRouter } from '../src/lab/routers.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A scratch directory for one measurement's configs, logs and captures. */
+export const benchDir = (): string => mkdtempSync(join(tmpdir(), 'kwbench-'));
+
+/** Ends a measurement: its routers killed (by PID), the namespaces and the scratch directory gone. */
+export async function teardown(lab: NetnsLab, routers: readonly LabRouter[], dir: string): Promise<void> {
+  for (const r of routers) {
+    await r.signal('SIGKILL', 1000);
+    r.close();
+  }
+  lab.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
 
 function firstLine(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });

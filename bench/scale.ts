@@ -7,13 +7,12 @@
  *   node --import tsx bench/scale.ts [--seconds 30]
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
-import { advertIntervals, fmt, pidTree, procSample, sleep, stats, table, wireEvents, writeResults, type WireEvent } from './lib.js';
+import { advertIntervals, benchDir, fmt, pidTree, procSample, sleep, stats, table, teardown, wireEvents, writeResults, type WireEvent } from './lib.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' } } });
 const SECONDS = Number(values.seconds);
@@ -48,7 +47,7 @@ async function measure(v: Variant, count: number, intervalS: number, index: numb
     { name: 'r1', ipv4: '10.253.0.1' },
     { name: 'client', ipv4: '10.253.0.10' },
   ], { unique: `s${index}` });
-  const dir = mkdtempSync(join(tmpdir(), 'kwbench-'));
+  const dir = benchDir();
   const env: Record<string, string> = {};
   const args: string[] = [];
   if (v.observability) {
@@ -86,10 +85,7 @@ async function measure(v: Variant, count: number, intervalS: number, index: numb
     process.stdout.write(`${row.join(' | ')}\n`);
     return row;
   } finally {
-    await r1.signal('SIGKILL', 1000);
-    r1.close();
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await teardown(lab, [r1], dir);
   }
 }
 

@@ -10,12 +10,11 @@
  *   node --import tsx bench/timing.ts [--seconds 30] [--rates 500,2000,5000,10000] [--flood-seconds 10]
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { CLI_PATH, LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
-import { advertIntervals, fmt, sleep, stats, table, wireEvents, writeResults } from './lib.js';
+import { advertIntervals, benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +51,7 @@ async function withPair<T>(impl: RouterKind, intervalS: number, fn: (p: Pair) =>
     { name: 'r2', ipv4: '10.253.0.2' },
     { name: 'client', ipv4: '10.253.0.10' },
   ], { unique: `t${labIndex++}` });
-  const dir = mkdtempSync(join(tmpdir(), 'kwbench-'));
+  const dir = benchDir();
   const r1 = new LabRouter(lab, 'r1', impl, dir, { instances: [instance(intervalS, 150)] });
   const r2 = new LabRouter(lab, 'r2', impl, dir, { instances: [instance(intervalS, 100)] });
   try {
@@ -64,12 +63,7 @@ async function withPair<T>(impl: RouterKind, intervalS: number, fn: (p: Pair) =>
     await sleep(1000);
     return await fn({ impl, lab, r1, r2, dir });
   } finally {
-    for (const r of [r1, r2]) {
-      await r.signal('SIGKILL', 1000);
-      r.close();
-    }
-    lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    await teardown(lab, [r1, r2], dir);
   }
 }
 
