@@ -2,11 +2,11 @@
  * A flood of invalid adverts from a third namespace (root only): thousands per second for a few
  * seconds, every kind of invalid (each a priority-254 takeover attempt if it were accepted). No
  * takeover, the master's adverts keep flowing, drops are counted by reason, the log is
- * rate-limited. keepalived's backup takes the VIP under such floods (bench/flood.ts measures it).
+ * rate-limited. keepalived's backup takes the VIP under such floods (bench/timing.ts measures it).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, waitFor, metric, sleep, VIP, type NetEnv } from './helpers.js';
+import { withLab, keepwatchPair, metric, sleep, VIP, type NetEnv } from './helpers.js';
 import { CLI_PATH } from '../../src/lab/routers.js';
 
 const RATE = Number(process.env.KW_FLOOD_RATE) || 4000;
@@ -15,13 +15,7 @@ const SECONDS = Number(process.env.KW_FLOOD_SECONDS) || 6;
 
 test(`${RATE} invalid adverts/s for ${SECONDS} s: no takeover, adverts keep flowing, drops counted by reason, log rate-limited`, async () => {
   await withLab(async (env) => {
-    const inst = (p: number) => ({ priority: p, version: 3 as const, advertInt: 0.1, vips: [`${VIP}/24`] });
-    const r1 = env.router('r1', 'keepwatch', { instances: [inst(150)] });
-    const r2 = env.router('r2', 'keepwatch', { instances: [inst(100)] });
-    r1.start();
-    r2.start();
-    await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
-    await sleep(1000);
+    const [r1, r2] = await keepwatchPair(env, 0.1);
     const before = { t1: r1.transitions.length, t2: r2.transitions.length, received: metric(env, 'r2', 'keepwatch_vrrp_adverts_received_total'), lines: r2.logLines.length };
     // VRRPv3 at 0.1 s: a stall of 0.36 s in r2 would be a false takeover.
     const f = env.lab.exec('client', process.execPath, [CLI_PATH, 'flood', '--source', '10.251.0.10', '--vrid', '51', '--vip', VIP, '--version', '3', '--rate', String(RATE), '--seconds', String(SECONDS)]);

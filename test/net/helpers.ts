@@ -100,3 +100,18 @@ export function hears(env: NetEnv, host: string, master: string): boolean {
     return false;
   }
 }
+
+/**
+ * Two keepwatch agents on VRRPv3 at `advertIntS` (r1 priority 150, r2 100), started and settled:
+ * r1 master, r2 backup, one second on.
+ */
+export async function keepwatchPair(env: NetEnv, advertIntS: number): Promise<[LabRouter, LabRouter]> {
+  const inst = (p: number) => ({ priority: p, version: 3 as const, advertInt: advertIntS, vips: [`${VIP}/24`] });
+  const r1 = env.router('r1', 'keepwatch', { instances: [inst(150)] });
+  const r2 = env.router('r2', 'keepwatch', { instances: [inst(100)] });
+  r1.start();
+  r2.start();
+  await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
+  await sleep(1000);
+  return [r1, r2];
+}

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, waitFor, sleep, VIP, type NetEnv } from './helpers.js';
+import { withLab, keepwatchPair, sleep, type NetEnv } from './helpers.js';
 
 const SECONDS = Number(process.env.KW_SOAK_SECONDS) || 60;
 
@@ -20,13 +20,7 @@ function histogram(env: NetEnv, host: string, name: string): { le: number; count
 
 test(`soak: VRRPv3 0.05 s for ${SECONDS} s with the other core busy: no unexpected transition`, { timeout: (SECONDS + 60) * 1000 }, async () => {
   await withLab(async (env) => {
-    const inst = (p: number) => ({ priority: p, version: 3 as const, advertInt: 0.05, vips: [`${VIP}/24`] });
-    const r1 = env.router('r1', 'keepwatch', { instances: [inst(150)] });
-    const r2 = env.router('r2', 'keepwatch', { instances: [inst(100)] });
-    r1.start();
-    r2.start();
-    await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
-    await sleep(1000);
+    const [r1, r2] = await keepwatchPair(env, 0.05);
     // The burner: one busy process, niced like any batch job would not be.
     env.lab.spawn('client', process.execPath, ['-e', 'for(;;){}']);
     const t1 = r1.transitions.length;
