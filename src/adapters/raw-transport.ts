@@ -60,7 +60,7 @@ export class RawSocketTransport implements AdvertTransport {
    * Encoded packets per advert content (the router reuses one fields object per priority) and per
    * source/destination: an advert is encoded once, then only its IP ID and header checksum change.
    */
-  private readonly packets = new WeakMap<object, Map<string, Buffer>>();
+  private readonly packets = new WeakMap<object, Map<string, { source: string; checksumAsV2: boolean; packet: Buffer }>>();
 
   constructor(private readonly onError: SendErrorHandler) {}
 
@@ -86,15 +86,18 @@ export class RawSocketTransport implements AdvertTransport {
       this.packets.set(advert.fields, perFields);
     }
     for (const destination of advert.destinations) {
-      const key = `${advert.source}|${destination}|${advert.checksumAsV2 ? 1 : 0}`;
-      let packet = perFields.get(key);
-      if (!packet) {
-        const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2: advert.checksumAsV2 });
-        packet = advert.family === 'ipv4'
+      // Keyed by destination; rebuilt when the source address (or the checksum variant) changes.
+      let cached = perFields.get(destination);
+      const checksumAsV2 = advert.checksumAsV2;
+      if (!cached || cached.source !== advert.source || cached.checksumAsV2 !== checksumAsV2) {
+        const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2 });
+        const packet = advert.family === 'ipv4'
           ? Buffer.concat([buildIpv4Header({ source: ipBytes(advert.source), destination: ipBytes(destination), payloadLength: msg.length, id: 0 }), msg])
           : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-        perFields.set(key, packet);
+        cached = { source: advert.source, checksumAsV2, packet };
+        perFields.set(destination, cached);
       }
+      const packet = cached.packet;
       if (advert.family === 'ipv4') setIpv4Id(packet, id);
       this.sendNow(socket, packet, advert, destination);
     }

@@ -211,6 +211,11 @@ export class VrrpRouter {
     else this.transition('backup', 'fault-cleared');
   }
 
+  /** The sources of the faults set now (`interface:eth0`, `script:chk_nginx`, ...). */
+  faultSources(): readonly string[] {
+    return [...this.faults.keys()];
+  }
+
   /** Tracker weights moved: effective = base + offset (clamped). A master re-advertises at once. */
   setPriorityOffset(offset: number): void {
     const before = this.effectivePriority;

@@ -20,15 +20,17 @@ export class SyncGroups {
       if (e.cause === 'sync-group') return;
       for (const g of this.groupsOf()) {
         if (!g.members.some((m) => m.name === e.instance)) continue;
-        const others = this.members(g).filter((r) => r.name !== e.instance);
+        const members = this.members(g);
+        const others = members.filter((r) => r.name !== e.instance);
+        const ownFault = (r: VrrpRouter) => r.faultSources().some((k) => k !== FAULT_KEY(g.name));
         if (e.to === 'fault') {
           // A member faulted because of the group itself: nothing more to spread.
-          if (e.detail?.startsWith(`vrrp_sync_group ${g.name}:`)) continue;
+          const self = members.find((r) => r.name === e.instance);
+          if (!self || !ownFault(self)) continue;
           for (const r of others) r.setFault(FAULT_KEY(g.name), `vrrp_sync_group ${g.name}: ${e.instance} is FAULT`);
         } else if (e.from === 'fault') {
           // Release the group fault once no member has a fault of its own.
-          const stillFaulty = this.members(g).some((r) => r.state === 'fault' && r.snapshot().faults.some((f) => !f.startsWith(`vrrp_sync_group ${g.name}:`)));
-          if (!stillFaulty) for (const r of others) r.setFault(FAULT_KEY(g.name), undefined);
+          if (!members.some((r) => r.state === 'fault' && ownFault(r))) for (const r of others) r.setFault(FAULT_KEY(g.name), undefined);
         } else if (e.to === 'master') {
           for (const r of others) r.syncTo('master', `vrrp_sync_group ${g.name}: ${e.instance} became MASTER`);
         } else if (e.to === 'backup' && e.from === 'master') {
