@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
 import { masterDownIntervalMs, skewTimeMs } from '../src/protocol/timing.js';
-import { benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults } from './lib.js';
+import { benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults, type Pair } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,14 +30,6 @@ const SCENARIOS = values.scenarios!.split(',') as ('kill' | 'term' | 'link')[];
 const IMPLS = values.impls!.split(',') as RouterKind[];
 const VIP = '10.252.0.100';
 const BACKUP_PRIORITY = 100;
-
-interface Pair {
-  impl: RouterKind;
-  lab: NetnsLab;
-  r1: LabRouter;
-  r2: LabRouter;
-  dir: string;
-}
 
 function instance(timing: string, priority: number): InstanceSpec {
   const [v, int] = timing.split('-') as [string, string];

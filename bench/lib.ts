@@ -13,12 +13,21 @@ import { parseArp, claimsAddress } from '../src/protocol/arp.js';
 import { decodeAdvert } from '../src/protocol/advert.js';
 import { formatMac } from '../src/protocol/inet.js';
 import type { NetnsLab } from '../src/lab/netns.js';
-import type { LabRouter } from '../src/lab/routers.js';
+import type { LabRouter, RouterKind } from '../src/lab/routers.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Two routers of one implementation in their own lab (r1 the master, r2 the backup). */
+export interface Pair {
+  impl: RouterKind;
+  lab: NetnsLab;
+  r1: LabRouter;
+  r2: LabRouter;
+  dir: string;
+}
 
 /** A scratch directory for one measurement's configs, logs and captures. */
 export const benchDir = (): string => mkdtempSync(join(tmpdir(), 'kwbench-'));

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { CLI_PATH, LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
-import { advertIntervals, benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults } from './lib.js';
+import { advertIntervals, benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults, type Pair } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,14 +34,6 @@ const VIP = '10.253.0.100';
 
 function instance(intervalS: number, priority: number): InstanceSpec {
   return { priority, version: 3, advertInt: intervalS, vips: [`${VIP}/24`] };
-}
-
-interface Pair {
-  impl: RouterKind;
-  lab: NetnsLab;
-  r1: LabRouter;
-  r2: LabRouter;
-  dir: string;
 }
 
 let labIndex = 0;
