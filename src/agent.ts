@@ -238,7 +238,7 @@ export class Agent {
     const id = (args: string[]) => Number(spawnSync('id', args, { encoding: 'utf8' }).stdout.trim());
     const uid = id(['-u', su.user]);
     const gid = su.group ? Number(spawnSync('getent', ['group', su.group], { encoding: 'utf8' }).stdout.split(':')[2]) : id(['-g', su.user]);
-    if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new HostError('interface', `script_user ${su.user}${su.group ? ` ${su.group}` : ''}: no such user or group on this host`);
+    if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new HostError('user', `script_user ${su.user}${su.group ? ` ${su.group}` : ''}: no such user or group on this host`);
     return { uid, gid };
   }
 
@@ -356,7 +356,7 @@ export class Agent {
   private openSockets(instances: readonly VrrpInstanceConfig[]): void {
     for (const i of instances) {
       this.transport.open(i.interface, i.family);
-      if (this.netlink.linkUp(i.interface)) this.capture.open(i.interface, this.captureOptions(i.interface));
+      if (this.netlink.linkUp(i.interface)) this.capture.open(i.interface);
     }
   }
 
@@ -394,7 +394,7 @@ export class Agent {
       this.transport.reset(name);
       if (this.engine.interfaces.includes(name)) {
         try {
-          this.capture.open(name, this.captureOptions(name));
+          this.capture.open(name);
         } catch (err) {
           this.log.error({ event: 'capture-failed', interface: name }, describe(err));
         }

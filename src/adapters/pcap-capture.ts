@@ -44,7 +44,7 @@ export class PcapCapture implements FrameInjector {
   constructor(
     private readonly onFrame: FrameHandler,
     onWarning: (message: string) => void = () => {},
-    /** Options for sessions opened on demand (by inject). */
+    /** Options for a session, asked for each interface when it is opened. */
     private readonly defaults: (iface: string) => { excludeSourceMac?: string } = () => ({}),
   ) {
     // libpcap warnings ("no IPv4 address assigned") go to our log, not to stdout.
@@ -59,7 +59,7 @@ export class PcapCapture implements FrameInjector {
    * `excludeSourceMac`: leave our own frames in the kernel (the BPF program drops them) — a master
    * would otherwise wake up once per advert it sends. The flight recorder wants them; it keeps them.
    */
-  open(iface: string, opts: { excludeSourceMac?: string } = {}): void {
+  open(iface: string, opts: { excludeSourceMac?: string } = this.defaults(iface)): void {
     if (this.sessions.has(iface)) return;
     let session: PcapSession;
     const filter = opts.excludeSourceMac ? `(${CAPTURE_FILTER}) and not ether src ${opts.excludeSourceMac}` : CAPTURE_FILTER;
@@ -111,7 +111,7 @@ export class PcapCapture implements FrameInjector {
   inject(iface: string, frame: Uint8Array): void {
     let s = this.sessions.get(iface);
     if (!s) {
-      this.open(iface, this.defaults(iface));
+      this.open(iface);
       s = this.sessions.get(iface)!;
     }
     s.inject(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
