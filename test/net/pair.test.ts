@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, waitFor, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, sleep, fastInstance, hears, VIP, type NetEnv } from './helpers.js';
 import type { LabRouter } from '../../src/lab/routers.js';
 
 function livingHolders(env: NetEnv): string[] {
@@ -45,6 +45,8 @@ test('election, then failover on kill -9, SIGTERM and link down; preemption back
     r2.start();
     ping(env);
     await converged(env, r1);
+    // Both start at once: r2 may be master for a moment until it hears r1 (start-up jitter).
+    await waitFor('r2 backup, hearing r1', () => hears(env, 'r2', '10.251.0.1'), 5000, 50);
     assert.equal(r2.state, 'backup');
     assert.ok((await neverTwoHolders(env, 1000)) > 10);
 
