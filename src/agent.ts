@@ -23,22 +23,23 @@ import { ElectionTracker } from './observability/elections.js';
 import { AgentMetrics } from './observability/metrics.js';
 import { startTracing, traceElections, type Tracing } from './observability/tracing.js';
 import { FlightRecorder } from './observability/flight-recorder.js';
-import { startHttp, parseListen } from './http/server.js';
+import { startHttp, parseListen, DEFAULT_HTTP_LIMITS } from './http/server.js';
 import type { HealthReason } from './observability/health.js';
 import { SplitBrainGuard, type GuardEvent } from './guard/guard.js';
 import { DEFAULT_GUARD, loadGuardConfig, type GuardConfig } from './guard/config.js';
 import { createGuardEndpoint, createPeerClient, type GuardEndpoint } from './guard/peer-http.js';
 import { AlertmanagerPusher } from './guard/alertmanager.js';
+import { GuardAlerts } from './guard/alerts.js';
+import { GuardView } from './guard/view.js';
 import type { RejectReason } from './guard/signing.js';
 import { traceGuard } from './observability/tracing.js';
 import { logGuardEvents } from './observability/logging.js';
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { TrackerSet, type TrackEvent } from './tracking/trackers.js';
 import { Notifier, type NotifyRunEvent } from './notify/notifier.js';
 import { Mailer, type MailEvent } from './notify/mailer.js';
 import { SyncGroups } from './core/sync-groups.js';
-import type { RunAs } from './tracking/run.js';
+import { resolveScriptUsers, resolveScriptUsersAsync, type ScriptUsers, type UserResolution } from './tracking/users.js';
 import { traceNotify } from './observability/tracing.js';
 import { logTrackingEvents } from './observability/logging.js';
 import { hostname } from 'node:os';
@@ -69,6 +70,8 @@ export interface AgentOptions {
   readonly captureDir?: string;
   /** Split-brain guard settings (default /etc/keepwatch/guard.conf when it exists). */
   readonly guardConfigPath?: string;
+  /** `/metrics` renders at most once per this many ms (default 1000). */
+  readonly metricsMinIntervalMs?: number;
   /** Push split-brain alerts to this Alertmanager (overrides the guard file's `alertmanager`). */
   readonly alertmanagerUrl?: string;
 }
@@ -108,8 +111,8 @@ export class Agent {
   guard!: SplitBrainGuard;
   guardConfig: GuardConfig = DEFAULT_GUARD;
   private guardEndpoint: GuardEndpoint | undefined;
-  private alerts: AlertmanagerPusher | undefined;
-  private readonly activeConflicts = new Map<string, { vrid: number; since: Date; sources: readonly string[] }>();
+  private alerts: GuardAlerts | undefined;
+  guardView!: GuardView;
 
   private constructor(private readonly opts: AgentOptions) {
     const log = opts.log;
@@ -231,32 +234,31 @@ export class Agent {
     }
   }
 
-  /** `script_user USER [GROUP]`: uid/gid for check and notify scripts (default: root). */
-  private runAs(): RunAs | undefined {
-    const su = this.config.global.scriptUser;
-    if (!su) return undefined;
-    const id = (args: string[]) => Number(spawnSync('id', args, { encoding: 'utf8' }).stdout.trim());
-    const uid = id(['-u', su.user]);
-    const gid = su.group ? Number(spawnSync('getent', ['group', su.group], { encoding: 'utf8' }).stdout.split(':')[2]) : id(['-g', su.user]);
-    if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new HostError('user', `script_user ${su.user}${su.group ? ` ${su.group}` : ''}: no such user or group on this host`);
-    return { uid, gid };
+  /**
+   * Who scripts run as (src/tracking/users.ts): a vrrp_script's `user`, else `script_user`, else
+   * keepalived_script if it exists, else root. A user or group that does not resolve refuses the
+   * config with its place (HostError 'user'): scripts never run as root by accident.
+   */
+  private runAs(config: KeepalivedConfig = this.config, resolved: UserResolution = resolveScriptUsers(config)): ScriptUsers {
+    for (const d of resolved.diagnostics) if (d.severity === 'warning') this.log.warn({ event: 'config-warning', location: `${d.location.file}:${d.location.line}:${d.location.column}` }, d.message);
+    if (!resolved.users) throw new HostError('user', resolved.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+    return resolved.users;
   }
 
-  private makeTrackers(runAs: RunAs | undefined): TrackerSet {
+  private makeTrackers(users: ScriptUsers): TrackerSet {
     return new TrackerSet({
       config: this.config,
       routers: () => this.routers,
       linkUp: (iface) => (this.netlink.interfaceExists(iface) ? this.netlink.linkUp(iface) : undefined),
       events: this.trackEvents,
-      ...(runAs ? { runAs } : {}),
+      users,
     });
   }
 
   /** vrrp_script / track_* / notify / mail / sync groups, and their metrics, logs and spans. */
   private setupTracking(): void {
-    const runAs = this.runAs();
-    this.trackers = this.makeTrackers(runAs);
-    this.notifier = new Notifier({ config: () => this.config, routers: () => this.routers, core: this.events, events: this.notifyEvents, ...(runAs ? { runAs } : {}) });
+    this.trackers = this.makeTrackers(this.runAs());
+    this.notifier = new Notifier({ config: () => this.config, routers: () => this.routers, core: this.events, events: this.notifyEvents, runAs: () => this.trackers.users?.default });
     new Mailer(() => this.config, this.events, this.mailEvents);
     new SyncGroups(() => this.config.syncGroups, () => this.engine.routers, this.events);
     this.metrics.subscribeTracking(this.trackEvents, this.notifyEvents, this.mailEvents, () => this.trackers.allScripts());
@@ -268,6 +270,7 @@ export class Agent {
   private setupGuard(): void {
     const cfg = this.guardConfig;
     const rejected = (reason: RejectReason, from: string) => this.guardEvents.emit({ type: 'guard-rejected', reason, from });
+    const node = this.config.global.routerId ?? hostname();
     this.guard = new SplitBrainGuard({
       config: cfg,
       routers: () => this.routers,
@@ -278,12 +281,13 @@ export class Agent {
       clock: this.clock,
       frames: this.capture,
       interfaces: this.netlink,
-      ...(cfg.secret && cfg.peers.length > 0 ? { peers: createPeerClient(cfg.secret, cfg.signatureWindowMs, rejected) } : {}),
+      ...(cfg.secret && cfg.peers.length > 0 ? { peers: createPeerClient(cfg.secret, cfg.signatureWindowMs, rejected, node) } : {}),
     });
-    const node = this.config.global.routerId ?? hostname();
-    this.guardEndpoint = createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => this.guard.localView(), rejected, node);
+    this.guardView = new GuardView(this.guard, () => this.routers, this.netlink);
+    const view = this.guardView;
+    this.guardEndpoint = createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => view.localView(), rejected, node);
     this.metrics.subscribeGuard(this.guardEvents, this.guard, cfg.witness !== undefined);
-    this.healthReasons.push(() => this.guard.healthReasons());
+    this.healthReasons.push(() => view.healthReasons());
     logGuardEvents(this.guardEvents, this.log, this.limiter);
     if (this.tracing?.enabled) traceGuard(this.tracing.tracer, this.guardEvents);
     const url = this.opts.alertmanagerUrl ?? cfg.alertmanagerUrl;
@@ -292,31 +296,7 @@ export class Agent {
         this.metrics.alertPush(ok);
         if (!ok) this.log.warn({ event: 'alertmanager', url }, `could not push the split-brain alert to ${url}: ${error}`);
       });
-      this.alerts = pusher;
-      const push = (instance: string, vrid: number, firing: boolean, since: Date, sources: readonly string[]) =>
-        void pusher.push({
-          labels: { vrrp_instance: instance, vrid: String(vrid), node },
-          firing,
-          startsAt: since,
-          summary: `Split brain on VRID ${vrid} (${instance}) seen by ${node}`,
-          description: `keepwatch on ${node} sees another holder or master of VRID ${vrid} (${instance}); detected by ${sources.join(', ') || 'the guard'}. The lower-priority node yields and stays out while the other is seen. Check the VRRP path between the nodes (protocol 112 filtered?), auth_pass and VRID/VIP lists.`,
-        });
-      this.guardEvents.on('guard-conflict', (e) => {
-        if (e.active) {
-          const c = { vrid: e.vrid, since: new Date(e.wallMs), sources: e.sources };
-          this.activeConflicts.set(e.instance, c);
-          push(e.instance, e.vrid, true, c.since, c.sources);
-        } else {
-          const c = this.activeConflicts.get(e.instance);
-          this.activeConflicts.delete(e.instance);
-          push(e.instance, e.vrid, false, c?.since ?? new Date(), e.sources);
-        }
-      });
-      // Re-send firing alerts while they last (their endsAt is a few minutes ahead).
-      const refresh = setInterval(() => {
-        for (const [instance, c] of this.activeConflicts) push(instance, c.vrid, true, c.since, c.sources);
-      }, 60_000);
-      refresh.unref();
+      this.alerts = new GuardAlerts(this.guardEvents, pusher, node, this.clock);
     }
   }
 
@@ -328,12 +308,12 @@ export class Agent {
       snapshots: () => this.routers.map((r) => r.snapshot()),
       vipPresent: (iface, address) => this.vipPresent(iface, address),
       healthReasons: () => this.healthReasons.flatMap((f) => f()),
-      stateExtra: (instance) => this.guard.stateOf(instance),
+      stateExtra: (instance) => this.guardView.stateOf(instance),
       ...(this.guardEndpoint ? { guard: this.guardEndpoint } : {}),
       now: () => this.clock.now(),
       startedAt: this.startedAt,
       version: VERSION,
-    });
+    }, { ...DEFAULT_HTTP_LIMITS, ...(this.opts.metricsMinIntervalMs !== undefined ? { metricsMinIntervalMs: this.opts.metricsMinIntervalMs } : {}) });
     this.log.info({ event: 'http', listen: `${listen.host}:${listen.port}` }, `serving /metrics, /healthz and /v1/state on ${listen.host}:${listen.port}`);
   }
 
@@ -415,6 +395,25 @@ export class Agent {
    * running config stays. Unchanged instances keep their state and VIPs; changed ones restart.
    */
   async reload(): Promise<{ ok: boolean; diagnostics: readonly Diagnostic[] }> {
+    // One reload at a time, and at most one waiting: SIGHUPs during a reload coalesce into one
+    // more reload that reads the file as it is then.
+    if (this.pendingReload) return this.pendingReload;
+    const run = this.reloading.then(() => {
+      this.pendingReload = undefined;
+      return this.reloadNow();
+    });
+    this.pendingReload = run;
+    this.reloading = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private reloading: Promise<void> = Promise.resolve();
+  private pendingReload: Promise<{ ok: boolean; diagnostics: readonly Diagnostic[] }> | undefined;
+
+  private async reloadNow(): Promise<{ ok: boolean; diagnostics: readonly Diagnostic[] }> {
     const result = loadConfig(this.opts.configPath);
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     if (!result.config) {
@@ -424,8 +423,10 @@ export class Agent {
       return { ok: false, diagnostics: result.diagnostics };
     }
     const next = result.config;
+    let users: ScriptUsers;
     try {
       this.checkInterfaces(next);
+      users = this.runAs(next, await resolveScriptUsersAsync(next));
     } catch (err) {
       this.log.error({ event: 'reload', result: 'failure' }, `reload refused: ${describe(err)}`);
       this.hostEvents.emit({ type: 'reload', result: 'failure', diagnostics: result.diagnostics, atMs: this.clock.now() });
@@ -460,7 +461,7 @@ export class Agent {
     // Trackers follow the new config (scripts restart their rise/fall counting).
     this.trackers.stop();
     const previous = this.trackers;
-    this.trackers = this.makeTrackers(this.runAs());
+    this.trackers = this.makeTrackers(users);
     this.trackers.adopt(previous);
     this.trackers.start();
     this.log.info({ event: 'reload', result: 'success', kept, restarted, added: added.filter((c) => !restarted.includes(c.name)).map((c) => c.name) }, `config reloaded: ${kept.length} kept, ${restarted.length} restarted, ${added.length - restarted.length} added`);
@@ -475,6 +476,7 @@ export class Agent {
   async stop(budgetMs = 800): Promise<void> {
     if (this.stopping) return;
     this.guard?.stop();
+    this.alerts?.stop();
     this.trackers?.stop();
     this.engine?.stop();
     this.stopping = true;
@@ -489,5 +491,61 @@ export class Agent {
     this.transport.close();
     this.netlink?.close();
     this.log.info({ event: 'stopped' }, 'keepwatch stopped');
+  }
+
+  /**
+   * Fail-safe release after a crash (main.ts: uncaught exception, unhandled rejection): every
+   * master sends priority 0 and leaves, and every VIP of ours still on an interface is removed,
+   * each step on its own (an error in one skips none of the others), all within `budgetMs`.
+   * Safe after, or in the middle of, stop(). The process exits after this.
+   */
+  async emergencyStop(reason: string, budgetMs = 1000): Promise<void> {
+    const step = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err, event: 'emergency-stop', step: what }, `emergency stop: ${what} failed: ${describe(err)}`);
+      }
+    };
+    this.log.warn({ event: 'emergency-stop', reason }, `emergency stop (${reason}): masters send priority 0, VIPs are removed`);
+    const release = async () => {
+      step('guard', () => this.guard?.stop());
+      step('trackers', () => this.trackers?.stop());
+      for (const r of this.engine ? [...this.engine.routers.values()] : []) step(`instance ${r.name}`, () => r.stop());
+      this.stopping = true;
+      // Raw sends complete on the next poll of the socket; netlink answers the removals.
+      await Promise.all([this.netlink?.settle(), new Promise((r) => setTimeout(r, 20))]);
+      // What is still there (an instance that threw before releasing) goes directly.
+      const left = this.netlink && this.config ? this.allVips(this.config).filter((a) => this.netlink.hasAddress(a.interface, a.vip.address)) : [];
+      await Promise.allSettled(left.map((a) => this.netlink.removeNow(a)));
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      release().catch((err: unknown) => this.log.error({ err, event: 'emergency-stop' }, `emergency stop failed: ${describe(err)}`)),
+      new Promise((r) => (timer = setTimeout(r, budgetMs))),
+    ]);
+    clearTimeout(timer);
+    step('capture', () => this.capture.close());
+    step('transport', () => this.transport.close());
+  }
+
+  /** SIGUSR1: what the state dump shows (observability/state-dump.ts formats it). */
+  dumpState() {
+    return {
+      version: VERSION,
+      pid: process.pid,
+      configPath: this.opts.configPath,
+      startedAt: this.startedAt,
+      nowMs: this.clock.now(),
+      wallMs: Date.now(),
+      instances: this.routers.map((r) => {
+        const snapshot = r.snapshot();
+        return {
+          snapshot,
+          vips: snapshot.vips.map((v) => ({ address: v.address, interface: v.device ?? snapshot.interface, present: this.vipPresent(v.device ?? snapshot.interface, v.address) })),
+          guard: this.guardView?.stateOf(snapshot.name) ?? {},
+        };
+      }),
+    };
   }
 }

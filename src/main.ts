@@ -1,12 +1,19 @@
 /**
  * argv → config → agent; signals. keepalived's own flags are accepted where they make sense
  * (`-f`, `-t`, `-n`, `-l`, `-D`, `-P`), so a systemd unit or script written for keepalived works.
+ *
+ * Fail safe: any uncaught exception or unhandled rejection is logged (fatal), then the agent
+ * releases what it holds (masters send priority 0, VIPs are removed; Agent.emergencyStop, at most
+ * RELEASE_BUDGET_MS) and the process exits 1, so systemd's Restart=on-failure starts it again. A
+ * second error while releasing changes nothing but a log line: the exit comes by HARD_EXIT_MS
+ * whatever happens. Exit status: 0 after SIGTERM/SIGINT, 1 after a crash or a failed start.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, formatDiagnostic, summarizeInstance } from './config/index.js';
 import { Agent, ConfigLoadError } from './agent.js';
 import { HostError, describe } from './adapters/errors.js';
-import { createLogger } from './observability/logging.js';
+import { createLogger, redactUrlCredentials, type Logger } from './observability/logging.js';
+import { DEFAULT_DUMP_DIR, STATE_DUMP_FILE, STATS_DUMP_FILE, STATS_METRIC_NAMES, formatStateDump, formatStatsDump, writeDumpFile, type MetricSeries } from './observability/state-dump.js';
 import { preflightScripts } from './tracking/preflight.js';
 import { VERSION } from './version.js';
 
@@ -16,7 +23,8 @@ const USAGE = `Usage:
   keepwatch lab [--peer keepalived] [--demo]
                                          a two-router LAN in network namespaces: watch a failover
   keepwatch status [--listen HOST:PORT]  the agent's instances as a table (like 'show vrrp')
-  keepwatch flood --source ADDR [--interface IF] [--vrid N] [--rate PPS] [--seconds S]
+  keepwatch flood --source ADDR [--interface IF] [--vrid N] [--version 2|3] [--only REASON]
+                [--rate PPS] [--seconds S]
                                          lab tool: invalid adverts at a rate (run inside a lab namespace)
   keepwatch --version
 
@@ -28,10 +36,23 @@ Options:
       --guard-config FILE  split-brain guard settings (default /etc/keepwatch/guard.conf if present)
       --alertmanager-url URL  push split-brain alerts to this Alertmanager (v2 API)
       --log-level LEVEL    trace|debug|info|warn|error (default info)
+      --metrics-cache-ms MS  /metrics renders at most once per MS, scrapes in between get that body (default 1000)
+      --dump-dir DIR       where SIGUSR1/SIGUSR2 write keepwatch.data and keepwatch.stats (default /tmp)
   Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and other OTEL_* variables) to export OTLP/HTTP.
   -h, --help               this text
   Accepted for keepalived compatibility and ignored: -n/--dont-fork, -l/--log-console,
-  -D/--log-detail, -P/--vrrp, -S/--log-facility N, -p/--pid FILE, -r/--vrrp_pid FILE`;
+  -D/--log-detail, -P/--vrrp, -S/--log-facility N, -p/--pid FILE, -r/--vrrp_pid FILE
+
+Signals (the agent):
+  SIGTERM, SIGINT  stop: masters send priority 0 and remove their VIPs; exit 0
+  SIGHUP           reload the configuration (an invalid file is refused; the running config stays)
+  SIGUSR1          state dump (instances, states, priorities, master, VIPs, timers, guard view):
+                   one JSON log line and DIR/keepwatch.data (0600, replaced atomically)
+  SIGUSR2          statistics dump (adverts sent/received/dropped per reason, transitions):
+                   one JSON log line and DIR/keepwatch.stats
+  SIGPIPE          ignored
+  Never Node's inspector: SIGUSR1 does not open a debugger port.
+  A crash (uncaught error) logs the error, releases priority and VIPs and exits 1.`;
 
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
@@ -48,7 +69,7 @@ function configTest(file: string): number {
   const scriptIssues = preflightScripts(result.config);
   for (const d of scriptIssues) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (scriptIssues.some((d) => d.severity === 'error')) {
-    process.stderr.write(`${file}: unsafe scripts with enable_script_security; configuration rejected\n`);
+    process.stderr.write(`${file}: script problems (missing, unsafe or unknown users); configuration rejected\n`);
     return 1;
   }
   for (const i of result.config.instances) process.stdout.write(`${summarizeInstance(i)}\n`);
@@ -62,48 +83,209 @@ interface RunOptions {
   readonly captureDir?: string;
   readonly guardConfigPath?: string;
   readonly alertmanagerUrl?: string;
+  readonly metricsMinIntervalMs?: number;
 }
 
-async function runAgent(file: string, logLevel: string, run: RunOptions): Promise<void> {
+/** How long a crash may spend releasing priority and VIPs (Agent.emergencyStop). */
+const RELEASE_BUDGET_MS = 1000;
+/** After a crash the process is gone by then, whatever hangs or throws while releasing. */
+const HARD_EXIT_MS = 1500;
+/** SIGTERM/SIGINT: Agent.stop bounds itself (~1.3 s); past this, something is wrong: exit 1. */
+const STOP_LIMIT_MS = 4000;
+
+/**
+ * TEST HOOK (fault injection) for the fail-safe tests (test/net/hostile-process.test.ts). Inert
+ * unless the KEEPWATCH_FAULT_INJECT environment variable is set; then, once the agent runs:
+ *   throw-after-ms:N        an exception thrown from a timer after N ms (uncaughtException)
+ *   reject-after-ms:N       a promise rejected with nobody to catch it (unhandledRejection)
+ *   throw-twice-after-ms:N  a throw, and another 5 ms later while the first is being released
+ * Any other value refuses to start (a typo must not silently test nothing).
+ */
+const FAULT_ENV = 'KEEPWATCH_FAULT_INJECT';
+interface FaultInjection {
+  readonly kind: 'throw' | 'reject' | 'throw-twice';
+  readonly afterMs: number;
+}
+
+function parseFaultInjection(text: string | undefined): FaultInjection | undefined {
+  if (text === undefined || text === '') return undefined;
+  const m = /^(throw|reject|throw-twice)-after-ms:(\d{1,9})$/.exec(text.trim());
+  if (!m) throw new Error(`${FAULT_ENV}=${text}: expected throw-after-ms:N, reject-after-ms:N or throw-twice-after-ms:N (a test hook)`);
+  return { kind: m[1] as FaultInjection['kind'], afterMs: Number(m[2]) };
+}
+
+function armFaultInjection(fault: FaultInjection, log: Logger): void {
+  log.warn({ event: 'fault-injection', kind: fault.kind, afterMs: fault.afterMs }, `TEST HOOK ${FAULT_ENV}: a ${fault.kind} fault in ${fault.afterMs} ms`);
+  const what = `injected fault (${FAULT_ENV}=${fault.kind}-after-ms:${fault.afterMs})`;
+  setTimeout(() => {
+    if (fault.kind === 'reject') {
+      void Promise.reject(new Error(what));
+      return;
+    }
+    if (fault.kind === 'throw-twice') {
+      setTimeout(() => {
+        throw new Error(`${what}, the second one`);
+      }, 5);
+    }
+    throw new Error(what);
+  }, fault.afterMs);
+}
+
+type Phase = 'starting' | 'running' | 'stopping' | 'crashed';
+
+/** The counters the statistics dump reads, one at a time (the event loop turns in between). */
+async function statsMetrics(agent: Agent): Promise<MetricSeries[]> {
+  const out: MetricSeries[] = [];
+  for (const name of STATS_METRIC_NAMES) {
+    const m = agent.metrics.registry.getSingleMetric(name);
+    if (m) out.push(await m.get());
+  }
+  return out;
+}
+
+async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir: string): Promise<void> {
   const log = createLogger(logLevel as 'info');
-  let agent: Agent;
+  let agent: Agent | undefined;
+  let phase: Phase = 'starting';
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  // --- Fail safe: log, release, exit 1 ----------------------------------------------------------
+  const crash = (kind: 'uncaughtException' | 'unhandledRejection' | 'stop-failed', err: unknown) => {
+    process.exitCode = 1;
+    if (phase === 'crashed') {
+      try {
+        log.fatal({ err, event: 'crash', kind, double: true }, `${kind} while releasing after a crash: ${describe(err)} (the exit comes anyway)`);
+      } catch {
+        /* nothing more to do */
+      }
+      return;
+    }
+    phase = 'crashed';
+    try {
+      log.fatal({ err, event: 'crash', kind }, `${kind}: ${describe(err)}; releasing priority and VIPs, then exiting 1`);
+    } catch {
+      process.stderr.write(`keepwatch: ${kind}: ${redactUrlCredentials(describe(err))}\n`);
+    }
+    // Whatever happens from here on (a hang, another error), the process ends in time.
+    setTimeout(() => {
+      log.fatal({ event: 'crash', kind: 'release-timeout' }, `release did not finish within ${HARD_EXIT_MS} ms: exiting 1`);
+      process.exit(1);
+    }, HARD_EXIT_MS);
+    // A crash during start-up: nothing is held yet (instances start as backups, last).
+    if (!agent) process.exit(1);
+    void agent
+      .emergencyStop(`${kind}: ${describe(err)}`, RELEASE_BUDGET_MS)
+      .catch(() => {})
+      .finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', (err) => crash('uncaughtException', err));
+  process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
+
+  // --- Signals, installed before the (slow) start so none of them finds Node's default ------------
+  const stop = (signal: string) => {
+    if (phase === 'stopping' || phase === 'crashed') return;
+    if (phase === 'starting' || !agent) {
+      // Nothing is held yet: the instances start last, in the same turn that ends the start.
+      log.info({ event: 'signal', signal }, `${signal} while starting: exiting`);
+      process.exitCode = 0;
+      process.exit(0);
+    }
+    phase = 'stopping';
+    log.info({ event: 'signal', signal }, `${signal}: shutting down`);
+    const limit = setTimeout(() => {
+      if (phase !== 'stopping') return;
+      log.error({ event: 'stop', result: 'timeout' }, `stop did not finish within ${STOP_LIMIT_MS} ms: exiting 1`);
+      process.exit(1);
+    }, STOP_LIMIT_MS);
+    agent.stop().then(
+      () => {
+        clearTimeout(limit);
+        if (phase !== 'stopping') return; // a crash took over while stopping
+        if (keepAlive) clearInterval(keepAlive);
+        process.exitCode = 0;
+        log.flush?.();
+        setTimeout(() => process.exit(0), 10);
+      },
+      (err: unknown) => {
+        clearTimeout(limit);
+        crash('stop-failed', err);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (phase !== 'running' || !agent) {
+      log.warn({ event: 'signal', signal: 'SIGHUP', phase }, `SIGHUP while ${phase}: ignored`);
+      return;
+    }
+    log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading configuration');
+    void agent.reload().catch((err: unknown) => log.error({ event: 'reload', result: 'failure' }, `reload failed: ${describe(err)}`));
+  });
+  // A listener on SIGUSR1 also keeps Node from opening its inspector (127.0.0.1:9229) on it.
+  // One dump of each kind at a time: a burst of signals coalesces instead of piling up.
+  const dumping = new Set<string>();
+  const dump = async (signal: 'SIGUSR1' | 'SIGUSR2') => {
+    const what = signal === 'SIGUSR1' ? 'state' : 'statistics';
+    if (dumping.has(signal)) {
+      log.info({ event: 'dump', signal }, `${signal}: the ${what} dump is being written already; skipped`);
+      return;
+    }
+    if (phase !== 'running' || !agent) {
+      log.info({ event: 'dump', signal, phase }, `${signal}: no ${what} to dump while ${phase}`);
+      return;
+    }
+    dumping.add(signal);
+    try {
+      const body =
+        signal === 'SIGUSR1'
+          ? formatStateDump(agent.dumpState())
+          : formatStatsDump({
+              version: VERSION,
+              pid: process.pid,
+              wallMs: Date.now(),
+              instances: agent.routers.map((r) => ({ name: r.name, vrid: r.config.vrid, interface: r.config.interface })),
+              metrics: await statsMetrics(agent),
+            });
+      let written: string | undefined;
+      try {
+        written = await writeDumpFile(dumpDir, signal === 'SIGUSR1' ? STATE_DUMP_FILE : STATS_DUMP_FILE, `${JSON.stringify(body, null, 2)}\n`);
+      } catch (err) {
+        log.error({ event: 'dump', signal }, `${signal}: could not write the ${what} dump: ${describe(err)}`);
+      }
+      log.info({ event: signal === 'SIGUSR1' ? 'state-dump' : 'stats-dump', signal, ...(written ? { file: written } : {}), dump: body }, `${signal}: ${what} dump${written ? ` written to ${written}` : ''}`);
+    } catch (err) {
+      log.error({ err, event: 'dump', signal }, `${signal}: ${what} dump failed: ${describe(err)}`);
+    } finally {
+      dumping.delete(signal);
+    }
+  };
+  process.on('SIGUSR1', () => void dump('SIGUSR1'));
+  process.on('SIGUSR2', () => void dump('SIGUSR2'));
+  // Node ignores SIGPIPE already; said here so it stays so (a closed stdout must not kill us).
+  process.on('SIGPIPE', () => {});
+
+  let fault: FaultInjection | undefined;
   try {
+    fault = parseFaultInjection(process.env[FAULT_ENV]);
     agent = await Agent.start({ configPath: file, log, ...run });
   } catch (err) {
     log.flush?.();
     if (err instanceof ConfigLoadError) {
       process.stderr.write(`${err.message}\nkeepwatch: configuration has errors; not starting\n`);
     } else if (err instanceof HostError) {
-      process.stderr.write(`keepwatch: ${err.message}\n`);
+      process.stderr.write(`keepwatch: ${redactUrlCredentials(err.message)}\n`);
     } else {
-      process.stderr.write(`keepwatch: cannot start: ${describe(err)}\n`);
+      process.stderr.write(`keepwatch: cannot start: ${redactUrlCredentials(describe(err))}\n`);
     }
     process.exit(1);
   }
+  if ((phase as Phase) === 'crashed') return; // a crash while starting: its handler exits
+  phase = 'running';
   // Native handles (netlink, pcap) do not all keep the event loop alive: an instance in FAULT
   // has no timer running, and the process must still wait for its link to come back.
-  const keepAlive = setInterval(() => {}, 1 << 30);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ event: 'signal', signal }, `${signal}: shutting down`);
-    void agent.stop().then(() => {
-      clearInterval(keepAlive);
-      log.flush?.();
-      setTimeout(() => process.exit(0), 10);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => {
-    log.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading configuration');
-    void agent.reload().catch((err: unknown) => log.error({ event: 'reload', result: 'failure' }, `reload failed: ${describe(err)}`));
-  });
-  process.on('uncaughtException', (err) => {
-    log.fatal({ err, event: 'crash' }, `uncaught exception: ${err.message}`);
-    stop('crash');
-  });
+  keepAlive = setInterval(() => {}, 1 << 30);
+  if (fault) armFaultInjection(fault, log);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -135,6 +317,8 @@ async function main(argv: string[]): Promise<void> {
         'capture-dir': { type: 'string' },
         'guard-config': { type: 'string' },
         'alertmanager-url': { type: 'string' },
+        'dump-dir': { type: 'string' },
+        'metrics-cache-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'dont-fork': { type: 'boolean', short: 'n' },
@@ -166,12 +350,24 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const listen = v.listen === 'off' ? undefined : (v.listen ?? '0.0.0.0:9650');
-  await runAgent(file, v['log-level'] ?? 'info', {
-    ...(listen ? { listen } : {}),
-    ...(v['capture-dir'] ? { captureDir: v['capture-dir'] } : {}),
-    ...(v['guard-config'] ? { guardConfigPath: v['guard-config'] } : {}),
-    ...(v['alertmanager-url'] ? { alertmanagerUrl: v['alertmanager-url'] } : {}),
-  });
+  const cacheText = v['metrics-cache-ms'];
+  if (cacheText !== undefined && !/^\d{1,5}$/.test(cacheText)) {
+    process.stderr.write(`keepwatch: --metrics-cache-ms '${cacheText}': expected milliseconds, 0-99999\n`);
+    process.exitCode = 2;
+    return;
+  }
+  await runAgent(
+    file,
+    v['log-level'] ?? 'info',
+    {
+      ...(listen ? { listen } : {}),
+      ...(v['capture-dir'] ? { captureDir: v['capture-dir'] } : {}),
+      ...(v['guard-config'] ? { guardConfigPath: v['guard-config'] } : {}),
+      ...(v['alertmanager-url'] ? { alertmanagerUrl: v['alertmanager-url'] } : {}),
+      ...(cacheText !== undefined ? { metricsMinIntervalMs: Number(cacheText) } : {}),
+    },
+    v['dump-dir'] ?? DEFAULT_DUMP_DIR,
+  );
 }
 
 await main(process.argv.slice(2));

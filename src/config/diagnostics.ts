@@ -15,10 +15,22 @@ export function formatLocation(loc: SourceLocation): string {
   return `${loc.file}:${loc.line}:${loc.column}`;
 }
 
-/** Collects diagnostics while lexing, parsing and validating. */
+/** Errors kept for the report; past it errors are counted (a hostile file may hold millions). */
+export const MAX_REPORTED_ERRORS = 100;
+/** Warnings kept for the report; past it they are counted. */
+export const MAX_REPORTED_WARNINGS = 100;
+
+/**
+ * Collects diagnostics while lexing, parsing and validating. It keeps the first
+ * `MAX_REPORTED_ERRORS` errors and `MAX_REPORTED_WARNINGS` warnings found and counts the rest
+ * (`overflow()` says how many); `saturated` tells callers to skip costly detail (did-you-mean
+ * searches) that nobody would see.
+ */
 export class DiagnosticSink {
   readonly items: Diagnostic[] = [];
   private errors = 0;
+  private warnings = 0;
+  private firstDropped: SourceLocation | undefined;
 
   error(location: SourceLocation, message: string): void {
     this.add('error', location, message);
@@ -29,8 +41,9 @@ export class DiagnosticSink {
   }
 
   add(severity: Severity, location: SourceLocation, message: string): void {
-    this.items.push({ severity, message, location });
-    if (severity === 'error') this.errors++;
+    const n = severity === 'error' ? ++this.errors : ++this.warnings;
+    if (n <= (severity === 'error' ? MAX_REPORTED_ERRORS : MAX_REPORTED_WARNINGS)) this.items.push({ severity, message, location });
+    else this.firstDropped ??= location;
   }
 
   get errorCount(): number {
@@ -39,6 +52,30 @@ export class DiagnosticSink {
 
   get hasErrors(): boolean {
     return this.errors > 0;
+  }
+
+  /** True once no further error would be reported. */
+  get saturated(): boolean {
+    return this.errors >= MAX_REPORTED_ERRORS;
+  }
+
+  /**
+   * One closing diagnostic when some were only counted (`N more errors not shown ...`), at the
+   * place of the first one left out; undefined when everything was kept.
+   */
+  overflow(): Diagnostic | undefined {
+    const errors = Math.max(0, this.errors - MAX_REPORTED_ERRORS);
+    const warnings = Math.max(0, this.warnings - MAX_REPORTED_WARNINGS);
+    if (!this.firstDropped) return undefined;
+    const parts = [
+      ...(errors ? [`${errors} more error${errors === 1 ? '' : 's'}`] : []),
+      ...(warnings ? [`${warnings} more warning${warnings === 1 ? '' : 's'}`] : []),
+    ];
+    return {
+      severity: errors ? 'error' : 'warning',
+      message: `${parts.join(' and ')} not shown (keepwatch reports the first ${MAX_REPORTED_ERRORS} errors and ${MAX_REPORTED_WARNINGS} warnings it finds; this is where the first one left out is)`,
+      location: this.firstDropped,
+    };
   }
 }
 

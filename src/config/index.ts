@@ -1,7 +1,31 @@
 /** keepalived.conf reading: the public API of src/config. */
 export type * from './model.js';
-export { loadConfig, parseConfigText, nodeConfigFs, expandGlob, MAX_INCLUDE_DEPTH, type ConfigFs } from './load.js';
-export { formatDiagnostic, formatLocation, sortDiagnostics, ConfigError, editDistance, closestMatch } from './diagnostics.js';
+export {
+  loadConfig,
+  parseConfigText,
+  nodeConfigFs,
+  expandGlob,
+  segmentMatcher,
+  MAX_INCLUDE_DEPTH,
+  MAX_FILE_BYTES,
+  MAX_TOTAL_BYTES,
+  MAX_FILE_READS,
+  MAX_GLOB_MATCHES,
+  MAX_DIR_ENTRIES,
+  MAX_TOKENS,
+  type ConfigFs,
+} from './load.js';
+export {
+  formatDiagnostic,
+  formatLocation,
+  sortDiagnostics,
+  ConfigError,
+  editDistance,
+  closestMatch,
+  MAX_REPORTED_ERRORS,
+  MAX_REPORTED_WARNINGS,
+} from './diagnostics.js';
 export { summarizeInstance, NOT_ACTED_ON, LVS_WARNING } from './validate.js';
 export { lex, type Token, type TokenLine } from './lexer.js';
-export { parse, type Statement, type Block } from './parser.js';
+export { parse, MAX_BLOCK_DEPTH, type Statement, type Block } from './parser.js';
+export { readRegularFile, FileRefusedError, type FileKind } from './files.js';

@@ -32,23 +32,81 @@ export type TokenLine = readonly Token[];
 const WORD = /[^ \t\r\v\f{}"!#]+/y;
 const ASTRAL = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
 
-export function lex(text: string, file: string, sink: DiagnosticSink): TokenLine[] {
+/** A cap on the words (tokens) of one configuration, shared by the files it reads. */
+export interface LexBudget {
+  readonly maxTokens: number;
+  /** Tokens made so far; lexing stops (with an error) when it would pass `maxTokens`. */
+  used: number;
+}
+
+export interface LexOptions {
+  readonly budget?: LexBudget;
+  /** Leave out lines without tokens (the parser skips them anyway; a file of blank lines then costs no memory). */
+  readonly dropEmpty?: boolean;
+}
+
+const EMPTY: TokenLine = Object.freeze([]) as TokenLine;
+const LINE_BREAK = /\r\n|\n|\r/g;
+
+export function lex(text: string, file: string, sink: DiagnosticSink, options: LexOptions = {}): TokenLine[] {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
-  const lines = text.includes('\r') ? text.split(/\r\n|\n|\r/) : text.split('\n');
-  const out: TokenLine[] = new Array(lines.length);
-  for (let i = 0; i < lines.length; i++) out[i] = lexLine(lines[i]!, file, i + 1, sink);
+  const out: TokenLine[] = [];
+  const { budget, dropEmpty } = options;
+  const crs = text.includes('\r');
+  let from = 0;
+  for (let lineNo = 1; ; lineNo++) {
+    let to: number;
+    let next: number;
+    if (crs) {
+      LINE_BREAK.lastIndex = from;
+      const m = LINE_BREAK.exec(text);
+      to = m ? m.index : text.length;
+      next = m ? m.index + m[0].length : -1;
+    } else {
+      const nl = text.indexOf('\n', from);
+      to = nl < 0 ? text.length : nl;
+      next = nl < 0 ? -1 : nl + 1;
+    }
+    const toks = to > from ? lexLine(text.slice(from, to), file, lineNo, sink, budget) : EMPTY;
+    if (toks.length || !dropEmpty) out.push(toks);
+    if (budget && budget.used > budget.maxTokens) break;
+    if (next < 0) break;
+    from = next;
+  }
   return out;
 }
 
-/** The 1-based column of UTF-16 index `i`: code points, so a surrogate pair is one column. */
-function columnOf(line: string, i: number, astral: boolean): number {
-  return astral ? Array.from(line.slice(0, i)).length + 1 : i + 1;
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * 1-based columns of UTF-16 indexes in code points (a surrogate pair is one column), asked for in
+ * increasing order: counting resumes where the last call stopped, so a line costs its length once.
+ */
+class Columns {
+  private index = 0;
+  private column = 1;
+  constructor(
+    private readonly line: string,
+    private readonly astral: boolean,
+  ) {}
+  at(i: number): number {
+    if (!this.astral) return i + 1;
+    const { line } = this;
+    for (let k = this.index; k < i; k++) {
+      // a low surrogate right after a high one is the same code point, so the same column
+      const low = isLow(line.charCodeAt(k)) && k > 0 && isHigh(line.charCodeAt(k - 1));
+      if (!low) this.column++;
+    }
+    this.index = i;
+    return this.column;
+  }
 }
 
-function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSink): TokenLine {
-  const tokens: Token[] = [];
+function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSink, budget?: LexBudget): TokenLine {
+  let tokens: Token[] | undefined;
   const n = line.length;
-  const astral = ASTRAL.test(line);
+  const columns = new Columns(line, ASTRAL.test(line));
   let i = 0;
   while (i < n) {
     // whitespace: C `isspace` minus the newline (space, tab, CR, VT, FF)
@@ -58,7 +116,12 @@ function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSin
     if (i >= n) break;
     const c = line[i]!;
     if (c === '!' || c === '#') break;
-    const location: SourceLocation = { file, line: lineNo, column: columnOf(line, i, astral) };
+    const location: SourceLocation = { file, line: lineNo, column: columns.at(i) };
+    if (budget && ++budget.used > budget.maxTokens) {
+      sink.error(location, `more than ${budget.maxTokens} words in this configuration; nothing from here on is read`);
+      break;
+    }
+    tokens ??= [];
     const start = i;
     if (c === '{' || c === '}') {
       tokens.push({ kind: c === '{' ? 'open' : 'close', text: c, raw: c, quoted: false, lead, location });
@@ -74,22 +137,31 @@ function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSin
         i = close + 1;
       }
     } else {
-      // A word; `\#` and `\!` inside it are a literal '#' and '!' (keepalived `decomment`).
+      // A word; `\#` and `\!` inside it are a literal '#' and '!' (keepalived `decomment`). Pieces
+      // are joined once at the end: rewriting the text at each escape would be quadratic.
       let text = '';
+      let pieces: string[] | undefined;
+      let last = '';
       for (;;) {
         WORD.lastIndex = i;
         if (WORD.test(line)) {
-          text += line.slice(i, WORD.lastIndex);
+          last = line.slice(i, WORD.lastIndex);
+          if (pieces) pieces.push(last);
+          else text = last;
           i = WORD.lastIndex;
         }
         const next = line[i];
-        if (text.endsWith('\\') && (next === '#' || next === '!')) {
-          text = text.slice(0, -1) + next;
+        if (last.endsWith('\\') && (next === '#' || next === '!')) {
+          pieces ??= [text];
+          pieces[pieces.length - 1] = pieces.at(-1)!.slice(0, -1);
+          pieces.push(next);
+          last = next;
           i++;
         } else break;
       }
-      tokens.push({ kind: 'word', text, raw: line.slice(start, i), quoted: false, lead, location });
+      if (pieces) text = pieces.join('');
+      tokens.push({ kind: 'word', text, raw: pieces ? line.slice(start, i) : text, quoted: false, lead, location });
     }
   }
-  return tokens;
+  return tokens ?? EMPTY;
 }

@@ -7,76 +7,206 @@
  * as they are) and may use `*`, `?` and `[...]` in any path segment. Matches are read in sorted
  * order. A pattern without matches is a warning (keepalived carries on); an explicit file that
  * cannot be read, an include cycle and includes nested more than 20 deep are errors.
+ *
+ * Hostile input stays bounded (every limit is an error at the `include` that goes over it, and
+ * loading stops reading files from there on):
+ * - only regular files are read; a FIFO, socket, device or directory, named or matched by a glob,
+ *   is refused without being opened (files.ts);
+ * - a file is at most `MAX_FILE_BYTES`; one configuration reads at most `MAX_FILE_READS` files and
+ *   `MAX_TOTAL_BYTES` in all, so a file included many times (`a` includes `b` twice, `b` includes
+ *   `c` twice, ...: 2^n reads) is stopped after `MAX_FILE_READS` reads, not expanded exponentially;
+ * - a glob pattern matches at most `MAX_GLOB_MATCHES` paths (none is read past that), and globbing
+ *   reads at most `MAX_DIR_ENTRIES` directory entries per configuration.
+ * Everything here is synchronous (a reload is one bounded burst of reads; no FIFO is ever opened);
+ * only `-f -` (standard input, asked for by the operator) waits for its writer.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { opendirSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ConfigLoadResult, SourceLocation } from './model.js';
 import { DiagnosticSink, sortDiagnostics } from './diagnostics.js';
-import { lex } from './lexer.js';
+import { FileRefusedError, formatBytes, readRegularFile, readStdin, statKind, type FileKind } from './files.js';
+import { lex, type LexBudget } from './lexer.js';
 import { parse, type Statement } from './parser.js';
-import { NEEDS_BLOCK, TOP_LEVEL_BLOCKS } from './schema.js';
+import { NEEDS_BLOCK, SECRET_KEYWORDS, TOP_LEVEL_BLOCKS } from './schema.js';
 import { buildConfig } from './validate.js';
 
 export interface ConfigFs {
-  readFile(path: string): string;
-  listDir(dir: string): string[];
+  /**
+   * The text of the regular file `path`. An implementation must refuse anything else without
+   * blocking (throw a `FileRefusedError` 'ENOTREG') and should stop past `maxBytes` ('EFBIG'); the
+   * loader checks the size of what it gets as well.
+   */
+  readFile(path: string, maxBytes: number): string;
+  /** The names in `dir`; may stop (throw) past `maxEntries`, which the loader checks as well. */
+  listDir(dir: string, maxEntries: number): string[];
   isFile(path: string): boolean;
+  /**
+   * What `path` is (symlinks followed), undefined when nothing is there. Optional: without it a
+   * glob returns regular files only (`isFile`); with it, a glob also returns FIFOs, sockets and
+   * devices, so that they are refused with an error rather than skipped in silence.
+   */
+  kind?(path: string): FileKind | undefined;
+  /** Standard input, for a main file named `-` or `/dev/stdin` (never for an include). */
+  readStdin?(maxBytes: number): string;
+}
+
+/** A directory with more entries than a glob may read. */
+class TooManyEntriesError extends Error {
+  readonly code = 'E2BIG';
 }
 
 export const nodeConfigFs: ConfigFs = {
+  readFile: (path, maxBytes) => readRegularFile(path, maxBytes).bytes.toString('utf8'),
+  listDir: (dir, maxEntries) => {
+    const d = opendirSync(dir);
+    const names: string[] = [];
+    try {
+      for (let e = d.readSync(); e; e = d.readSync()) {
+        if (names.length >= maxEntries) throw new TooManyEntriesError(`more than ${maxEntries} entries in '${dir}'`);
+        names.push(e.name);
+      }
+    } finally {
+      d.closeSync();
+    }
+    return names;
+  },
+  isFile: (path) => statKind(path) === 'regular file',
+  kind: statKind,
   // `-f /dev/stdin` (or `-`): read descriptor 0, which also works when stdin is a socket.
-  readFile: (path) => readFileSync(path === '-' || path === '/dev/stdin' ? 0 : path, 'utf8'),
-  listDir: (dir) => readdirSync(dir),
-  isFile: (path) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,
+  readStdin: (maxBytes) => readStdin(maxBytes).toString('utf8'),
 };
 
 /** keepalived has no limit of its own that we mirror; 20 levels is far beyond any real layout. */
 export const MAX_INCLUDE_DEPTH = 20;
+/** One file: a large real keepalived.conf (hundreds of instances) is well under 1 MiB. */
+export const MAX_FILE_BYTES = 4 << 20;
+/** All files of one configuration together. */
+export const MAX_TOTAL_BYTES = 16 << 20;
+/** File reads for one configuration (the main file included; a file included twice counts twice). */
+export const MAX_FILE_READS = 1000;
+/** Paths one glob pattern may match. */
+export const MAX_GLOB_MATCHES = 1000;
+/** Directory entries globbing may read for one configuration. */
+export const MAX_DIR_ENTRIES = 100_000;
+/**
+ * Words (tokens) of one configuration. A keepalived.conf of 2,000 instances of 50 words each has
+ * 100k; every word costs a few hundred bytes and a few microseconds through lexer, parser and
+ * validation, so this bounds a hostile file to well under a second and ~100 MB.
+ */
+export const MAX_TOKENS = 250_000;
 
-const HINTS = { needsBlock: NEEDS_BLOCK, topLevelBlocks: TOP_LEVEL_BLOCKS };
+const HINTS = { needsBlock: NEEDS_BLOCK, topLevelBlocks: TOP_LEVEL_BLOCKS, secrets: SECRET_KEYWORDS };
 const GLOB_MAGIC = /[*?[]/;
 /** `include` and keepalived's stricter variants (`includer`, `includem`, ...), read alike here. */
 const INCLUDE = /^include[rmwba]?$/;
 
-/** One glob path segment as a RegExp: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`/`[^x]`, `\x`. */
-export function segmentRegExp(seg: string): RegExp {
-  let re = '';
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '\\' && i + 1 < seg.length) re += escapeRe(seg[++i]!);
+type GlobToken =
+  | { readonly t: 'char'; readonly c: string }
+  | { readonly t: 'any' }
+  | { readonly t: 'star' }
+  | { readonly t: 'class'; readonly negate: boolean; readonly chars: ReadonlySet<string>; readonly ranges: readonly (readonly [number, number])[] };
+
+/**
+ * One glob path segment as a matcher: `*`, `?`, `[abc]`, `[a-z]`, `[!x]`/`[^x]`, `\x`; an
+ * unterminated `[` is literal, and a segment with a reversed range (`[z-a]`) matches itself only.
+ * Matching walks name and pattern with one star to back up to (the glob(3) way), so it costs at
+ * most |name| x |pattern| steps: no regular expression, whose backtracking `*a*a*a*a*b` would
+ * make exponential.
+ */
+export function segmentMatcher(seg: string): (name: string) => boolean {
+  const cp = Array.from(seg);
+  const tokens: GlobToken[] = [];
+  for (let i = 0; i < cp.length; i++) {
+    const c = cp[i]!;
+    if (c === '*') {
+      if (tokens.at(-1)?.t !== 'star') tokens.push({ t: 'star' });
+    } else if (c === '?') tokens.push({ t: 'any' });
+    else if (c === '\\' && i + 1 < cp.length) tokens.push({ t: 'char', c: cp[++i]! });
     else if (c === '[') {
       let j = i + 1;
-      if (seg[j] === '!' || seg[j] === '^') j++;
-      if (seg[j] === ']') j++;
-      while (j < seg.length && seg[j] !== ']') j++;
-      if (j >= seg.length) {
-        re += '\\[';
+      if (cp[j] === '!' || cp[j] === '^') j++;
+      if (cp[j] === ']') j++;
+      while (j < cp.length && cp[j] !== ']') j++;
+      if (j >= cp.length) {
+        tokens.push({ t: 'char', c });
         continue;
       }
-      let body = seg.slice(i + 1, j);
-      const negate = body.startsWith('!') || body.startsWith('^');
+      let body = cp.slice(i + 1, j);
+      const negate = body[0] === '!' || body[0] === '^';
       if (negate) body = body.slice(1);
-      re += `[${negate ? '^' : ''}${body.replace(/[\\\]^[]/g, '\\$&')}]`;
+      const chars = new Set<string>();
+      const ranges: [number, number][] = [];
+      for (let k = 0; k < body.length; k++) {
+        if (body[k + 1] === '-' && k + 2 < body.length) {
+          const lo = body[k]!.codePointAt(0)!;
+          const hi = body[k + 2]!.codePointAt(0)!;
+          if (lo > hi) return (name) => name === seg; // as a RegExp would refuse it
+          ranges.push([lo, hi]);
+          k += 2;
+        } else chars.add(body[k]!);
+      }
+      tokens.push({ t: 'class', negate, chars, ranges });
       i = j;
-    } else re += escapeRe(c);
+    } else tokens.push({ t: 'char', c });
   }
-  try {
-    return new RegExp(`^${re}$`, 'su');
-  } catch {
-    return new RegExp(`^${[...seg].map(escapeRe).join('')}$`, 'su'); // e.g. a reversed range [z-a]
-  }
+  const one = (tok: GlobToken, ch: string): boolean => {
+    if (tok.t === 'char') return tok.c === ch;
+    if (tok.t === 'any') return true;
+    if (tok.t === 'star') return false;
+    const code = ch.codePointAt(0)!;
+    const hit = tok.chars.has(ch) || tok.ranges.some(([lo, hi]) => code >= lo && code <= hi);
+    return hit !== tok.negate;
+  };
+  return (name) => {
+    const s = Array.from(name);
+    let ti = 0;
+    let si = 0;
+    let starT = -1;
+    let starS = 0;
+    while (si < s.length) {
+      const tok = tokens[ti];
+      if (tok && tok.t === 'star') {
+        starT = ti++;
+        starS = si;
+      } else if (tok && one(tok, s[si]!)) {
+        ti++;
+        si++;
+      } else if (starT >= 0) {
+        ti = starT + 1;
+        si = ++starS;
+      } else return false;
+    }
+    while (tokens[ti]?.t === 'star') ti++;
+    return ti === tokens.length;
+  };
 }
 
-const escapeRe = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A glob that went over a limit: `reason` completes "include pattern 'P' ...". */
+export class GlobLimitError extends Error {
+  override name = 'GlobLimitError';
+}
+
+export interface GlobLimits {
+  /** Paths the pattern may match (also bounds the directories walked for it). */
+  readonly maxMatches: number;
+  /** Directory entries left to read; decreased as entries are read. */
+  entriesLeft: number;
+}
 
 /**
  * Expands a glob `pattern` relative to `baseDir` over `fs.listDir` (Node 20 has no fs.glob).
- * Like glob(3), a wildcard does not match a leading `.`; only regular files are returned, sorted.
+ * Like glob(3), a wildcard does not match a leading `.`. Returned sorted: the regular files, and
+ * where `fs.kind` tells them apart also FIFOs, sockets and devices (so the caller refuses them
+ * aloud); directories and dangling links are not returned. Throws `GlobLimitError` past `limits`.
  */
-export function expandGlob(fs: ConfigFs, pattern: string, baseDir: string): string[] {
+export function expandGlob(
+  fs: ConfigFs,
+  pattern: string,
+  baseDir: string,
+  limits: GlobLimits = { maxMatches: MAX_GLOB_MATCHES, entriesLeft: MAX_DIR_ENTRIES },
+): string[] {
   let paths = [isAbsolute(pattern) ? '/' : baseDir];
   for (const seg of pattern.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -84,28 +214,37 @@ export function expandGlob(fs: ConfigFs, pattern: string, baseDir: string): stri
       paths = paths.map((p) => join(p, seg));
       continue;
     }
-    const re = segmentRegExp(seg);
+    const matches = segmentMatcher(seg);
     const next: string[] = [];
     for (const p of paths) {
       let names: string[];
       try {
-        names = fs.listDir(p === '' ? '.' : p);
-      } catch {
+        names = fs.listDir(p === '' ? '.' : p, limits.entriesLeft);
+      } catch (e) {
+        if (e instanceof TooManyEntriesError) throw new GlobLimitError(`reads more than ${MAX_DIR_ENTRIES} directory entries (${e.message})`);
         continue;
       }
-      for (const n of [...names].sort(byCodeUnit)) {
-        if (re.test(n) && (!n.startsWith('.') || seg.startsWith('.'))) next.push(join(p, n));
+      if (names.length > limits.entriesLeft) throw new GlobLimitError(`reads more than ${MAX_DIR_ENTRIES} directory entries (in '${p}')`);
+      limits.entriesLeft -= names.length;
+      for (const n of names.slice().sort(byCodeUnit)) {
+        if ((!n.startsWith('.') || seg.startsWith('.')) && matches(n)) {
+          if (next.length >= limits.maxMatches) throw new GlobLimitError(`matches more than ${limits.maxMatches} paths`);
+          next.push(join(p, n));
+        }
       }
     }
     paths = next;
   }
-  return paths.filter((p) => {
+  const wanted = (p: string): boolean => {
     try {
-      return fs.isFile(p);
+      if (!fs.kind) return fs.isFile(p);
+      const k = fs.kind(p);
+      return k !== undefined && k !== 'directory';
     } catch {
       return false;
     }
-  }).sort(byCodeUnit);
+  };
+  return paths.filter(wanted).sort(byCodeUnit);
 }
 
 function reason(e: unknown): string {
@@ -113,6 +252,8 @@ function reason(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'ELOOP') return 'too many levels of symbolic links';
+  if (e instanceof FileRefusedError) return e.message;
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -121,28 +262,77 @@ class Loader {
   readonly files: string[] = [];
   /** Files tried, in order (for sorting diagnostics, including files that could not be read). */
   readonly attempted: string[] = [];
+  private readonly seen = new Set<string>();
+  /** Times each path was read (to name a file included over and over). */
+  private readonly reads = new Map<string, number>();
+  private fileReads = 0;
+  private totalBytes = 0;
+  private readonly glob: GlobLimits = { maxMatches: MAX_GLOB_MATCHES, entriesLeft: MAX_DIR_ENTRIES };
+  private readonly tokens: LexBudget = { maxTokens: MAX_TOKENS, used: 0 };
+  /** Set once a per-configuration limit is hit: no file is read after that. */
+  private stopped = false;
 
   constructor(
     private readonly fs: ConfigFs,
     readonly sink: DiagnosticSink,
   ) {}
 
-  loadFile(path: string, chain: readonly string[], site?: SourceLocation): Statement[] {
+  private attempt(path: string): void {
+    if (this.seen.has(path)) return;
+    this.seen.add(path);
     this.attempted.push(path);
-    let text: string;
-    try {
-      text = this.fs.readFile(path);
-    } catch (e) {
-      this.sink.error(site ?? { file: path, line: 1, column: 1 }, `cannot read '${path}': ${reason(e)}`);
-      return [];
-    }
-    return this.parseText(text, path, chain);
   }
 
-  parseText(text: string, path: string, chain: readonly string[]): Statement[] {
-    if (!this.attempted.includes(path)) this.attempted.push(path);
+  /** Reports the first limit hit (at the include that hit it) and stops reading files. */
+  private stop(site: SourceLocation, message: string): void {
+    this.sink.error(site, message);
+    this.stopped = true;
+  }
+
+  /** `site`: the include's argument; undefined for the main file. */
+  loadFile(path: string, chain: readonly string[], site?: SourceLocation): Statement[] {
+    const where = site ?? { file: path, line: 1, column: 1 };
+    if (this.stopped) return [];
+    if (this.fileReads >= MAX_FILE_READS) {
+      const n = this.reads.get(path) ?? 0;
+      const again = n > 1 ? `, and this one was read ${n} times already (included over and over?)` : '';
+      this.stop(where, `'${path}' is not read: one configuration reads at most ${MAX_FILE_READS} files${again}; no further file is read`);
+      return [];
+    }
+    this.fileReads++;
+    this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
+    this.attempt(path);
+    const maxBytes = Math.min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - this.totalBytes);
+    let text: string;
+    try {
+      const stdin = !site && (path === '-' || path === '/dev/stdin') && this.fs.readStdin !== undefined;
+      text = stdin ? this.fs.readStdin!(MAX_FILE_BYTES) : this.fs.readFile(path, maxBytes);
+    } catch (e) {
+      if (e instanceof FileRefusedError && e.code === 'EFBIG' && maxBytes < MAX_FILE_BYTES) {
+        this.stop(where, `'${path}' is not read: one configuration is at most ${formatBytes(MAX_TOTAL_BYTES)} in all its files; no further file is read`);
+      } else this.sink.error(where, `cannot read '${path}': ${reason(e)}`);
+      return [];
+    }
+    return this.parseText(text, path, chain, where);
+  }
+
+  parseText(text: string, path: string, chain: readonly string[], where?: SourceLocation): Statement[] {
+    this.attempt(path);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_FILE_BYTES) {
+      // An in-memory text or a ConfigFs that does not stop at maxBytes itself.
+      this.sink.error(where ?? { file: path, line: 1, column: 1 }, `cannot read '${path}': it is larger than ${formatBytes(MAX_FILE_BYTES)}, the most keepwatch reads from one file`);
+      return [];
+    }
+    if (this.totalBytes + bytes > MAX_TOTAL_BYTES) {
+      this.stop(where ?? { file: path, line: 1, column: 1 }, `'${path}' is not read: one configuration is at most ${formatBytes(MAX_TOTAL_BYTES)} in all its files; no further file is read`);
+      return [];
+    }
+    this.totalBytes += bytes;
     this.files.push(path);
-    const stmts = parse(lex(text, path, this.sink), HINTS, this.sink);
+    const lines = lex(text, path, this.sink, { budget: this.tokens, dropEmpty: true });
+    if (this.tokens.used > this.tokens.maxTokens) this.stopped = true; // reported by the lexer
+    const stmts = parse(lines, HINTS, this.sink);
     return this.expand(stmts, path, [...chain, path]);
   }
 
@@ -153,12 +343,12 @@ class Loader {
       const s = stmts[k]!;
       if (INCLUDE.test(s.keyword.text) && !s.keyword.quoted) {
         out ??= stmts.slice(0, k);
-        out.push(...this.include(s, file, chain));
+        for (const t of this.include(s, file, chain)) out.push(t);
         continue;
       }
       if (s.block) {
         const inner = this.expand(s.block.statements, file, chain);
-        if (inner !== s.block.statements) s.block.statements.splice(0, s.block.statements.length, ...inner);
+        if (inner !== s.block.statements) s.block.statements = inner;
       }
       out?.push(s);
     }
@@ -174,6 +364,7 @@ class Loader {
       return [];
     }
     if (extra) this.sink.error(extra.location, `unexpected extra argument '${extra.text}' for '${kw}'`);
+    if (this.stopped) return [];
     if (chain.length > MAX_INCLUDE_DEPTH) {
       this.sink.error(arg.location, `includes are nested more than ${MAX_INCLUDE_DEPTH} deep; '${arg.text}' is not read`);
       return [];
@@ -182,7 +373,13 @@ class Loader {
     const base = dirname(file);
     let paths: string[];
     if (GLOB_MAGIC.test(pattern)) {
-      paths = expandGlob(this.fs, pattern, isAbsolute(pattern) ? '/' : base);
+      try {
+        paths = expandGlob(this.fs, pattern, isAbsolute(pattern) ? '/' : base, this.glob);
+      } catch (e) {
+        if (!(e instanceof GlobLimitError)) throw e;
+        this.stop(arg.location, `include pattern '${pattern}' ${e.message}; none is read, and no further file`);
+        return [];
+      }
       if (paths.length === 0) {
         this.sink.warning(arg.location, `include pattern '${pattern}' matched no files`);
         return [];
@@ -196,7 +393,7 @@ class Loader {
         this.sink.error(arg.location, `include cycle: '${p}' is already being read (${[...chain, p].join(' -> ')})`);
         continue;
       }
-      out.push(...this.loadFile(p, chain, arg.location));
+      for (const t of this.loadFile(p, chain, arg.location)) out.push(t);
     }
     return out;
   }
@@ -212,6 +409,8 @@ function run(sink: DiagnosticSink, loader: Loader, read: () => Statement[]): Con
     sink.error({ file, line: 1, column: 1 }, `internal error while reading the configuration: ${reason(e)}`);
   }
   const diagnostics = sortDiagnostics(sink.items, loader.attempted);
+  const more = sink.overflow();
+  if (more) diagnostics.push(more);
   return sink.hasErrors || !config ? { diagnostics } : { config, diagnostics };
 }
 

@@ -166,6 +166,8 @@ export interface VrrpScriptConfig {
   /** `user USER [GROUP]`. */
   readonly user?: string;
   readonly group?: string;
+  /** Where `user` is written (the keyword). */
+  readonly userLocation?: SourceLocation;
 }
 
 export interface TrackFileConfig {
@@ -218,8 +220,8 @@ export interface GlobalDefs {
   readonly vrrpGarpMasterRefreshRepeat: number;
   readonly vrrpGarpLowerPrioDelayMs?: number;
   readonly vrrpGarpLowerPrioRepeat?: number;
-  /** `script_user USER [GROUP]`. */
-  readonly scriptUser?: { readonly user: string; readonly group?: string };
+  /** `script_user USER [GROUP]`; `location` is the keyword's. */
+  readonly scriptUser?: { readonly user: string; readonly group?: string; readonly location: SourceLocation };
   readonly enableScriptSecurity: boolean;
 }
 

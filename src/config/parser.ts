@@ -12,6 +12,10 @@
  * an error and an implicit block (so its contents are not read as top-level statements); a
  * top-level block keyword followed by `{` inside another block means braces are missing, so every
  * open block is reported unclosed and closed there; at end of file every open block is reported.
+ *
+ * Bounds: blocks nest at most `MAX_BLOCK_DEPTH` deep; a `{` deeper than that is an error and what
+ * it holds is skipped (only its braces are counted, to find where it ends), so later passes never
+ * recurse deeper. Work is linear in the number of tokens.
  */
 import type { SourceLocation } from './model.js';
 import type { DiagnosticSink } from './diagnostics.js';
@@ -29,7 +33,7 @@ export interface Block {
   /** The `{` token; undefined for an implicit block made during error recovery. */
   readonly open?: Token;
   close?: Token;
-  readonly statements: Statement[];
+  statements: Statement[];
 }
 
 export interface ParseHints {
@@ -37,7 +41,12 @@ export interface ParseHints {
   readonly needsBlock: ReadonlySet<string>;
   /** Keywords that only exist at the top level (`vrrp_instance`, `global_defs`, ...). */
   readonly topLevelBlocks: ReadonlySet<string>;
+  /** Keywords whose arguments are secrets: messages name the keyword only (`auth_pass`). */
+  readonly secrets?: ReadonlySet<string>;
 }
+
+/** keepalived.conf never needs more than a handful of levels; 64 leaves room for LVS checkers. */
+export const MAX_BLOCK_DEPTH = 64;
 
 interface Frame {
   readonly block: Block;
@@ -45,8 +54,11 @@ interface Frame {
   readonly location?: SourceLocation;
 }
 
-export function statementLabel(s: Statement): string {
-  return s.args.length ? `${s.keyword.text} ${s.args.map((a) => a.text).join(' ')}` : s.keyword.text;
+/** `keyword arg arg` for messages; the arguments of a secret keyword are not shown. */
+export function statementLabel(s: Statement, secrets?: ReadonlySet<string>): string {
+  if (!s.args.length) return s.keyword.text;
+  if (secrets?.has(s.keyword.text)) return `${s.keyword.text} (value not shown)`;
+  return `${s.keyword.text} ${s.args.map((a) => a.text).join(' ')}`;
 }
 
 function argsText(args: readonly Token[]): string {
@@ -65,6 +77,9 @@ class Parser {
   private readonly stack: Frame[] = [{ block: this.root }];
   /** The last statement, if it ended its line without a block: a `{` starting the next line is its. */
   private awaiting: Statement | undefined;
+  /** Open braces of a block skipped for being nested too deep (0: not skipping). */
+  private skipping = 0;
+  private skippedBlock: Block | undefined;
 
   constructor(
     private readonly hints: ParseHints,
@@ -94,6 +109,13 @@ class Parser {
     }
     while (i < toks.length) {
       const t = toks[i]!;
+      if (this.skipping > 0) {
+        // Inside a block nested too deep: count its braces only.
+        if (t.kind === 'open') this.skipping++;
+        else if (t.kind === 'close' && --this.skipping === 0) this.skippedBlock!.close = t;
+        i++;
+        continue;
+      }
       if (t.kind === 'close') {
         if (stack.length === 1) sink.error(t.location, `unexpected '}': no block is open here`);
         else stack.pop()!.block.close = t;
@@ -126,12 +148,23 @@ class Parser {
   }
 
   private expectedBrace(s: Statement): void {
-    this.sink.error(s.keyword.location, `expected '{' after '${statementLabel(s)}'`);
+    this.sink.error(s.keyword.location, `expected '{' after '${statementLabel(s, this.hints.secrets)}'`);
   }
 
   private openBlock(owner: Statement | undefined, open: Token | undefined): void {
     const block: Block = open ? { open, statements: [] } : { statements: [] };
     if (owner) owner.block = block;
+    if (this.stack.length > MAX_BLOCK_DEPTH) {
+      // Too deep: an explicit block is skipped to its '}'; an implicit one (no '{' was written)
+      // is not opened, its statements stay where they are.
+      const at = open?.location ?? owner?.keyword.location;
+      if (at) this.sink.error(at, `blocks are nested more than ${MAX_BLOCK_DEPTH} deep; the contents of this one are not read`);
+      if (open) {
+        this.skipping = 1;
+        this.skippedBlock = block;
+      }
+      return;
+    }
     this.stack.push({ block, owner, location: open?.location });
   }
 
@@ -139,7 +172,7 @@ class Parser {
   private closeAll(): void {
     for (const frame of this.stack.splice(1)) {
       if (!frame.location) continue; // implicit block: "expected '{'" was reported
-      const what = frame.owner ? statementLabel(frame.owner) : 'a block';
+      const what = frame.owner ? statementLabel(frame.owner, this.hints.secrets) : 'a block';
       this.sink.error(frame.location, `unclosed '{' opened here for ${what}`);
     }
   }

@@ -297,6 +297,20 @@ export const KEYWORD_MAPS: ReadonlyMap<BlockKind, ReadonlyMap<string, Keyword>> 
   ]),
 );
 
+/**
+ * Keywords whose arguments are secrets, never echoed in a diagnostic: keepalived's `auth_pass`,
+ * `authentication` (a password written after it lands there), and `password` (the top-level `SSL`
+ * block's key password, keepalived/check/check_ssl.c).
+ */
+export const SECRET_KEYWORDS: ReadonlySet<string> = new Set(['auth_pass', 'authentication', 'password']);
+
+/**
+ * Blocks whose text, keywords aside, is kept out of diagnostics: in `authentication` a password on
+ * a line of its own, or after `auth_type PASS`, would otherwise be echoed as an unknown keyword or
+ * an extra argument.
+ */
+export const SECRET_BLOCKS: ReadonlySet<BlockKind> = new Set(['authentication']);
+
 /** Parser hint: keywords that always open a block. */
 export const NEEDS_BLOCK: ReadonlySet<string> = new Set(
   Object.values(TABLES).flatMap((t) => Object.entries(t).filter(([, s]) => opensBlock(s)).map(([k]) => k)),

@@ -8,6 +8,12 @@
  *    (keepalived/vrrp/vrrp.c `vrrp_complete_instance`) and the cross-instance checks.
  * Where keepalived refuses a configuration the finding is an error; where it adjusts a value and
  * logs, a warning that says what keepalived does.
+ *
+ * Secrets: no diagnostic shows the arguments of a `SECRET_KEYWORDS` keyword (`auth_pass my secret`
+ * says "takes one value (the password; not shown)"), nor any token of a `SECRET_BLOCKS` block but
+ * its keywords (a password on a line of its own reads as an unknown keyword there).
+ * Cost: linear in the statements; did-you-mean searches stop once the sink is saturated, and
+ * VRID conflicts are found through a map, not by comparing every pair of instances.
  */
 import type {
   AddressFamily,
@@ -34,6 +40,8 @@ import type { Token } from './lexer.js';
 import {
   KEYWORD_MAPS,
   LVS_CHECKERS,
+  SECRET_BLOCKS,
+  SECRET_KEYWORDS,
   TRUE_FALSE,
   VIP_OPTIONS_ACTED,
   VIP_OPTIONS_IGNORED,
@@ -119,8 +127,15 @@ class Interpreter {
     vrrp_sync_group: [],
   };
   readonly virtualServers: VirtualServerConfig[] = [];
+  /** > 0 while reading a `SECRET_BLOCKS` block: its tokens are not shown. */
+  private secretDepth = 0;
 
   constructor(private readonly sink: DiagnosticSink) {}
+
+  /** The closest candidate, unless nobody would read the suggestion (the sink is saturated). */
+  private guess(word: string, candidates: Iterable<string>): string | undefined {
+    return this.sink.saturated ? undefined : closestMatch(word, candidates);
+  }
 
   topLevel(stmts: readonly Statement[]): void {
     for (const stmt of stmts) {
@@ -154,7 +169,12 @@ class Interpreter {
     const spec = table.get(word);
     if (!spec) {
       const where = kind === 'top level' ? 'at top level' : `in ${kind}`;
-      if (word.startsWith('$')) {
+      const guess = parent && tableOf(parent.kind).has(word) ? undefined : this.guess(word, table.keys());
+      if (this.secretDepth > 0 && !guess && !(parent && tableOf(parent.kind).has(word))) {
+        // Maybe the password on a line of its own: not shown. (A near miss of a keyword is shown:
+        // its did-you-mean would tell the word all but two letters anyway.)
+        this.sink.error(stmt.keyword.location, `unknown keyword ${where} (not shown: it may be a password); expected ${[...table.keys()].join(' or ')}`);
+      } else if (word.startsWith('$')) {
         this.sink.error(stmt.keyword.location, `parameter definitions and substitutions ('${word}') are not supported by keepwatch`);
       } else if (word.startsWith('@')) {
         this.sink.error(stmt.keyword.location, `conditional configuration lines ('${word}') are not supported by keepwatch`);
@@ -163,7 +183,6 @@ class Interpreter {
         parent.suggested.add(word);
         this.sink.error(stmt.keyword.location, `unknown keyword '${word}' ${where}; is a '}' missing before it? ('${word}' belongs in ${parent.kind})`);
       } else {
-        const guess = closestMatch(word, table.keys());
         if (guess) section?.suggested.add(guess);
         this.sink.error(stmt.keyword.location, `unknown keyword '${word}' ${where}${guess ? `; did you mean '${guess}'?` : ''}`);
       }
@@ -184,6 +203,16 @@ class Interpreter {
   }
 
   private fill(section: Section, owner: Statement, parent?: Section): void {
+    const secret = SECRET_BLOCKS.has(section.kind);
+    if (secret) this.secretDepth++;
+    try {
+      this.fillStatements(section, owner, parent);
+    } finally {
+      if (secret) this.secretDepth--;
+    }
+  }
+
+  private fillStatements(section: Section, owner: Statement, parent?: Section): void {
     for (const stmt of owner.block?.statements ?? []) {
       const spec = this.lookup(stmt, section.kind, section, parent);
       if (!spec) continue;
@@ -193,7 +222,7 @@ class Interpreter {
         if (stmt.args[0]) this.extra(stmt, 0);
         const list = section.lists.get(word) ?? { stmt, entries: [], lines: 0 };
         section.lists.set(word, list);
-        for (const e of stmt.block?.statements ?? []) list.entries.push(...this.entry(v.entry, e, word));
+        for (const e of stmt.block?.statements ?? []) for (const x of this.entry(v.entry, e, word)) list.entries.push(x);
         list.lines += stmt.block?.statements.length ?? 0;
         continue;
       }
@@ -222,7 +251,14 @@ class Interpreter {
 
   private extra(stmt: Statement, index: number): void {
     const t = stmt.args[index]!;
-    this.sink.error(t.location, `unexpected extra argument '${t.text}' for '${stmt.keyword.text}'`);
+    const kw = stmt.keyword.text;
+    if (kw === 'auth_pass') {
+      this.sink.error(t.location, `'auth_pass' takes one value (the password; not shown); write a password with spaces in double quotes`);
+    } else if (SECRET_KEYWORDS.has(kw) || this.secretDepth > 0) {
+      this.sink.error(t.location, `unexpected extra argument for '${kw}' (not shown: it may be a password)`);
+    } else {
+      this.sink.error(t.location, `unexpected extra argument '${t.text}' for '${kw}'`);
+    }
   }
 
   private count(stmt: Statement, min: number, max: number, v: ValueSpec): boolean {
@@ -263,7 +299,12 @@ class Interpreter {
         if (!this.count(stmt, 1, 1, v)) return undefined;
         if (v.values.includes(a[0]!.text)) return a[0]!.text;
         const note = v.note ? ` (${v.note})` : '';
-        return this.invalid(a[0]!, kw, v, note + didYouMean(a[0]!.text, v.values));
+        const guess = this.guess(a[0]!.text, v.values);
+        if (!guess && (this.secretDepth > 0 || SECRET_KEYWORDS.has(kw))) {
+          this.sink.error(a[0]!.location, `invalid ${kw} (not shown: it may be a password): expected ${describe(v)}${note}`);
+          return undefined;
+        }
+        return this.invalid(a[0]!, kw, v, note + (guess ? `; did you mean '${guess}'?` : ''));
       }
       case 'int': {
         if (!this.count(stmt, 1, 1, v)) return undefined;
@@ -436,7 +477,8 @@ class Interpreter {
           return undefined;
         }
         const all = [...VIP_OPTIONS_ACTED, ...Object.keys(VIP_OPTIONS_IGNORED)];
-        this.sink.error(opt.location, `unknown option '${o}' for virtual address ${shown}${didYouMean(o, all)}`);
+        const guess = this.guess(o, all);
+        this.sink.error(opt.location, `unknown option '${o}' for virtual address ${shown}${guess ? `; did you mean '${guess}'?` : ''}`);
         return undefined;
       }
       const param = takesValue ? a[i + 1] : undefined;
@@ -463,7 +505,8 @@ class Interpreter {
       } else if (o === 'scope') {
         const n = parseWhole(p.text);
         if (!VIP_SCOPES.includes(p.text) && (n === undefined || n > 255)) {
-          this.sink.error(p.location, `invalid scope '${p.text}' for ${shown}: expected ${needs.scope}${didYouMean(p.text, VIP_SCOPES)}`);
+          const guess = this.guess(p.text, VIP_SCOPES);
+          this.sink.error(p.location, `invalid scope '${p.text}' for ${shown}: expected ${needs.scope}${guess ? `; did you mean '${guess}'?` : ''}`);
           return undefined;
         }
         if (ip.family === 'ipv6') this.sink.warning(opt.location, `'scope' is ignored for IPv6 address ${shown} (as keepalived does)`);
@@ -636,7 +679,7 @@ function lowerPrio(s: Section, k: string, strict: boolean, dflt: number, sink: D
 function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
   const timeout = s.get<number>('smtp_connect_timeout');
   if (timeout?.value === 0) sink.warning(timeout.loc, 'smtp_connect_timeout 0 is raised to 1 second (as keepalived does)');
-  const scriptUser = s.val<string[]>('script_user');
+  const scriptUser = s.get<string[]>('script_user');
   const lowerDelay = s.val<number>('vrrp_garp_lower_prio_delay');
   return defined<GlobalDefs>({
     routerId: s.val<string>('router_id'),
@@ -661,7 +704,7 @@ function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
     vrrpGarpMasterRefreshRepeat: repeatCount(s, 'vrrp_garp_master_refresh_repeat', sink) ?? 1,
     vrrpGarpLowerPrioDelayMs: lowerDelay === undefined ? undefined : lowerDelay * 1000,
     vrrpGarpLowerPrioRepeat: s.val<number>('vrrp_garp_lower_prio_repeat'),
-    scriptUser: scriptUser && defined({ user: scriptUser[0]!, group: scriptUser[1] }),
+    scriptUser: scriptUser && defined({ user: scriptUser.value[0]!, group: scriptUser.value[1], location: scriptUser.stmt.keyword.location }),
     enableScriptSecurity: s.val<boolean>('enable_script_security') ?? false,
   });
 }
@@ -906,7 +949,7 @@ function assembleScript(s: Section, sink: DiagnosticSink): VrrpScriptConfig | un
   }
   const intervalMs = (s.val<number>('interval') ?? 1) * 1000;
   const weight = s.val<{ weight: number; reverse: boolean }>('weight');
-  const user = s.val<string[]>('user');
+  const user = s.get<string[]>('user');
   return defined<VrrpScriptConfig>({
     name: s.name,
     location: s.nameLoc,
@@ -919,8 +962,9 @@ function assembleScript(s: Section, sink: DiagnosticSink): VrrpScriptConfig | un
     rise: s.val<number>('rise') ?? 1,
     fall: s.val<number>('fall') ?? 1,
     initFail: s.val<boolean>('init_fail') ?? false,
-    user: user?.[0],
-    group: user?.[1],
+    user: user?.value[0],
+    group: user?.value[1],
+    userLocation: user?.stmt.keyword.location,
   });
 }
 
@@ -957,15 +1001,14 @@ function uniqueNames(sections: readonly Section[], sink: DiagnosticSink): Sectio
 }
 
 /**
- * keepalived's `check_vrid_conflicts` (vrrp.c): same VRID, family and interface, and either both
- * multicast to the same group, or both unicast from the same source address with a common peer.
+ * keepalived's `check_vrid_conflicts` (vrrp.c): two instances conflict with the same VRID, family
+ * and interface, and either both multicast to the same group, or both unicast from the same source
+ * address with a common peer. As keys: two instances conflict iff they share one.
  */
-function vridConflict(a: VrrpInstanceConfig, b: VrrpInstanceConfig): boolean {
-  if (a.vrid !== b.vrid || a.family !== b.family || a.interface !== b.interface) return false;
-  if (a.unicastPeers.length === 0 && b.unicastPeers.length === 0) return a.mcastGroup === b.mcastGroup;
-  if (a.unicastPeers.length === 0 || b.unicastPeers.length === 0) return false;
-  if (a.unicastSrcIp !== b.unicastSrcIp) return false;
-  return a.unicastPeers.some((p) => b.unicastPeers.some((q) => q.address === p.address));
+function vridKeys(i: VrrpInstanceConfig): string[] {
+  const base = `${i.vrid} ${i.family} ${i.interface}`;
+  if (i.unicastPeers.length === 0) return [`m ${base} ${i.mcastGroup}`];
+  return i.unicastPeers.map((p) => `u ${base} ${i.unicastSrcIp ?? '-'} ${p.address}`);
 }
 
 /** Interprets and validates a statement tree (includes already expanded). */
@@ -984,11 +1027,19 @@ export function buildConfig(stmts: readonly Statement[], files: readonly string[
   const instanceSections = uniqueNames(it.named.vrrp_instance, sink);
   const instances: VrrpInstanceConfig[] = [];
   const vridLoc = new Map<VrrpInstanceConfig, SourceLocation>();
+  /** VRID key → the first instance (by its index in `instances`) that has it. */
+  const vridOwner = new Map<string, number>();
   for (const s of instanceSections) {
     const inst = assembleInstance(s, global, known, sink);
     if (!inst) continue;
     const loc = s.get<number>('virtual_router_id')!.loc;
-    const prev = instances.find((o) => vridConflict(o, inst));
+    let first = Infinity;
+    for (const k of vridKeys(inst)) {
+      const at = vridOwner.get(k);
+      if (at === undefined) vridOwner.set(k, instances.length);
+      else first = Math.min(first, at);
+    }
+    const prev = instances[first];
     if (prev) {
       sink.error(
         loc,
@@ -1008,7 +1059,8 @@ export function buildConfig(stmts: readonly Statement[], files: readonly string[
     for (const m of members) {
       const other = memberOf.get(m.name);
       if (!instanceNames.has(m.name)) {
-        sink.error(m.location, `'${m.name}' in vrrp_sync_group ${s.name} is not a vrrp_instance${didYouMean(m.name, instanceNames)}`);
+        const guess = sink.saturated ? '' : didYouMean(m.name, instanceNames);
+        sink.error(m.location, `'${m.name}' in vrrp_sync_group ${s.name} is not a vrrp_instance${guess}`);
       } else if (other) {
         sink.error(m.location, `vrrp_instance ${m.name} is already in vrrp_sync_group ${other.name} (${formatLocation(other.nameLoc)}); an instance can be in one sync group only`);
       } else memberOf.set(m.name, s);

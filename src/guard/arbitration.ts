@@ -2,12 +2,15 @@
  * Split-brain arbitration: when two nodes hold the same VIP, which one keeps it. The rules are the
  * same on both sides, so with the same facts exactly one node yields:
  *
+ * 0. The other holder is not authenticated (its MAC was never learned from an accepted advert or a
+ *    signed peer agent): nothing it claims is a fact. The configured policy decides — `hold`
+ *    (default: keep the VIP and alert) or `yield` (opt-in; unsafe on a LAN you don't trust: a forged
+ *    ARP reply is enough to make this node yield).
  * 1. Witness (optional, e.g. the gateway): a node that cannot reach it yields — it is the isolated
  *    one. (Both unreachable: both yield; the normal Master_Down_Interval brings one back.)
  * 2. Higher effective priority keeps the VIP.
  * 3. Equal priority: the higher primary address keeps it (RFC 5798 §6.4.3's tie-break).
- * 4. The other side's priority (or, on a tie, address) unknown: the configured policy decides —
- *    `hold` (default: keep the VIP and alert; never leave the VIP unheld on a guess) or `yield`.
+ * 4. The other side's priority (or, on a tie, address) unknown: the configured policy decides.
  *
  * Pure: facts in, a decision and its reason out.
  */
@@ -22,6 +25,11 @@ export interface NodeFacts {
   readonly address?: string;
   /** Whether the node reaches the witness; undefined when there is no witness or it is unknown. */
   readonly witnessUp?: boolean;
+  /**
+   * The facts come from authenticated input (accepted adverts, a signed peer). Only meaningful for
+   * the other node: our own facts are ours. Undefined counts as authenticated (tests, old callers).
+   */
+  readonly authenticated?: boolean;
 }
 
 export type Decision = 'keep' | 'yield';
@@ -32,6 +40,9 @@ export interface Verdict {
 }
 
 export function arbitrate(self: Required<Pick<NodeFacts, 'priority' | 'address'>> & NodeFacts, other: NodeFacts, policy: UnknownPeerPolicy): Verdict {
+  if (other.authenticated === false) {
+    return { decision: policy === 'hold' ? 'keep' : 'yield', reason: `the other holder is not authenticated (its MAC was never seen in an accepted advert or from a signed peer) (policy: ${policy})` };
+  }
   if (self.witnessUp === false) return { decision: 'yield', reason: 'this node cannot reach the witness' };
   if (other.witnessUp === false) return { decision: 'keep', reason: 'the other node cannot reach the witness' };
   if (other.priority === undefined) {

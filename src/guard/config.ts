@@ -16,9 +16,20 @@
  *     alertmanager http://alertmanager:9093      # optional (also --alertmanager-url)
  * }
  * ```
+ *
+ * `secret_file` is held to keepalived-like strictness (keepalived's script security refuses a
+ * script a non-root user could change): it must be a regular file (a FIFO, socket or device is
+ * refused without being opened), owned by root (uid 0), not group- or world-writable
+ * (`mode & 0o022` is 0), and at most `MAX_SECRET_BYTES`; otherwise an error at `secret_file`.
+ * Whoever could change the secret could sign peer claims that demote this node. A secret that
+ * group or others can *read* is a warning, not an error: it lets local users sign claims too,
+ * so `chmod 600` it (the README's example uses a 0600 file), but refusing to start over it would
+ * turn a permission slip into an outage. The file is checked by `stat`, opened with O_NONBLOCK,
+ * and checked again on the opened descriptor. The secret's bytes never appear in a diagnostic.
  */
-import { readFileSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { DiagnosticSink, formatDiagnostic } from '../config/diagnostics.js';
+import { FileRefusedError, formatBytes, kindOf, readRegularFile, type FileKind } from '../config/files.js';
 import { lex } from '../config/lexer.js';
 import { parse, type Statement } from '../config/parser.js';
 import type { Diagnostic } from '../config/model.js';
@@ -65,10 +76,71 @@ export interface GuardConfigResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Parses guard settings text; never throws. `readSecret` reads the secret file (injectable for tests). */
-export function parseGuardConfig(text: string, file: string, readSecret: (path: string) => Buffer = (p) => readFileSync(p)): GuardConfigResult {
+/** The guard file itself: a few lines. */
+export const MAX_GUARD_FILE_BYTES = 1 << 20;
+/** Words of the guard file (a dozen lines in practice): bounds the parse of a hostile one. */
+export const MAX_GUARD_TOKENS = 10_000;
+/** The secret: 16 bytes at least; anything past a few hundred is not a secret but a mistake. */
+export const MAX_SECRET_BYTES = 4096;
+
+/** What the secret_file rules look at (symlinks followed). */
+export interface SecretFileStat {
+  readonly kind: FileKind;
+  readonly uid: number;
+  readonly mode: number;
+  readonly size: number;
+}
+
+/** How the secret file is reached: the real file system, or a stand-in for tests (no root needed). */
+export interface SecretFileAccess {
+  /** Throws the system error (ENOENT, EACCES, ...) when there is nothing to stat. */
+  stat(path: string): SecretFileStat;
+  /** The secret's bytes; must not open anything but a regular file, and must not block. */
+  read(path: string, maxBytes: number): Buffer;
+}
+
+const statOf = (st: Stats): SecretFileStat => ({ kind: kindOf(st), uid: st.uid, mode: st.mode & 0o7777, size: st.size });
+
+/** The findings about a secret file; an empty `error` means it may be read. */
+export function checkSecretFile(path: string, st: SecretFileStat): { readonly error?: string; readonly warning?: string } {
+  const mode = `mode ${st.mode.toString(8).padStart(4, '0')}`;
+  /** 'its group', 'others' or both, for the group and other bits of `mask` (e.g. 0o022). */
+  const by = (mask: number): string => [st.mode & mask & 0o070 ? 'its group' : '', st.mode & mask & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
+  if (st.kind !== 'regular file') return { error: `secret_file ${path} is a ${st.kind}, not a regular file; not opened` };
+  if (st.uid !== 0) return { error: `secret_file ${path} is owned by uid ${st.uid}; it must be owned by root (uid 0), or its owner could rewrite the guard's secret` };
+  if (st.mode & 0o022) return { error: `secret_file ${path} is writable by ${by(0o022)} (${mode}); it must be writable by root only: chmod go-w ${path}` };
+  if (st.size > MAX_SECRET_BYTES) return { error: `secret_file ${path} is larger than ${formatBytes(MAX_SECRET_BYTES)}: not a secret keepwatch reads` };
+  if (st.mode & 0o044) return { warning: `secret_file ${path} is readable by ${by(0o044)} (${mode}); whoever reads it can sign peer claims: chmod 600 ${path}` };
+  return {};
+}
+
+/** A secret file that failed `checkSecretFile` on the opened descriptor (it changed after the stat). */
+class SecretFileRefused extends Error {}
+
+export const nodeSecretFile: SecretFileAccess = {
+  stat: (path) => statOf(statSync(path)),
+  read: (path, maxBytes) =>
+    readRegularFile(path, maxBytes, (st) => {
+      const { error } = checkSecretFile(path, statOf(st));
+      if (error) throw new SecretFileRefused(error);
+    }).bytes,
+};
+
+/** `ENOENT`-style code, or the refusal's own sentence. */
+function readError(err: unknown): string {
+  if (err instanceof FileRefusedError || err instanceof SecretFileRefused) return err.message;
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+/**
+ * Parses guard settings text; never throws. `secrets` reaches the secret file: by default the
+ * real file system with every check above. A bare function (tests that only care about the
+ * contents) is called for the bytes, with no file checks.
+ */
+export function parseGuardConfig(text: string, file: string, secrets: SecretFileAccess | ((path: string) => Buffer) = nodeSecretFile): GuardConfigResult {
   const sink = new DiagnosticSink();
-  const stmts = parse(lex(text, file, sink), { needsBlock: new Set(['guard']), topLevelBlocks: new Set(['guard']) }, sink);
+  const lines = lex(text, file, sink, { budget: { maxTokens: MAX_GUARD_TOKENS, used: 0 }, dropEmpty: true });
+  const stmts = parse(lines, { needsBlock: new Set(['guard']), topLevelBlocks: new Set(['guard']) }, sink);
   const peers: GuardPeer[] = [];
   const sources = new Set<DetectionSource>();
   let cfg: { -readonly [K in keyof GuardConfig]: GuardConfig[K] } = { ...DEFAULT_GUARD, peers, sources };
@@ -120,11 +192,22 @@ export function parseGuardConfig(text: string, file: string, readSecret: (path: 
           if (!need(1)) break;
           cfg.secretFile = arg!.text;
           try {
-            const secret = Buffer.from(readSecret(arg!.text).toString('utf8').trim(), 'utf8');
+            let bytes: Buffer;
+            if (typeof secrets === 'function') bytes = secrets(arg!.text);
+            else {
+              const found = checkSecretFile(arg!.text, secrets.stat(arg!.text));
+              if (found.error) {
+                sink.error(s.keyword.location, found.error);
+                break;
+              }
+              if (found.warning) sink.warning(s.keyword.location, found.warning);
+              bytes = secrets.read(arg!.text, MAX_SECRET_BYTES);
+            }
+            const secret = Buffer.from(bytes.toString('utf8').trim(), 'utf8');
             if (secret.length < 16) sink.error(arg!.location, `secret_file ${arg!.text}: the secret must be at least 16 bytes`);
             else cfg.secret = secret;
           } catch (err) {
-            sink.error(arg!.location, `cannot read secret_file ${arg!.text}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+            sink.error(arg!.location, `cannot read secret_file ${arg!.text}: ${readError(err)}`);
           }
           break;
         case 'peer': {
@@ -145,7 +228,7 @@ export function parseGuardConfig(text: string, file: string, readSecret: (path: 
         case 'alertmanager':
           if (!need(1)) break;
           if (/^https?:\/\/[^\s]+$/.test(arg!.text)) cfg.alertmanagerUrl = arg!.text.replace(/\/+$/, '');
-          else sink.error(arg!.location, `invalid alertmanager '${arg!.text}': expected an http(s) URL`);
+          else sink.error(arg!.location, `invalid alertmanager '${arg!.text.replace(/\/\/[^/]*@/, '//(credentials not shown)@')}': expected an http(s) URL`);
           break;
         default: {
           const near = closestMatch(kw, KEYWORDS);
@@ -157,20 +240,25 @@ export function parseGuardConfig(text: string, file: string, readSecret: (path: 
   if (!explicitSources) cfg.sources = new Set(['pcap', 'arp', ...(cfg.peers.length > 0 ? (['peer'] as const) : [])]);
   if (cfg.sources.has('peer') && cfg.peers.length === 0) sink.warning({ file, line: 1, column: 1 }, "detection source 'peer' has no 'peer' to poll");
   if (cfg.peers.length > 0 && !cfg.secret) sink.error({ file, line: 1, column: 1 }, "'peer' needs a 'secret_file': cross-check messages are always signed");
-  const diagnostics = sink.items;
+  const more = sink.overflow();
+  const diagnostics = more ? [...sink.items, more] : sink.items;
   if (sink.hasErrors) return { diagnostics };
   cfg = { ...cfg };
   return { config: cfg, diagnostics };
 }
 
-export function loadGuardConfig(path: string): GuardConfigResult {
+/**
+ * Reads and parses the guard file: a regular file of at most `MAX_GUARD_FILE_BYTES` (a FIFO is
+ * refused without being opened, so a reload cannot hang on it). `secrets` as for parseGuardConfig.
+ */
+export function loadGuardConfig(path: string, secrets: SecretFileAccess = nodeSecretFile): GuardConfigResult {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path, MAX_GUARD_FILE_BYTES).bytes.toString('utf8');
   } catch (err) {
-    return { diagnostics: [{ severity: 'error', message: `cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, location: { file: path, line: 1, column: 1 } }] };
+    return { diagnostics: [{ severity: 'error', message: `cannot read '${path}': ${readError(err)}`, location: { file: path, line: 1, column: 1 } }] };
   }
-  return parseGuardConfig(text, path);
+  return parseGuardConfig(text, path, secrets);
 }
 
 export function formatGuardErrors(r: GuardConfigResult): string {

@@ -1,41 +1,58 @@
 /**
- * The split-brain guard: detects a second holder of our VIPs, decides with `arbitrate()` which node
+ * The split-brain guard: notices a second holder of our VIPs, decides with `arbitrate()` which node
  * keeps them, holds the loser out while the winner is seen, and lets it back when the winner goes
- * silent (after the normal Master_Down_Interval) or when VRRP works again.
+ * silent or when VRRP works again.
  *
- * Detection, each source on its own:
- * - `pcap`: while master (or held), adverts for our VRID from another node that our checks discard
- *   (auth, version, interval...: the peers can't agree), or a lower-priority master that keeps
- *   advertising although we answer it (it does not hear us). pcap sees frames before the host
- *   firewall, so a local INPUT drop does not blind it.
- * - `arp`: while master (or held), an RFC 5227 probe for each VIP every interval; an ARP reply or
- *   gratuitous ARP for a VIP from a MAC that is not ours means another holder. Works against any
- *   peer, plain keepalived included.
- * - `peer`: signed cross-check over the management path: a peer agent that reports MASTER for the
- *   same VRID and VIPs. Works when VRRP between the nodes is cut entirely.
+ * ## Trust model (what may make this node yield, hold, alert, or only show)
  *
- * The guard decides; the router acts (`hold`, `releaseHold`, `announce`), through its one
- * transition function. Everything the guard does is an event for metrics, traces, alerts and logs.
+ * | evidence                                                        | yield | hold out | alert (gauge)           | /healthz 503 | /v1/state |
+ * |-----------------------------------------------------------------|-------|----------|-------------------------|--------------|-----------|
+ * | ARP claim for our VIP from a MAC learned from ACCEPTED adverts   | yes¹  | yes²     | split_brain             | yes          | yes       |
+ * |   or from a SIGNED peer agent (an authenticated holder)          |       |          |                         |              |           |
+ * | ARP claim from a MAC nobody authenticated                       | only with `unknown_peer_policy yield` (opt-in, unsafe on an untrusted LAN) | | split_brain_suspected | no | yes |
+ * | adverts for our VRID that our checks DISCARD (auth, version...)  | never | never    | split_brain_suspected   | no           | yes       |
+ * | a lower-priority master whose accepted adverts keep coming       | never | never    | split_brain             | no           | yes       |
+ * | a signed peer agent reporting MASTER for our VRID                | never alone³ | never | split_brain          | no           | yes       |
+ * | a signed peer agent reporting it is held out for our VRID        | never | never    | split_brain             | no           | yes       |
+ *
+ * ¹ when arbitration says so: the witness, then effective priority, then the primary address.
+ *   The other node's priority and address come only from its accepted adverts (aged) or from a
+ *   signed peer (aged); a priority seen in a discarded advert is shown, never used.
+ * ² a hold lasts while OUR OWN probes see the winner's MAC answer for the VIP; it ends when they
+ *   have not for the freshness window (at least Master_Down_Interval), whatever a peer says.
+ * ³ a signed claim corroborates: the node must also be seen answering ARP for the VIP.
+ * Gratuitous ARPs only ever announce our own MAC, or the winner's when it is authenticated.
+ *
+ * Detection sources (`detect`): `pcap` turns received adverts into sightings, `arp` probes our
+ * VIPs every interval while master, `peer` polls the signed cross-check. Whatever the sources,
+ * VIPs are probed while held out and while another source reports a conflict (to corroborate).
+ *
+ * The guard decides; the router acts (`hold`, `releaseHold`, `announce`) through its one
+ * transition function. Everything the guard finds or does is an event for metrics, traces, logs
+ * and alerts. Every map keyed by what a packet or a peer controls is capped and aged
+ * (`evidence.ts`).
  */
 import type { VrrpRouter } from '../core/router.js';
 import type { CoreEvent, EventBus } from '../core/events.js';
 import type { HostEvent } from '../agent.js';
 import type { Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
 import type { DropReason } from '../protocol/check.js';
-import { buildArpProbe, buildGratuitousArp, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
-import { parseEthernet } from '../protocol/frame.js';
+import { buildGratuitousArp, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
+import type { EthernetHeader } from '../protocol/frame.js';
 import { compareIp } from '../protocol/inet.js';
 import { arbitrate, type NodeFacts, type Verdict } from './arbitration.js';
 import type { DetectionSource, GuardConfig, GuardPeer } from './config.js';
 import type { RejectReason } from './signing.js';
-
-/** ARP probes per second at most (VIPs take turns beyond that). */
-const MAX_PROBES_PER_SECOND = 64;
+import { EvidenceBook, SOURCE_OF_KIND, type Identity, type PeerClaim, type Sighting, type SightingKind, type TrackedSighting } from './evidence.js';
+import { ArpProber, PeerPoller, WitnessWatch } from './detectors.js';
 
 /** Drop reasons that mean "another node runs our VRID and we cannot agree with it". */
 const CONFLICT_DROPS: ReadonlySet<DropReason> = new Set(['auth-mismatch', 'auth-type-mismatch', 'version-mismatch', 'interval-mismatch', 'unicast-source-unknown']);
 
-/** What one source saw: another node holding our VIP or mastering our VRID. */
+/** Discarded adverts per instance per second that may become evidence at all (beyond: a flood). */
+const MAX_DISCARDED_EVIDENCE_PER_SECOND = 50;
+
+/** What one source saw: another node holding our VIP or mastering our VRID (events, logs, spans). */
 export interface Evidence {
   readonly source: DetectionSource;
   readonly atMs: number;
@@ -43,6 +60,8 @@ export interface Evidence {
   readonly address?: string;
   readonly priority?: number;
   readonly detail: string;
+  /** Whether who it is comes from authenticated input (accepted adverts, a signed peer). */
+  readonly authenticated?: boolean;
 }
 
 /** A peer agent's view of one of its instances (the cross-check answer). */
@@ -53,6 +72,8 @@ export interface PeerInstance {
   readonly state: string;
   readonly priority: number;
   readonly address?: string;
+  /** The MAC of that node's interface for the instance: its authenticated identity on the LAN. */
+  readonly mac?: string;
   readonly vips: readonly string[];
   readonly held: boolean;
   readonly conflict: boolean;
@@ -60,14 +81,30 @@ export interface PeerInstance {
   readonly witnessUp?: boolean;
 }
 
+/** `confirmed`: authenticated evidence; `suspected`: only evidence anyone on the LAN can forge. */
+export type ConflictLevel = 'confirmed' | 'suspected';
+
 export type GuardEvent =
   | { readonly type: 'guard-detection'; readonly instance: string; readonly vrid: number; readonly evidence: Evidence }
-  | { readonly type: 'guard-conflict'; readonly instance: string; readonly vrid: number; readonly active: boolean; readonly sources: readonly DetectionSource[]; readonly atMs: number; readonly wallMs: number }
+  | { readonly type: 'guard-conflict'; readonly instance: string; readonly vrid: number; readonly level: ConflictLevel; readonly active: boolean; readonly sources: readonly DetectionSource[]; readonly atMs: number; readonly wallMs: number }
   | { readonly type: 'guard-decision'; readonly instance: string; readonly vrid: number; readonly verdict: Verdict; readonly evidence: Evidence; readonly self: NodeFacts; readonly other: NodeFacts; readonly atMs: number; readonly wallMs: number }
   | { readonly type: 'guard-release'; readonly instance: string; readonly vrid: number; readonly reason: string; readonly atMs: number }
   | { readonly type: 'guard-peer'; readonly peer: string; readonly up: boolean; readonly error?: string }
   | { readonly type: 'guard-witness'; readonly up: boolean }
   | { readonly type: 'guard-rejected'; readonly reason: RejectReason; readonly from: string };
+
+/** What the view (health, /v1/state) may know of one instance's guard. */
+export interface GuardSnapshot {
+  readonly conflict: boolean;
+  readonly suspected: boolean;
+  readonly sources: readonly DetectionSource[];
+  /** Another authenticated holder our own probes see right now (while we are master). */
+  readonly verifiedHolder?: VerifiedHolder;
+  readonly evidence: readonly (Evidence & { readonly kind: SightingKind; readonly confirmed: boolean; readonly ageMs: number })[];
+  readonly peers: readonly { readonly peer: string; readonly state: string; readonly priority: number; readonly held: boolean; readonly ageMs: number }[];
+  /** Entries the evidence book holds for the instance (capped: see evidence.ts). */
+  readonly entries: number;
+}
 
 export interface PeerClient {
   /** GET the peer's cross-check; resolves with its verified instances or rejects with a reason. */
@@ -88,104 +125,106 @@ export interface GuardDeps {
   readonly peers?: PeerClient;
 }
 
-interface TrackedEvidence extends Evidence {
-  firstAtMs: number;
-  count: number;
-  confirmed: boolean;
+interface Flag {
+  active: boolean;
+  clearSinceMs: number | undefined;
+  readonly sources: Set<DetectionSource>;
 }
 
-interface KnownPeer {
-  address: string;
-  priority: number;
-  atMs: number;
+/** Another holder that our own probes see and that authenticated input identifies. */
+export interface VerifiedHolder {
+  readonly mac: string;
+  readonly address: string;
+  readonly priority: number;
 }
 
 interface InstanceGuard {
-  /** Other nodes seen advertising this VRID: MAC → last advert (accepted or dropped). */
-  readonly byMac: Map<string, KnownPeer>;
-  readonly byAddress: Map<string, KnownPeer>;
-  /** Evidence of another holder, by who (MAC or address). */
-  readonly evidence: Map<string, TrackedEvidence>;
-  /** Peers (cross-check) that report being held out for this VRID (the winner's view). */
-  readonly peerHeld: Map<string, number>;
-  /** The witness reachability peer agents report, by their address (from the cross-check). */
-  readonly peerWitness: Map<string, { up: boolean; atMs: number }>;
-  lowerPrio: Map<string, { count: number; firstMs: number }>;
-  /** Discarded adverts per source in the current second (flood filter). */
-  readonly rates: Map<string, { startMs: number; count: number }>;
-  conflict: boolean;
-  conflictSources: Set<DetectionSource>;
-  clearSinceMs: number | undefined;
-  heldSinceMs: number | undefined;
+  readonly book: EvidenceBook;
+  readonly flags: Record<ConflictLevel, Flag>;
+  /** The MAC we yielded to (its ARP answers keep us out), while held. */
+  winnerMac: string | undefined;
+  /** Whether that MAC was authenticated when we yielded. */
+  winnerAuthenticated: boolean;
   lastReleaseMs: number;
   /** This hold must last at least until then (hold-down after a re-demotion). */
   holdUntilMs: number;
   lastEvidenceMs: number;
   announcedForConflict: boolean;
+  /** Set at evaluation: another authenticated holder seen answering right now (health). */
+  verifiedHolder: VerifiedHolder | undefined;
 }
 
 export class SplitBrainGuard {
   private readonly state = new Map<string, InstanceGuard>();
   private timer: TimerHandle | undefined;
-  private witnessSeenMs = -Infinity;
-  private witnessUp: boolean | undefined;
-  private readonly peerUp = new Map<string, boolean>();
   private stopped = false;
-  private readonly probes = new Map<string, Uint8Array>();
-  private probeCursor = 0;
-  /** How many ticks it takes to probe every VIP once. */
-  private probeRounds = 1;
+  private readonly prober: ArpProber;
+  private readonly witness: WitnessWatch | undefined;
+  private readonly poller: PeerPoller | undefined;
+  /** `iface|vip` → instances with that VIP (rebuilt every tick: reloads change it). */
+  private vipIndex = new Map<string, string[]>();
 
   constructor(private readonly deps: GuardDeps) {
-    const { core, host } = deps;
+    const { core, host, config } = deps;
+    this.prober = new ArpProber(deps.frames, deps.interfaces);
+    if (config.witness) this.witness = new WitnessWatch(config.witness, deps.clock);
+    if (deps.peers && config.sources.has('peer') && config.peers.length > 0) this.poller = new PeerPoller(deps.peers, config.peers);
     core.on('advert-received', (e) => {
       const g = this.guardOf(e.instance);
       const r = this.router(e.instance);
       if (!g || !r) return;
       const now = e.atMs;
-      if (e.sourceMac) this.remember(g, e.sourceMac, e.source, e.priority, now);
+      // An accepted advert passed every check, auth included: who sent it is a fact.
+      if (e.sourceMac) g.book.learn({ mac: e.sourceMac, address: e.source, priority: e.priority, origin: 'advert', atMs: now });
       if (e.priority === 0) return;
       // The winner's adverts reach us again: VRRP works, VRRP decides — unless we yielded to a
       // lower priority because we can't reach the witness and still can't (then the master that
       // reaches it is the better one; we stay out until the witness answers us again).
-      if (r.held !== undefined && (e.priority >= r.effectivePriority || this.witnessUp !== false)) {
+      if (r.held !== undefined && (e.priority >= r.effectivePriority || this.witness?.up !== false)) {
         this.release(r, g, 'VRRP adverts from the master are received again', now);
         return;
       }
-      if (e.state !== 'master' || !this.deps.config.sources.has('pcap')) return;
-      const mine = r.effectivePriority;
+      if (e.state !== 'master' || !config.sources.has('pcap')) return;
       const ours = r.sourceAddress();
-      const lower = e.priority < mine || (e.priority === mine && ours !== undefined && compareIp(e.source, ours) < 0);
+      const lower = e.priority < r.effectivePriority || (e.priority === r.effectivePriority && ours !== undefined && compareIp(e.source, ours) < 0);
       if (!lower) return;
       // We answer every lower-priority advert at once; a master that keeps advertising does not hear us.
-      const key = e.source;
-      const lp = g.lowerPrio.get(key);
-      const windowMs = 3 * r.config.advertIntervalMs + 50;
-      if (!lp || now - lp.firstMs > windowMs * 2) g.lowerPrio.set(key, { count: 1, firstMs: now });
-      else if (++lp.count >= 3 && now - lp.firstMs >= r.config.advertIntervalMs) {
-        this.detect(r, g, { source: 'pcap', atMs: now, ...(e.sourceMac ? { mac: e.sourceMac } : {}), address: e.source, priority: e.priority, detail: `a lower-priority master (${e.source}, priority ${e.priority}) keeps advertising: it does not hear our adverts` });
-      }
+      const windowMs = 2 * (3 * r.config.advertIntervalMs + 50);
+      if (!g.book.lowerPriorityPersists(e.source, now, windowMs, r.config.advertIntervalMs)) return;
+      this.sighted(r, g, {
+        kind: 'lower-priority-master',
+        who: e.sourceMac ?? e.source,
+        atMs: now,
+        ...(e.sourceMac ? { mac: e.sourceMac } : {}),
+        address: e.source,
+        priority: e.priority,
+        detail: `a lower-priority master (${e.source}, priority ${e.priority}) keeps advertising: it does not hear our adverts`,
+      });
     });
     core.on('advert-dropped', (e) => {
-      if (!e.instance) return;
+      if (!e.instance || e.priority === undefined || e.priority === 0 || !CONFLICT_DROPS.has(e.reason) || !config.sources.has('pcap')) return;
       const g = this.guardOf(e.instance);
       const r = this.router(e.instance);
-      if (!g || !r || e.priority === undefined) return;
-      if (e.sourceMac) this.remember(g, e.sourceMac, e.source, e.priority, e.atMs);
-      if (!CONFLICT_DROPS.has(e.reason) || !this.deps.config.sources.has('pcap') || e.priority === 0) return;
-      if (r.state !== 'master' && r.held === undefined) return;
-      // A real router advertises once per interval; a source sending far more is a flood (or a
-      // forgery): its packets stay counted as drops, never evidence.
-      if (!this.plausibleRate(g, e.source, e.atMs, r.config.advertIntervalMs)) return;
-      this.detect(r, g, { source: 'pcap', atMs: e.atMs, ...(e.sourceMac ? { mac: e.sourceMac } : {}), address: e.source, priority: e.priority, detail: `adverts for our VRID from ${e.source} (priority ${e.priority}) are discarded: ${e.reason}` });
+      if (!g || !r || (r.state !== 'master' && r.held === undefined)) return;
+      // Never remembered as a priority or an identity: anyone on the LAN can send these.
+      // A real router advertises once per interval; more than that is a flood, counted, never evidence.
+      const perSource = Math.max(20, (3 * 1000) / r.config.advertIntervalMs);
+      if (!g.book.plausibleRate('*', e.atMs, MAX_DISCARDED_EVIDENCE_PER_SECOND) || !g.book.plausibleRate(e.source, e.atMs, perSource)) return;
+      this.sighted(r, g, {
+        kind: 'advert-discarded',
+        who: e.sourceMac ?? e.source,
+        atMs: e.atMs,
+        ...(e.sourceMac ? { mac: e.sourceMac } : {}),
+        address: e.source,
+        priority: e.priority,
+        detail: `adverts for our VRID from ${e.source} (priority ${e.priority}, unauthenticated) are discarded: ${e.reason}`,
+      });
     });
     core.on('state-changed', (e) => {
       const g = this.guardOf(e.instance);
-      if (!g) return;
-      if (e.to === 'master') {
-        g.lowerPrio.clear();
-        g.announcedForConflict = false;
-      }
+      if (!g || e.to !== 'master') return;
+      g.book.resetLowerPriority();
+      g.announcedForConflict = false;
     });
     host.on('frame', (e) => {
       if (e.outcome.kind === 'arp') this.onArp(e.interface, e.outcome.ethernet);
@@ -206,180 +245,168 @@ export class SplitBrainGuard {
     if (this.timer) this.deps.clock.clearTimer(this.timer);
   }
 
-  /** Whether a conflict is flagged for an instance (the `keepwatch_split_brain` gauge). */
+  /** A conflict on authenticated evidence (the `keepwatch_split_brain` gauge). */
   conflict(instance: string): boolean {
-    return this.state.get(instance)?.conflict ?? false;
+    return this.state.get(instance)?.flags.confirmed.active ?? false;
   }
 
-  /** Health reasons: conflicts and held instances. */
-  healthReasons(): { instance: string; cause: string }[] {
-    const out: { instance: string; cause: string }[] = [];
-    for (const r of this.deps.routers()) {
-      const g = this.state.get(r.name);
-      if (r.held !== undefined) out.push({ instance: r.name, cause: `held out by the split-brain guard: ${r.held}` });
-      else if (g?.conflict) out.push({ instance: r.name, cause: `split brain: another node holds or masters VRID ${r.config.vrid} (${[...g.conflictSources].join(', ')})` });
-    }
-    return out;
+  /** A conflict on evidence anyone can forge only (the `keepwatch_split_brain_suspected` gauge). */
+  suspected(instance: string): boolean {
+    return this.state.get(instance)?.flags.suspected.active ?? false;
   }
 
-  /** /v1/state extra fields. */
-  stateOf(instance: string): Record<string, unknown> {
-    const g = this.state.get(instance);
+  /** Whether the witness is reachable (undefined: no witness, or not evaluated yet). */
+  get witnessUp(): boolean | undefined {
+    return this.witness?.up;
+  }
+
+  /** Whether a witness is configured. */
+  get hasWitness(): boolean {
+    return this.witness !== undefined;
+  }
+
+  /** A read-only picture of one instance for the view (health, /v1/state, the cross-check). */
+  snapshot(instance: string): GuardSnapshot | undefined {
     const r = this.router(instance);
+    if (!r) return undefined;
+    const g = this.state.get(instance);
+    const now = this.deps.clock.now();
+    const sightings = g ? g.book.fresh(now, this.freshMs(r)) : [];
     return {
-      guard: {
-        conflict: g?.conflict ?? false,
-        held: r?.held ?? null,
-        sources: g ? [...g.conflictSources] : [],
-        evidence: g ? [...g.evidence.values()].map((e) => ({ source: e.source, mac: e.mac ?? null, address: e.address ?? null, priority: e.priority ?? null, detail: e.detail, ageMs: Math.round(this.deps.clock.now() - e.atMs) })) : [],
-      },
+      conflict: g?.flags.confirmed.active ?? false,
+      suspected: g?.flags.suspected.active ?? false,
+      sources: g ? [...new Set([...g.flags.confirmed.sources, ...g.flags.suspected.sources])] : [],
+      ...(g?.verifiedHolder ? { verifiedHolder: g.verifiedHolder } : {}),
+      evidence: g ? sightings.map((s) => ({ ...this.describe(g, s, r), kind: s.kind, confirmed: s.confirmed, ageMs: Math.round(now - s.atMs) })) : [],
+      peers: g ? g.book.freshClaims(now, this.claimMaxAgeMs()).map((c) => ({ peer: c.peer, state: c.state, priority: c.priority, held: c.held, ageMs: Math.round(now - c.atMs) })) : [],
+      entries: g?.book.size ?? 0,
     };
   }
 
-  /** What this node tells its peers (the body of a cross-check answer). */
-  localView(): PeerInstance[] {
-    return this.deps.routers().map((r) => ({
-      name: r.name,
-      vrid: r.config.vrid,
-      family: r.config.family,
-      state: r.state,
-      priority: r.effectivePriority,
-      ...(r.sourceAddress() ? { address: r.sourceAddress()! } : {}),
-      vips: r.config.virtualAddresses.map((v) => v.address),
-      held: r.held !== undefined,
-      conflict: this.state.get(r.name)?.conflict ?? false,
-      ...(this.deps.config.witness ? { witnessUp: this.witnessUp ?? true } : {}),
-    }));
-  }
+  // --- sensing ----------------------------------------------------------------------------
 
-  // --- sources ---------------------------------------------------------------------------
-
-  private onArp(iface: string, eth: NonNullable<ReturnType<typeof parseEthernet>>): void {
+  private onArp(iface: string, eth: EthernetHeader): void {
     const arp = parseArp(eth);
     if (!arp) return;
+    if (this.witness && arp.senderIp === this.witness.address && arp.op === ARP_REPLY) this.witness.answered();
+    if (!claimsAddress(arp, arp.senderIp)) return;
+    if (arp.senderMac === this.deps.interfaces.mac(iface)) return;
+    const names = this.vipIndex.get(`${iface}|${arp.senderIp}`);
+    if (!names) return;
     const now = this.deps.clock.now();
-    const witness = this.deps.config.witness;
-    if (witness && arp.senderIp === witness && arp.op === ARP_REPLY) this.witnessSeenMs = now;
-    if (!this.deps.config.sources.has('arp') || !claimsAddress(arp, arp.senderIp)) return;
-    const ours = this.deps.interfaces.mac(iface);
-    if (arp.senderMac === ours) return;
-    for (const r of this.deps.routers()) {
-      if (r.state !== 'master' && r.held === undefined) continue;
-      const vip = r.config.virtualAddresses.find((v) => v.address === arp.senderIp && (v.device ?? r.config.interface) === iface);
-      if (!vip) continue;
-      const g = this.guardOf(r.name)!;
-      const known = g.byMac.get(arp.senderMac);
-      this.detect(r, g, {
-        source: 'arp',
+    for (const name of names) {
+      const r = this.router(name);
+      const g = this.guardOf(name);
+      if (!r || !g || (r.state !== 'master' && r.held === undefined)) continue;
+      this.sighted(r, g, {
+        kind: 'arp-claim',
+        who: arp.senderMac,
         atMs: now,
         mac: arp.senderMac,
-        ...(known ? { address: known.address, priority: known.priority } : {}),
-        detail: `${arp.op === ARP_REPLY ? 'ARP reply' : 'gratuitous ARP'}: ${vip.address} is at ${arp.senderMac}${known ? ` (${known.address}, priority ${known.priority} in its last advert)` : ''}`,
+        detail: `${arp.op === ARP_REPLY ? 'ARP reply' : 'gratuitous ARP'}: ${arp.senderIp} is at ${arp.senderMac}`,
       });
     }
   }
 
-  private async pollPeers(): Promise<void> {
-    const client = this.deps.peers;
-    if (!client || !this.deps.config.sources.has('peer')) return;
-    await Promise.all(
-      this.deps.config.peers.map(async (peer) => {
-        const name = `${peer.host}:${peer.port}`;
-        let view: PeerInstance[];
-        try {
-          view = await client.fetch(peer, Math.max(200, this.deps.config.intervalMs * 0.9));
-        } catch (err) {
-          this.setPeerUp(name, false, (err as Error).message);
-          return;
-        }
-        this.setPeerUp(name, true);
-        const now = this.deps.clock.now();
-        for (const r of this.deps.routers()) {
-          const g = this.guardOf(r.name)!;
-          const mine = new Set(r.config.virtualAddresses.map((v) => v.address));
-          const theirs = view.find((p) => p.vrid === r.config.vrid && p.family === r.config.family && p.vips.some((v) => mine.has(v)));
-          if (!theirs) continue;
-          if (theirs.address) this.remember(g, undefined, theirs.address, theirs.priority, now);
-          if (theirs.held) g.peerHeld.set(name, now);
-          // Arbitration needs the other side's witness reachability as much as ours: without it
-          // the node that reaches the witness would yield to the isolated one on priority.
-          if (theirs.address) {
-            if (theirs.witnessUp === undefined) g.peerWitness.delete(theirs.address);
-            else g.peerWitness.set(theirs.address, { up: theirs.witnessUp, atMs: now });
-          }
-          if (theirs.state === 'master' && (r.state === 'master' || r.held !== undefined)) {
-            this.detect(r, g, { source: 'peer', atMs: now, ...(theirs.address ? { address: theirs.address } : {}), priority: theirs.priority, detail: `peer agent ${name} reports MASTER for VRID ${theirs.vrid} (${theirs.name}, priority ${theirs.priority})` });
-          }
-        }
-      }),
-    );
+  private sighted(r: VrrpRouter, g: InstanceGuard, s: Sighting): void {
+    const source = SOURCE_OF_KIND[s.kind];
+    const { entry, newlyConfirmed } = g.book.record(s, this.confirmMs(r, source), this.freshMs(r));
+    g.lastEvidenceMs = Math.max(g.lastEvidenceMs, s.atMs);
+    if (newlyConfirmed) this.deps.events.emit({ type: 'guard-detection', instance: r.name, vrid: r.config.vrid, evidence: this.describe(g, entry, r) });
+    this.evaluate(r);
   }
 
-  private setPeerUp(name: string, up: boolean, error?: string): void {
-    if (this.peerUp.get(name) === up && up) return;
-    this.peerUp.set(name, up);
-    this.deps.events.emit({ type: 'guard-peer', peer: name, up, ...(error ? { error } : {}) });
+  private async pollPeers(): Promise<void> {
+    if (!this.poller) return;
+    const results = await this.poller.poll(Math.max(200, this.deps.config.intervalMs * 0.9));
+    const now = this.deps.clock.now();
+    for (const res of results) {
+      if (res.changed) this.deps.events.emit({ type: 'guard-peer', peer: res.peer, up: res.view !== undefined, ...(res.error ? { error: res.error } : {}) });
+      for (const r of this.deps.routers()) {
+        const g = this.guardOf(r.name)!;
+        const mine = new Set(r.config.virtualAddresses.map((v) => v.address));
+        const theirs = res.view?.find((p) => p.vrid === r.config.vrid && p.family === r.config.family && p.vips.some((v) => mine.has(v)));
+        if (!theirs) {
+          g.book.dropClaim(res.peer);
+          continue;
+        }
+        const claim: PeerClaim = {
+          peer: res.peer,
+          state: theirs.state,
+          priority: theirs.priority,
+          held: theirs.held,
+          atMs: now,
+          ...(theirs.address ? { address: theirs.address } : {}),
+          ...(theirs.mac ? { mac: theirs.mac } : {}),
+          ...(theirs.witnessUp !== undefined ? { witnessUp: theirs.witnessUp } : {}),
+        };
+        g.book.claim(claim);
+        // A signed peer tells who its MAC is: its ARP answers become an authenticated holder.
+        if (theirs.mac && theirs.address) g.book.learn({ mac: theirs.mac, address: theirs.address, priority: theirs.priority, origin: 'peer', atMs: now });
+        if (theirs.state === 'master' && (r.state === 'master' || r.held !== undefined)) {
+          this.sighted(r, g, {
+            kind: 'peer-master',
+            who: res.peer,
+            atMs: now,
+            ...(theirs.mac ? { mac: theirs.mac } : {}),
+            ...(theirs.address ? { address: theirs.address } : {}),
+            priority: theirs.priority,
+            detail: `peer agent ${res.peer} reports MASTER for VRID ${theirs.vrid} (${theirs.name}, priority ${theirs.priority})`,
+          });
+        }
+      }
+    }
   }
 
   // --- evaluation ------------------------------------------------------------------------
 
   private tick(): void {
+    const cfg = this.deps.config;
     const now = this.deps.clock.now();
-    // Probes: for each VIP we hold or are held out of, and the witness.
-    const probed = new Set<string>();
+    const index = new Map<string, string[]>();
     const targets: [string, string][] = [];
-    if (this.deps.config.sources.has('arp')) {
-      for (const r of this.deps.routers()) {
-        if (r.state !== 'master' && r.held === undefined) continue;
-        for (const v of r.config.virtualAddresses) if (v.family === 'ipv4') targets.push([v.device ?? r.config.interface, v.address]);
+    for (const r of this.deps.routers()) {
+      const g = this.guardOf(r.name)!;
+      const busy = r.held !== undefined || (r.state === 'master' && (cfg.sources.has('arp') || g.book.fresh(now, this.freshMs(r)).length > 0));
+      for (const v of r.config.virtualAddresses) {
+        if (v.family !== 'ipv4') continue;
+        const key = `${v.device ?? r.config.interface}|${v.address}`;
+        const list = index.get(key);
+        if (list) list.push(r.name);
+        else index.set(key, [r.name]);
+        if (busy) targets.push([v.device ?? r.config.interface, v.address]);
       }
     }
-    // At most MAX_PROBES_PER_SECOND: with many VIPs they take turns (each is still probed every
-    // few intervals), so a 255-instance node does not spend its CPU on probes.
-    const budget = Math.max(1, Math.ceil((MAX_PROBES_PER_SECOND * this.deps.config.intervalMs) / 1000));
-    for (let k = 0; k < Math.min(budget, targets.length); k++) {
-      const [iface, vip] = targets[(this.probeCursor + k) % targets.length]!;
-      this.probe(iface, vip, probed);
+    this.vipIndex = index;
+    // Instances removed by a reload take their evidence with them.
+    for (const name of this.state.keys()) if (!this.router(name)) this.state.delete(name);
+    const always: [string, string][] = this.witness ? [...new Set(this.deps.routers().map((r) => r.config.interface))].map((i) => [i, this.witness!.address]) : [];
+    this.prober.probe(targets, always, cfg.intervalMs);
+    if (this.witness) {
+      const changed = this.witness.update(cfg.intervalMs);
+      if (changed !== undefined) this.deps.events.emit({ type: 'guard-witness', up: changed });
     }
-    this.probeCursor = targets.length > 0 ? (this.probeCursor + Math.min(budget, targets.length)) % targets.length : 0;
-    this.probeRounds = Math.max(1, Math.ceil(targets.length / budget));
-    const witness = this.deps.config.witness;
-    if (witness) {
-      for (const r of this.deps.routers()) this.probe(r.config.interface, witness, probed);
-      const up = now - this.witnessSeenMs <= 3 * this.deps.config.intervalMs;
-      if (up !== this.witnessUp) {
-        this.witnessUp = up;
-        this.deps.events.emit({ type: 'guard-witness', up });
-      }
-    }
-    void this.pollPeers().then(() => {
-      for (const r of this.deps.routers()) this.evaluate(r);
-    });
+    void this.pollPeers()
+      .then(() => {
+        for (const r of this.deps.routers()) this.evaluate(r);
+      })
+      .catch((err: unknown) => this.deps.events.emit({ type: 'guard-peer', peer: '*', up: false, error: err instanceof Error ? err.message : String(err) }));
     for (const r of this.deps.routers()) this.evaluate(r);
-  }
-
-  private probe(iface: string, target: string, done: Set<string>): void {
-    const key = `${iface}|${target}`;
-    if (done.has(key)) return;
-    done.add(key);
-    const mac = this.deps.interfaces.mac(iface);
-    if (!mac) return;
-    const probeKey = `${mac}|${target}`;
-    let frame = this.probes.get(probeKey);
-    if (!frame) {
-      frame = buildArpProbe(mac, target);
-      this.probes.set(probeKey, frame);
-    }
-    try {
-      this.deps.frames.inject(iface, frame);
-    } catch {
-      /* link down: the fault path handles it */
-    }
   }
 
   /** How long evidence stays fresh: the winner must be seen at least this often to hold us out. */
   private freshMs(r: VrrpRouter): number {
-    return Math.max(2.5 * this.deps.config.intervalMs * this.probeRounds, r.masterDownIntervalMs);
+    return Math.max(2.5 * this.deps.config.intervalMs * this.prober.rounds, r.masterDownIntervalMs);
+  }
+
+  /** How long an identity learned from adverts or a peer is trusted without being refreshed. */
+  private identityMaxAgeMs(r: VrrpRouter): number {
+    return Math.max(60_000, 10 * this.freshMs(r));
+  }
+
+  /** How long a peer's signed claim counts: three polls. */
+  private claimMaxAgeMs(): number {
+    return 3 * this.deps.config.intervalMs + 500;
   }
 
   /**
@@ -391,16 +418,31 @@ export class SplitBrainGuard {
     return 0.8 * (source === 'pcap' ? r.config.advertIntervalMs : this.deps.config.intervalMs);
   }
 
-  private detect(r: VrrpRouter, g: InstanceGuard, ev: Evidence): void {
-    const key = `${ev.source}:${ev.mac ?? ev.address ?? '?'}`;
-    const prev = g.evidence.get(key);
-    const continued = prev !== undefined && ev.atMs - prev.atMs <= this.freshMs(r);
-    const entry: TrackedEvidence = { ...ev, firstAtMs: continued ? prev.firstAtMs : ev.atMs, count: continued ? prev.count + 1 : 1, confirmed: false };
-    entry.confirmed = (continued && prev.confirmed) || (entry.count >= 2 && entry.atMs - entry.firstAtMs >= this.confirmMs(r, ev.source));
-    g.evidence.set(key, entry);
-    g.lastEvidenceMs = Math.max(g.lastEvidenceMs, ev.atMs);
-    if (entry.confirmed && !(continued && prev.confirmed)) this.deps.events.emit({ type: 'guard-detection', instance: r.name, vrid: r.config.vrid, evidence: ev });
-    this.evaluate(r);
+  /** Who a sighting is, from authenticated input only. */
+  private identityFor(g: InstanceGuard, s: TrackedSighting, now: number, r: VrrpRouter): Identity | undefined {
+    if (s.kind === 'advert-discarded') return undefined;
+    return g.book.identity(s.mac, now, this.identityMaxAgeMs(r));
+  }
+
+  private authenticated(s: TrackedSighting, id: Identity | undefined): boolean {
+    return s.kind === 'lower-priority-master' || s.kind === 'peer-master' || (s.kind === 'arp-claim' && id !== undefined);
+  }
+
+  private describe(g: InstanceGuard, s: TrackedSighting, r: VrrpRouter): Evidence {
+    const id = this.identityFor(g, s, this.deps.clock.now(), r);
+    const authenticated = this.authenticated(s, id);
+    const priority = s.kind === 'advert-discarded' ? s.priority : (id?.priority ?? s.priority);
+    const address = id?.address ?? s.address;
+    const who = s.kind === 'arp-claim' ? (id ? ` (${id.address}, priority ${id.priority}, known from ${id.origin === 'advert' ? 'its accepted adverts' : 'a signed peer agent'})` : ' (not authenticated: never seen in an accepted advert or from a signed peer)') : '';
+    return {
+      source: SOURCE_OF_KIND[s.kind],
+      atMs: s.atMs,
+      ...(s.mac ? { mac: s.mac } : {}),
+      ...(address ? { address } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+      detail: `${s.detail}${who}`,
+      authenticated,
+    };
   }
 
   private evaluate(r: VrrpRouter): void {
@@ -408,153 +450,139 @@ export class SplitBrainGuard {
     if (!g) return;
     const now = this.deps.clock.now();
     const fresh = this.freshMs(r);
-    for (const [k, e] of g.evidence) if (now - e.atMs > fresh) g.evidence.delete(k);
-    for (const [k, t] of g.peerHeld) if (now - t > fresh) g.peerHeld.delete(k);
-    const seen = [...g.evidence.values()];
-    const evidence = seen.filter((e) => e.confirmed);
+    const seen = g.book.fresh(now, fresh);
+    const confirmed = seen.filter((s) => s.confirmed);
+    const claims = g.book.freshClaims(now, this.claimMaxAgeMs());
+    const holders = confirmed.filter((s) => s.kind === 'arp-claim').map((s) => ({ s, id: this.identityFor(g, s, now, r) }));
+    const known = holders.filter((h) => h.id !== undefined).sort((a, b) => b.id!.priority - a.id!.priority || b.s.atMs - a.s.atMs);
+    const unknown = holders.filter((h) => h.id === undefined);
+    const authenticatedOther = confirmed.some((s) => s.kind === 'peer-master' || s.kind === 'lower-priority-master');
+    const unauthenticated = confirmed.some((s) => s.kind === 'advert-discarded');
 
-    if (r.state === 'master' && evidence.length > 0) {
-      const wall = this.deps.clock.wallNow();
-      this.setConflict(r, g, true, evidence, now);
-      // Adverts alone (pcap) flag the conflict but never demote: anyone on the LAN can forge them.
-      // A yield needs another holder answering ARP for the VIP, or a signed peer agent.
-      const corroborated = evidence.filter((e) => e.source === 'arp' || e.source === 'peer');
-      if (corroborated.length === 0) {
-        if (!g.announcedForConflict) {
-          g.announcedForConflict = true;
-          const best = this.strongest(g, evidence);
-          const self = { priority: r.effectivePriority, address: r.sourceAddress() ?? '0.0.0.0' };
-          const verdict: Verdict = { decision: 'keep', reason: 'adverts only, no other holder seen by ARP or a peer agent (adverts can be forged; they never demote)' };
-          this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other: {}, atMs: now, wallMs: wall });
-        }
-        return;
-      }
-      const best = this.strongest(g, corroborated, evidence);
-      const self: Required<Pick<NodeFacts, 'priority' | 'address'>> & NodeFacts = {
+    if (r.state === 'master') {
+      const peerHeld = claims.some((c) => c.held);
+      const sourcesOf = (pred: (s: TrackedSighting) => boolean) => confirmed.filter(pred).map((s) => SOURCE_OF_KIND[s.kind]);
+      const isConfirmed = known.length > 0 || authenticatedOther || peerHeld;
+      this.setFlag(r, g, 'confirmed', isConfirmed, [...sourcesOf((s) => s.kind !== 'advert-discarded' && (s.kind !== 'arp-claim' || this.identityFor(g, s, now, r) !== undefined)), ...(peerHeld ? (['peer'] as const) : [])], now);
+      this.setFlag(r, g, 'suspected', !isConfirmed && (unknown.length > 0 || unauthenticated), sourcesOf((s) => s.kind === 'advert-discarded' || s.kind === 'arp-claim'), now);
+      g.verifiedHolder = known[0] ? { mac: known[0].s.mac!, address: known[0].id!.address, priority: known[0].id!.priority } : undefined;
+      const self = {
         priority: r.effectivePriority,
         address: r.sourceAddress() ?? '0.0.0.0',
-        ...(this.deps.config.witness ? { witnessUp: this.witnessUp ?? true } : {}),
+        ...(this.witness ? { witnessUp: this.witness.up ?? true } : {}),
       };
-      const theirWitness = best.address ? g.peerWitness.get(best.address) : undefined;
-      const other: NodeFacts = {
-        ...(best.priority !== undefined ? { priority: best.priority } : {}),
-        ...(best.address ? { address: best.address } : {}),
-        ...(theirWitness && now - theirWitness.atMs <= fresh ? { witnessUp: theirWitness.up } : {}),
-      };
-      const verdict = arbitrate(self, other, this.deps.config.unknownPeerPolicy);
-      if (verdict.decision === 'yield') {
-        // Re-demoted soon after a release: flapping; stay out at least hold_down this time.
-        const flapping = now - g.lastReleaseMs < this.deps.config.holdDownMs;
-        g.holdUntilMs = flapping ? now + this.deps.config.holdDownMs : 0;
-        g.heldSinceMs = now;
-        this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other, atMs: now, wallMs: wall });
-        r.hold(`${verdict.reason}; evidence: ${best.detail}`);
-        this.handBack(r, best);
-      } else if (!g.announcedForConflict) {
+      const wall = this.deps.clock.wallNow();
+      if (known.length > 0) {
+        const { s, id } = known[0]!;
+        const theirWitness = claims.find((c) => c.mac === s.mac || (c.address !== undefined && c.address === id!.address))?.witnessUp;
+        const other: NodeFacts = { priority: id!.priority, address: id!.address, authenticated: true, ...(theirWitness !== undefined ? { witnessUp: theirWitness } : {}) };
+        this.decide(r, g, arbitrate(self, other, this.deps.config.unknownPeerPolicy), this.describe(g, s, r), self, other, s.mac!, true, now, wall);
+        return;
+      }
+      if (unknown.length > 0) {
+        const { s } = unknown[0]!;
+        const other: NodeFacts = { authenticated: false };
+        this.decide(r, g, arbitrate(self, other, this.deps.config.unknownPeerPolicy), this.describe(g, s, r), self, other, s.mac!, false, now, wall);
+        return;
+      }
+      if (confirmed.length > 0 && !g.announcedForConflict) {
+        // Adverts or a peer's word, but nobody seen answering for the VIP: never a demotion.
         g.announcedForConflict = true;
-        this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: best, self, other, atMs: now, wallMs: wall });
-        // Keep the VIP and win the neighbours' ARP caches back.
-        r.announce();
+        const verdict: Verdict = { decision: 'keep', reason: 'no other holder seen answering ARP for the VIP (adverts and peer claims alone never demote)' };
+        this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: this.describe(g, confirmed[0]!, r), self, other: {}, atMs: now, wallMs: wall });
       }
       return;
     }
+    g.verifiedHolder = undefined;
     if (r.held !== undefined) {
-      this.setConflict(r, g, true, evidence, now);
-      // Holding out needs the winner seen, confirmed or not.
-      const winnerSeen = seen.length > 0;
-      if (!winnerSeen && now >= g.holdUntilMs) this.release(r, g, 'the winner is no longer seen holding the VIP', g.lastEvidenceMs);
+      // The level is the one we yielded on (the winner's identity may age out during a long hold).
+      const level: ConflictLevel = g.winnerAuthenticated ? 'confirmed' : 'suspected';
+      this.setFlag(r, g, level, true, ['arp'], now);
+      this.setFlag(r, g, level === 'confirmed' ? 'suspected' : 'confirmed', false, [], now);
+      // The hold lasts while our own probes see the winner answer for the VIP, whatever a peer says.
+      const lastSeen = g.winnerMac !== undefined ? g.book.lastSeen('arp-claim', g.winnerMac) : undefined;
+      const winnerSeen = lastSeen !== undefined && now - lastSeen <= fresh;
+      if (!winnerSeen && now >= g.holdUntilMs) this.release(r, g, 'the winner is no longer seen holding the VIP', lastSeen ?? g.lastEvidenceMs);
       return;
     }
-    // Not master, not held: a winner that sees its peer held still flags the conflict.
-    const peerHeld = r.state === 'master' && g.peerHeld.size > 0;
-    this.setConflict(r, g, peerHeld, evidence, now);
+    this.setFlag(r, g, 'confirmed', false, [], now);
+    this.setFlag(r, g, 'suspected', false, [], now);
+  }
+
+  private decide(r: VrrpRouter, g: InstanceGuard, verdict: Verdict, evidence: Evidence, self: Required<Pick<NodeFacts, 'priority' | 'address'>> & NodeFacts, other: NodeFacts, mac: string, authenticated: boolean, now: number, wall: number): void {
+    if (verdict.decision === 'yield') {
+      // Re-demoted soon after a release: flapping; stay out at least hold_down this time.
+      const flapping = now - g.lastReleaseMs < this.deps.config.holdDownMs;
+      g.holdUntilMs = flapping ? now + this.deps.config.holdDownMs : 0;
+      g.winnerMac = mac;
+      g.winnerAuthenticated = authenticated;
+      g.verifiedHolder = undefined;
+      this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
+      r.hold(`${verdict.reason}; evidence: ${evidence.detail}`);
+      // Only ever announce a MAC that authenticated input vouches for.
+      if (authenticated) this.handBack(r, mac);
+      return;
+    }
+    if (g.announcedForConflict) return;
+    g.announcedForConflict = true;
+    this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
+    // Keep the VIP and win the neighbours' ARP caches back (our own MAC).
+    r.announce();
   }
 
   /**
    * After yielding, point the neighbours at the node that keeps the VIP (our takeover GARPs sent
-   * them to us): a gratuitous ARP announcing its MAC, when we know it from its ARP answers.
+   * them to us): a gratuitous ARP announcing its MAC — authenticated, never one we only saw in ARP.
    */
-  private handBack(r: VrrpRouter, winner: Evidence): void {
-    if (!winner.mac) return;
+  private handBack(r: VrrpRouter, winnerMac: string): void {
     for (const v of r.config.virtualAddresses) {
       if (v.family !== 'ipv4') continue;
       const iface = v.device ?? r.config.interface;
       const mac = this.deps.interfaces.mac(iface);
       if (!mac) continue;
       try {
-        this.deps.frames.inject(iface, buildGratuitousArp(mac, v.address, winner.mac));
+        this.deps.frames.inject(iface, buildGratuitousArp(mac, v.address, winnerMac));
       } catch {
         /* link down */
       }
     }
   }
 
-  /**
-   * The evidence that says most about the other node: known priority first, then the newest.
-   * What the other sources saw of the same MAC or address (its adverts, even discarded ones, and
-   * the adverts captured before) fills in its priority and address.
-   */
-  private strongest(g: InstanceGuard, candidates: Evidence[], all: Evidence[] = candidates): Evidence {
-    const enriched = candidates.map((e) => {
-      if (e.priority !== undefined && e.address !== undefined) return e;
-      const same = all.find((x) => x !== e && x.priority !== undefined && ((e.mac && x.mac === e.mac) || (e.address && x.address === e.address)));
-      const known = same ?? (e.mac && g.byMac.get(e.mac)) ?? (e.address && g.byAddress.get(e.address)) ?? undefined;
-      return known ? { ...e, priority: e.priority ?? known.priority, address: e.address ?? known.address } : e;
-    });
-    return enriched.sort((a, b) => Number(b.priority !== undefined) - Number(a.priority !== undefined) || (b.priority ?? 0) - (a.priority ?? 0) || b.atMs - a.atMs)[0]!;
-  }
-
   private release(r: VrrpRouter, g: InstanceGuard, reason: string, lastEvidenceMs: number): void {
     if (r.held === undefined) return;
-    g.lastReleaseMs = this.deps.clock.now();
-    g.heldSinceMs = undefined;
-    g.evidence.clear();
-    r.releaseHold(Number.isFinite(lastEvidenceMs) ? lastEvidenceMs : this.deps.clock.now());
-    this.deps.events.emit({ type: 'guard-release', instance: r.name, vrid: r.config.vrid, reason, atMs: this.deps.clock.now() });
-    this.setConflict(r, g, false, [], this.deps.clock.now());
+    const now = this.deps.clock.now();
+    g.lastReleaseMs = now;
+    g.winnerMac = undefined;
+    g.book.clearSightings();
+    r.releaseHold(Number.isFinite(lastEvidenceMs) ? lastEvidenceMs : now);
+    this.deps.events.emit({ type: 'guard-release', instance: r.name, vrid: r.config.vrid, reason, atMs: now });
+    this.setFlag(r, g, 'confirmed', false, [], now);
+    this.setFlag(r, g, 'suspected', false, [], now);
   }
 
-  /** The flag goes up at once and down only after two quiet intervals. */
-  private setConflict(r: VrrpRouter, g: InstanceGuard, active: boolean, evidence: Evidence[], now: number): void {
-    for (const e of evidence) g.conflictSources.add(e.source);
-    if (active && g.peerHeld.size > 0) g.conflictSources.add('peer');
+  /** A flag goes up at once and down only after two quiet intervals. */
+  private setFlag(r: VrrpRouter, g: InstanceGuard, level: ConflictLevel, active: boolean, sources: readonly DetectionSource[], now: number): void {
+    const f = g.flags[level];
     if (active) {
-      g.clearSinceMs = undefined;
-      if (!g.conflict) {
-        g.conflict = true;
-        this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, active: true, sources: [...g.conflictSources], atMs: now, wallMs: this.deps.clock.wallNow() });
+      for (const s of sources) f.sources.add(s);
+      f.clearSinceMs = undefined;
+      if (!f.active) {
+        f.active = true;
+        this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: true, sources: [...f.sources], atMs: now, wallMs: this.deps.clock.wallNow() });
       }
       return;
     }
-    if (!g.conflict) return;
-    g.clearSinceMs ??= now;
-    if (now - g.clearSinceMs < 2 * this.deps.config.intervalMs) return;
-    g.conflict = false;
-    const sources = [...g.conflictSources];
-    g.conflictSources.clear();
-    g.announcedForConflict = false;
-    this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, active: false, sources, atMs: now, wallMs: this.deps.clock.wallNow() });
+    if (!f.active) return;
+    f.clearSinceMs ??= now;
+    if (now - f.clearSinceMs < 2 * this.deps.config.intervalMs) return;
+    f.active = false;
+    const was = [...f.sources];
+    f.sources.clear();
+    if (!g.flags.confirmed.active && !g.flags.suspected.active) g.announcedForConflict = false;
+    this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: false, sources: was, atMs: now, wallMs: this.deps.clock.wallNow() });
   }
 
   // --- bookkeeping -------------------------------------------------------------------------
-
-  /** At most a few adverts per interval per source (a VRRPv3 peer may advertise faster: 20/s floor). */
-  private plausibleRate(g: InstanceGuard, source: string, atMs: number, advertIntervalMs: number): boolean {
-    const w = g.rates.get(source);
-    if (!w || atMs - w.startMs >= 1000) {
-      g.rates.set(source, { startMs: atMs, count: 1 });
-      return true;
-    }
-    w.count++;
-    return w.count <= Math.max(20, (3 * 1000) / advertIntervalMs);
-  }
-
-  private remember(g: InstanceGuard, mac: string | undefined, address: string, priority: number, atMs: number): void {
-    if (priority === 0) return;
-    const p = { address, priority, atMs };
-    if (mac) g.byMac.set(mac, p);
-    g.byAddress.set(address, p);
-  }
 
   private router(name: string): VrrpRouter | undefined {
     return this.deps.router ? this.deps.router(name) : this.deps.routers().find((r) => r.name === name);
@@ -564,25 +592,22 @@ export class SplitBrainGuard {
     if (!this.router(instance)) return undefined;
     let g = this.state.get(instance);
     if (!g) {
+      const flag = (): Flag => ({ active: false, clearSinceMs: undefined, sources: new Set() });
       g = {
-        byMac: new Map(),
-        byAddress: new Map(),
-        evidence: new Map(),
-        peerHeld: new Map(),
-        peerWitness: new Map(),
-        lowerPrio: new Map(),
-        rates: new Map(),
-        conflict: false,
-        conflictSources: new Set(),
-        clearSinceMs: undefined,
-        heldSinceMs: undefined,
+        book: new EvidenceBook(),
+        flags: { confirmed: flag(), suspected: flag() },
+        winnerMac: undefined,
+        winnerAuthenticated: false,
         lastReleaseMs: -Infinity,
         holdUntilMs: 0,
         lastEvidenceMs: -Infinity,
         announcedForConflict: false,
+        verifiedHolder: undefined,
       };
       this.state.set(instance, g);
     }
     return g;
   }
 }
+
+export type { SightingKind };

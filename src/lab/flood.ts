@@ -7,10 +7,12 @@
  *
  * The mix (each a takeover attempt at priority 254 if it were accepted): wrong TTL, bad checksum,
  * wrong version, wrong type, wrong auth_pass, wrong advert interval, unknown VRID.
+ * `--only REASON` sends one kind only, including kinds outside the mix: `--version 3 --only
+ * interval-invalid` is a valid VRRPv3 advert with Max Adver Int 0 (correct checksum).
  */
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { encodeAdvert, passwordAuthData } from '../protocol/advert.js';
+import { computeChecksum, encodeAdvert, passwordAuthData } from '../protocol/advert.js';
 import { buildIpv4Header } from '../protocol/frame.js';
 import { AUTH_PASS, VRRP_MCAST_GROUP4 } from '../protocol/constants.js';
 import { ipBytes } from '../protocol/inet.js';
@@ -24,6 +26,8 @@ export interface FloodSpec {
   /** The version the target runs: the mix is built to hit each of its checks. */
   readonly version?: 2 | 3;
   readonly destination?: string;
+  /** Only the packets dropped for this reason (may name one outside the default mix). */
+  readonly only?: string;
 }
 
 /** The invalid adverts, as IPv4 packets (header + VRRP), each with the reason it must be dropped for. */
@@ -50,9 +54,33 @@ export function floodPackets(spec: FloodSpec): { reason: string; packet: Buffer 
     { reason: 'vrid-not-configured', packet: packet(advert({ vrid: ((spec.vrid + 100) % 255) + 1 })) },
   ];
   // VRRPv2 targets also check auth and the interval; VRRPv3 targets see a VRRPv2 advert.
-  return version === 2
-    ? [...common, { reason: 'auth-mismatch', packet: packet(advert()) }, { reason: 'interval-mismatch', packet: packet(advert({ interval: 7 })) }]
-    : [...common, { reason: 'version-mismatch', packet: packet(advert({ version: 2 })) }];
+  const mix =
+    version === 2
+      ? [...common, { reason: 'auth-mismatch', packet: packet(advert()) }, { reason: 'interval-mismatch', packet: packet(advert({ interval: 7 })) }]
+      : [...common, { reason: 'version-mismatch', packet: packet(advert({ version: 2 })) }];
+  if (spec.only === undefined) return mix;
+  // Outside the mix (sent with --only): a VRRPv3 advert that passes every other check, with Max
+  // Adver Int 0 (the encoder clamps to 1 cs, so the field is zeroed and the checksum redone).
+  const extra =
+    version === 3
+      ? [
+          {
+            reason: 'interval-invalid',
+            packet: packet(advert(), 255, (m) => {
+              m[4] = m[4]! & 0xf0;
+              m[5] = 0;
+              m[6] = 0;
+              m[7] = 0;
+              const sum = computeChecksum(m, 3, 'ipv4', ipBytes(spec.source), ipBytes(dst));
+              m[6] = sum >> 8;
+              m[7] = sum & 0xff;
+            }),
+          },
+        ]
+      : [];
+  const chosen = [...mix, ...extra].filter((p) => p.reason === spec.only);
+  if (chosen.length === 0) throw new Error(`--only ${spec.only}: not one of ${[...mix, ...extra].map((p) => p.reason).join(', ')} (VRRPv${version})`);
+  return chosen;
 }
 
 interface RawSocket {
@@ -110,13 +138,21 @@ export async function runFlood(argv: string[]): Promise<number> {
       version: { type: 'string', default: '2' },
       rate: { type: 'string', default: '5000' },
       seconds: { type: 'string', default: '5' },
+      only: { type: 'string' },
     },
   });
   if (!values.source) {
     process.stderr.write('keepwatch flood: --source ADDRESS (this namespace\'s address) is required\n');
     return 2;
   }
-  const r = await flood({ iface: values.interface!, spec: { source: values.source, vrid: Number(values.vrid), vip: values.vip!, version: values.version === '3' ? 3 : 2 }, rate: Number(values.rate), seconds: Number(values.seconds) });
+  const spec: FloodSpec = { source: values.source, vrid: Number(values.vrid), vip: values.vip!, version: values.version === '3' ? 3 : 2, ...(values.only ? { only: values.only } : {}) };
+  try {
+    floodPackets(spec);
+  } catch (err) {
+    process.stderr.write(`keepwatch flood: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const r = await flood({ iface: values.interface!, spec, rate: Number(values.rate), seconds: Number(values.seconds) });
   process.stdout.write(`${JSON.stringify(r)}\n`);
   return 0;
 }

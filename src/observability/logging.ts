@@ -1,6 +1,7 @@
 /**
  * Structured JSON logs (pino) for core events: one line per transition with the same fields as
  * the election span, and rate-limited lines for dropped adverts so a flood can't flood the log.
+ * Secrets (URL credentials, OTLP exporter headers) are masked in every line (createLogger).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import type { CoreEvent, EventBus } from '../core/events.js';
@@ -11,13 +12,93 @@ import type { MailEvent } from '../notify/mailer.js';
 
 export type { Logger };
 
-export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+/** What a secret becomes in a log line. */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * `scheme://userinfo@`: the userinfo runs to the last `@` before the authority ends (a `/`, `?`,
+ * `#`, whitespace or an unescaped `"`), so a password with an unencoded `@` is covered too; JSON
+ * escapes (`\"`) inside it are part of it. Bounded (32-character scheme, 512-character userinfo)
+ * so a line full of `a://` costs linear time.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)((?:[^\s/?#"\\]|\\.){0,512})@/gi;
+
+/**
+ * Masks the credentials of every URL in `text`: `https://alice:s3cret@am:9093` becomes
+ * `https://alice:[REDACTED]@am:9093`; a bare userinfo (often a token) is masked whole.
+ */
+export function redactUrlCredentials(text: string): string {
+  if (!text.includes('://')) return text;
+  return text.replace(URL_USERINFO, (match, scheme: string, userinfo: string) => {
+    if (userinfo === '' || userinfo === REDACTED) return match;
+    const colon = userinfo.indexOf(':');
+    return `${scheme}${colon > 0 ? `${userinfo.slice(0, colon)}:${REDACTED}` : REDACTED}@`;
+  });
+}
+
+/** The OTLP exporter header variables: they carry API keys and bearer tokens. */
+export const OTEL_HEADER_VARIABLES = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'] as const;
+
+/**
+ * Secret strings from the environment that must never appear in a log line: each OTLP header
+ * value (as written and URL-decoded) and each variable's whole text. Values shorter than 4
+ * characters are left out (masking "1" everywhere would garble the log, and hide nothing).
+ */
+export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out = new Set<string>();
+  for (const name of OTEL_HEADER_VARIABLES) {
+    const v = env[name]?.trim();
+    if (!v) continue;
+    out.add(v);
+    for (const pair of v.split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq < 0) continue;
+      const raw = pair.slice(eq + 1).trim();
+      out.add(raw);
+      try {
+        out.add(decodeURIComponent(raw));
+      } catch {
+        /* not URL-encoded */
+      }
+    }
+  }
+  // Longest first: a value that contains another is masked whole.
+  return [...out].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The last step before a line leaves the process: URL credentials and environment secrets are
+ * masked in the serialized JSON (every field, the message, error stacks, child bindings).
+ */
+export function redactLine(line: string, secrets: readonly string[] = []): string {
+  let out = redactUrlCredentials(line);
+  for (const secret of secrets) {
+    for (const form of [secret, JSON.stringify(secret).slice(1, -1)]) if (out.includes(form)) out = out.split(form).join(REDACTED);
+  }
+  return out;
+}
+
+/** Field names whose values are secrets whatever they hold (top level and one level down). */
+const SECRET_FIELDS = ['headers', 'authorization', 'password', 'secret', 'authPass', 'auth_pass', 'cookie'];
+
+function urlField(value: unknown): unknown {
+  return typeof value === 'string' || value instanceof URL ? redactUrlCredentials(String(value)) : value;
+}
+
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Logger {
+  const secrets = environmentSecrets(env);
   return pino(
     {
       level,
       base: { service: 'keepwatch' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Secrets never reach the log: fields named like one are censored, url/endpoint fields lose
+      // their credentials, and the finished line is scrubbed of any URL credentials and of the
+      // OTLP header values (OTEL_EXPORTER_OTLP_*HEADERS), wherever they ended up.
+      redact: { paths: SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: REDACTED },
+      serializers: { url: urlField, endpoint: urlField },
+      hooks: { streamWrite: (line) => redactLine(line, secrets) },
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
@@ -25,14 +106,22 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Node
 
 /**
  * Allows the first line per key, then at most one per `windowMs`, reporting how many were
- * suppressed in between.
+ * suppressed in between. Keys may carry what a peer controls (its address): at most `maxKeys`
+ * are tracked; beyond that, quiet keys are forgotten and new ones share one overflow key.
  */
 export class RateLimiter {
   private readonly state = new Map<string, { lastMs: number; suppressed: number }>();
-  constructor(private readonly windowMs = 10_000) {}
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly maxKeys = 1024,
+  ) {}
 
   /** Returns undefined to stay silent, or the number of lines suppressed since the last one. */
   allow(key: string, nowMs: number): number | undefined {
+    if (!this.state.has(key) && this.state.size >= this.maxKeys) {
+      for (const [k, v] of this.state) if (nowMs - v.lastMs >= this.windowMs && (v.suppressed === 0 || nowMs - v.lastMs >= 10 * this.windowMs)) this.state.delete(k);
+      if (this.state.size >= this.maxKeys) key = '*overflow*';
+    }
     const s = this.state.get(key);
     if (!s) {
       this.state.set(key, { lastMs: nowMs, suppressed: 0 });
@@ -119,7 +208,9 @@ export function logGuardEvents(events: EventBus<GuardEvent>, log: Logger, limite
   );
   events.on('guard-release', (e) => log.warn({ event: 'guard-release', instance: e.instance, vrid: e.vrid, reason: e.reason }, `(${e.instance}) split-brain guard releases the hold: ${e.reason}`));
   events.on('guard-conflict', (e) =>
-    (e.active ? log.error.bind(log) : log.info.bind(log))({ event: 'split-brain', instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'DETECTED' : 'resolved'}`),
+    e.level === 'suspected'
+      ? (e.active ? log.warn.bind(log) : log.info.bind(log))({ event: 'split-brain', level: e.level, instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'SUSPECTED (unauthenticated evidence only: shown, not acted on)' : 'suspicion cleared'}`)
+      : (e.active ? log.error.bind(log) : log.info.bind(log))({ event: 'split-brain', level: e.level, instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'DETECTED' : 'resolved'}`),
   );
   events.on('guard-peer', (e) => (e.up ? log.info.bind(log) : log.warn.bind(log))({ event: 'guard-peer', peer: e.peer, up: e.up }, `peer agent ${e.peer} is ${e.up ? 'reachable' : `unreachable: ${e.error ?? ''}`}`));
   events.on('guard-witness', (e) => log.warn({ event: 'guard-witness', up: e.up }, `witness ${e.up ? 'reachable' : 'NOT reachable'}`));
@@ -142,10 +233,15 @@ export function logTrackingEvents(track: EventBus<TrackEvent>, notify: EventBus<
     log.warn({ event: 'script-result', script: e.script, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs), suppressed }, `vrrp_script ${e.script}: ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error ? `: ${e.error}` : ''}`);
   });
   track.on('track-weight', (e) => log.debug({ event: 'track-weight', instance: e.instance, tracker: e.tracker, weight: e.weight }, `(${e.instance}) ${e.tracker} weighs ${e.weight}`));
+  // A track_file's read result, when it changes (not every second).
+  track.on('track-file-read', (e) => {
+    if (e.result === (e.previous ?? 'ok')) return;
+    (e.result === 'ok' ? log.info.bind(log) : log.warn.bind(log))({ event: 'track-file', tracker: e.tracker, file: e.file, result: e.result, value: e.value }, e.result === 'ok' ? `${e.tracker}: ${e.file} is readable again (${e.value})` : `${e.tracker}: ${e.detail ?? e.result}; counts as 0`);
+  });
   notify.on('notify-run', (e) =>
     (e.result === 'ok' ? log.info.bind(log) : log.warn.bind(log))(
-      { event: 'notify', scope: e.scope, name: e.name, state: e.state, command: e.command, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs) },
-      `notify ${e.scope} ${e.name} ${e.state}: ${e.command} -> ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}`,
+      { event: 'notify', scope: e.scope, name: e.name, state: e.state, command: e.command, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs), lateMs: Math.max(0, e.startedWallMs - e.transitionWallMs) },
+      `notify ${e.scope} ${e.name} ${e.state}: ${e.command} -> ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error && e.result !== 'ok' ? `: ${e.error}` : ''}`,
     ),
   );
   mail.on('mail-sent', (e) => (e.result === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ event: 'mail', instance: e.instance, state: e.state, result: e.result, durationMs: e.durationMs }, `mail alert for ${e.instance} ${e.state}: ${e.result}${e.error ? ` (${e.error})` : ''}`));

@@ -17,8 +17,8 @@ import type { ElectionTracker } from './elections.js';
 import { METRICS, type MetricSpec } from './names.js';
 import type { GuardEvent } from '../guard/guard.js';
 import type { TrackEvent } from '../tracking/trackers.js';
-import type { NotifyRunEvent } from '../notify/notifier.js';
-import type { MailEvent } from '../notify/mailer.js';
+import { NOTIFY_RESULTS, type NotifyRunEvent } from '../notify/notifier.js';
+import { MAIL_RESULTS, type MailEvent } from '../notify/mailer.js';
 import { DETECTION_SOURCES } from '../guard/config.js';
 import { REJECT_REASONS } from '../guard/signing.js';
 
@@ -145,12 +145,13 @@ export class AgentMetrics {
   }
 
   /** The split-brain guard's metrics. */
-  subscribeGuard(events: EventBus<GuardEvent>, guard: { conflict(instance: string): boolean }, witness: boolean): void {
+  subscribeGuard(events: EventBus<GuardEvent>, guard: { conflict(instance: string): boolean; suspected(instance: string): boolean }, witness: boolean): void {
     const idOf = (e: { instance: string; vrid: number }) => ({ vrrp_instance: e.instance, vrid: String(e.vrid) });
     for (const source of DETECTION_SOURCES) this.counter(METRICS.splitBrainDetections.name).inc({ source }, 0);
     for (const reason of REJECT_REASONS) this.counter(METRICS.guardRejected.name).inc({ reason }, 0);
     for (const r of this.source.routers()) this.counter(METRICS.guardDemotions.name).inc({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, 0);
     this.onCollect(METRICS.splitBrain.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, guard.conflict(r.name) ? 1 : 0)));
+    this.onCollect(METRICS.splitBrainSuspected.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, guard.suspected(r.name) ? 1 : 0)));
     this.onCollect(METRICS.guardHeld.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, r.held !== undefined ? 1 : 0)));
     events.on('guard-detection', (e) => this.counter(METRICS.splitBrainDetections.name).inc({ source: e.evidence.source }));
     events.on('guard-decision', (e) => {
@@ -166,8 +167,8 @@ export class AgentMetrics {
 
   /** Tracking, notify scripts and mail. */
   subscribeTracking(track: EventBus<TrackEvent>, notify: EventBus<NotifyRunEvent>, mail: EventBus<MailEvent>, scripts: () => { name: string; status: string }[]): void {
-    for (const result of ['ok', 'fail', 'timeout', 'error']) this.counter(METRICS.notifyRuns.name).inc({ result }, 0);
-    for (const result of ['sent', 'failed']) this.counter(METRICS.mailSends.name).inc({ result }, 0);
+    for (const result of NOTIFY_RESULTS) this.counter(METRICS.notifyRuns.name).inc({ result }, 0);
+    for (const result of MAIL_RESULTS) this.counter(METRICS.mailSends.name).inc({ result }, 0);
     for (const s of scripts()) for (const result of ['ok', 'fail', 'timeout', 'error']) this.counter(METRICS.scriptRuns.name).inc({ script: s.name, result }, 0);
     this.onCollect(METRICS.scriptStatus.name, (g) => scripts().forEach((s) => g.set({ script: s.name }, s.status === 'good' || s.status === 'init' ? 1 : 0)));
     track.on('script-result', (e) => {
@@ -175,6 +176,9 @@ export class AgentMetrics {
       this.histogram(METRICS.scriptDuration.name).observe({ script: e.script }, e.durationMs / 1000);
     });
     track.on('track-weight', (e) => this.gauge(METRICS.trackWeight.name).set({ vrrp_instance: e.instance, tracker: e.tracker }, e.weight));
+    track.on('track-file-read', (e) => {
+      if (e.result !== 'ok') this.counter(METRICS.trackFileReadFailures.name).inc({ tracker: e.tracker, reason: e.result });
+    });
     notify.on('notify-run', (e) => this.counter(METRICS.notifyRuns.name).inc({ result: e.result }));
     mail.on('mail-sent', (e) => this.counter(METRICS.mailSends.name).inc({ result: e.result }));
   }
@@ -188,8 +192,18 @@ export class AgentMetrics {
     this.counter(METRICS.flightRecordings.name).inc({ result });
   }
 
+  /**
+   * The exposition text, as `registry.metrics()` writes it, one metric at a time with a turn of
+   * the event loop between metrics: with hundreds of instances a render is tens of ms of CPU, and
+   * VRRP timers must not wait for all of it (the HTTP server also renders at most once a second).
+   */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const parts: string[] = [];
+    for (const m of this.registry.getMetricsAsArray()) {
+      parts.push(await this.registry.getSingleMetricAsString(m.name));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { contentType: this.registry.contentType, body: `${parts.join('\n\n')}\n` };
   }
 
   /** Zero-valued series for every instance and drop reason, so rate() and alerts see them at once. */

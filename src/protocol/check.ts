@@ -24,6 +24,7 @@ export const DROP_REASONS = [
   'auth-type-mismatch',
   'auth-mismatch',
   'interval-mismatch',
+  'interval-invalid',
   'unicast-source-unknown',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -81,7 +82,7 @@ function isMulticast(family: IpFamily, dst: Uint8Array): boolean {
 /**
  * Checks one received VRRP packet. Order (keepalived's vrrp_in_chk, cheapest first):
  * length, version, type, TTL (multicast only, RFC 5798 §7.1; keepalived does not require 255 on
- * unicast), VRID, version vs. the instance, checksum, auth type, auth data, interval (v2), source
+ * unicast), VRID, version vs. the instance, checksum, auth type, auth data, interval (v2: equal to ours; v3: not 0), source
  * (check_unicast_src), then the address list (flag only).
  */
 export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, lookup: InstanceLookup<T>): CheckResult<T> {
@@ -123,8 +124,14 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
     }
   }
   const advertIntervalMs = version === 2 ? intervalFromWire(2, msg[5]!) : intervalFromWire(3, ((msg[4]! & 0x0f) << 8) | msg[5]!);
-  // RFC 3768 §7.1: a v2 interval different from ours MUST be discarded. v3 backups adopt it.
+  // RFC 3768 §7.1: a v2 interval different from ours MUST be discarded (an interval of 0 too,
+  // since ours is at least 1 s). v3 backups adopt the master's interval (RFC 5798 §6.4.2)...
   if (version === 2 && advertIntervalMs !== instance.advertIntervalMs) return drop('interval-mismatch', vrid, instance);
+  // ...but not 0: Max Adver Int is the time between adverts (RFC 5798 §5.2.7), and no sender can
+  // advertise every 0 cs (keepwatch's config takes 0.01-40.95 s; keepalived rounds 0 up to 1 cs). Adopting
+  // 0 would make Master_Down_Interval a bare Skew_Time, so each forged advert flapped the instance.
+  // keepalived does not check this (it adopts 0); we drop it.
+  if (version === 3 && advertIntervalMs === 0) return drop('interval-invalid', vrid, instance);
   if (instance.unicastPeers && !isMulticast(family, packet.destination)) {
     if (!instance.unicastPeers.some((p) => bytesEqual(p, 0, packet.source, 0, addrLen))) {
       return drop('unicast-source-unknown', vrid, instance);

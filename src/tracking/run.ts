@@ -10,7 +10,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-export type RunResult = 'ok' | 'fail' | 'timeout' | 'error';
+/** How a run ended; a metric label (keepwatch_script_runs_total, keepwatch_notify_runs_total). */
+export const RUN_RESULTS = ['ok', 'fail', 'timeout', 'error'] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
 
 export interface RunOutcome {
   readonly result: RunResult;
@@ -33,30 +35,45 @@ export function splitCommand(command: string): string[] {
   return out;
 }
 
+/** Whether a spawn must switch ids: not when it would run as ourselves (root to root). */
+function switchTo(runAs: RunAs | undefined): RunAs | undefined {
+  if (!runAs) return undefined;
+  return runAs.uid === process.getuid?.() && runAs.gid === process.getgid?.() ? undefined : runAs;
+}
+
+/**
+ * Runs `argv` with a timeout; never throws and never rejects: a spawn that fails (synchronously,
+ * like an argument with a NUL byte or an invalid uid, or asynchronously, like ENOENT or EPERM)
+ * is the result 'error'.
+ */
 export function runCommand(argv: readonly string[], opts: { timeoutMs: number; runAs?: RunAs; env?: NodeJS.ProcessEnv }): Promise<RunOutcome> {
   const started = performance.now();
   return new Promise((resolve) => {
+    // Declared before anything can settle: a synchronous spawn error calls done() at once.
+    let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     let settled = false;
     const done = (o: Omit<RunOutcome, 'durationMs'>) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       resolve({ ...o, durationMs: performance.now() - started });
     };
-    let child;
+    const ids = switchTo(opts.runAs);
+    let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(argv[0]!, argv.slice(1), {
+      if (argv.length === 0 || !argv[0]) throw new Error('empty command');
+      child = spawn(argv[0], argv.slice(1), {
         stdio: 'ignore',
         detached: true, // its own process group, so a timeout kills what it started too
-        ...(opts.runAs ? { uid: opts.runAs.uid, gid: opts.runAs.gid } : {}),
+        ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
         env: opts.env ?? { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
       });
     } catch (err) {
       done({ result: 'error', exitCode: null, signal: null, error: (err as Error).message });
       return;
     }
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       timedOut = true;
       try {
         if (child.pid) process.kill(-child.pid, 'SIGKILL');
@@ -80,6 +97,7 @@ export type ScriptProblem = { readonly kind: 'missing' | 'not-executable' | 'ins
  * Commands without a `/` are looked up in PATH.
  */
 export function checkScript(command: string, opts: { scriptSecurity: boolean; path?: string }): ScriptProblem | undefined {
+  // Never throws: every stat is guarded (a path may vanish while we look).
   const argv = splitCommand(command);
   const exe = argv[0];
   if (!exe) return { kind: 'missing', message: 'empty command' };
@@ -99,7 +117,13 @@ export function checkScript(command: string, opts: { scriptSecurity: boolean; pa
   }
   if (opts.scriptSecurity) {
     for (let p = found; ; p = dirname(p)) {
-      const st = statSync(p);
+      let st;
+      try {
+        st = statSync(p);
+      } catch (err) {
+        // Gone between two stats: not provably safe.
+        return { kind: 'insecure', message: `'${found}' could not be checked: ${(err as Error).message}` };
+      }
       if ((st.mode & 0o002) !== 0 || (st.uid !== 0 && (st.mode & 0o200) !== 0) || (st.gid !== 0 && (st.mode & 0o020) !== 0)) {
         return { kind: 'insecure', message: `'${found}' is unsafe to run as root: '${p}' is writable by a non-root user (enable_script_security)` };
       }

@@ -9,18 +9,24 @@
  * while it is good; 0 — a failure puts the instance in FAULT. `reverse` swaps good and failing.
  * The router clamps the result to 1-254 and never changes an owner (255).
  */
-import { readFile } from 'node:fs/promises';
 import type { KeepalivedConfig, TrackReference, VrrpInstanceConfig, VrrpScriptConfig } from '../config/model.js';
 import type { VrrpRouter } from '../core/router.js';
 import type { EventBus } from '../core/events.js';
-import { checkScript, runCommand, splitCommand, type RunAs, type RunResult } from './run.js';
+import { checkScript, runCommand, splitCommand, type RunResult } from './run.js';
+import { readTrackFile, type TrackFileProblem } from './track-file.js';
+import type { ScriptUsers } from './users.js';
 
 export type ScriptStatus = 'init' | 'good' | 'failed' | 'disabled';
 
 export type TrackEvent =
   | { readonly type: 'script-result'; readonly script: string; readonly result: RunResult; readonly durationMs: number; readonly exitCode: number | null; readonly error?: string }
   | { readonly type: 'script-status'; readonly script: string; readonly status: ScriptStatus; readonly detail?: string }
-  | { readonly type: 'track-weight'; readonly instance: string; readonly vrid: number; readonly tracker: string; readonly weight: number };
+  | { readonly type: 'track-weight'; readonly instance: string; readonly vrid: number; readonly tracker: string; readonly weight: number }
+  /**
+   * One read of a track_file (every second). `result` is 'ok' or why the file was refused or
+   * unreadable (it then counts as 0); `previous` is the result before (absent on the first read).
+   */
+  | { readonly type: 'track-file-read'; readonly tracker: string; readonly file: string; readonly result: 'ok' | TrackFileProblem; readonly previous?: 'ok' | TrackFileProblem; readonly value: number; readonly detail?: string };
 
 export interface TrackerDeps {
   readonly config: KeepalivedConfig;
@@ -28,7 +34,11 @@ export interface TrackerDeps {
   /** Whether a link is up (netlink); undefined when the interface does not exist. */
   linkUp(iface: string): boolean | undefined;
   readonly events: EventBus<TrackEvent>;
-  readonly runAs?: RunAs;
+  /**
+   * Who scripts run as (src/tracking/users.ts): a script's own `user`, else the default. Absent:
+   * scripts run as this process (tests).
+   */
+  readonly users?: ScriptUsers;
 }
 
 interface ScriptState {
@@ -44,6 +54,8 @@ interface ScriptState {
 interface FileState {
   value: number;
   readonly path: string;
+  /** The last read's result; undefined before the first read. */
+  result: 'ok' | TrackFileProblem | undefined;
 }
 
 /** Every tracked object an instance uses: its own, and its sync group's. */
@@ -74,7 +86,7 @@ export class TrackerSet {
       this.scripts.set(cfg.name, st);
       if (problem) deps.events.emit({ type: 'script-status', script: cfg.name, status: 'disabled', detail: `${problem.message}: the script is not run and not tracked (as keepalived does)` });
     }
-    for (const f of deps.config.trackFiles) this.files.set(f.name, { value: f.initFile?.value ?? 0, path: f.file });
+    for (const f of deps.config.trackFiles) this.files.set(f.name, { value: f.initFile?.value ?? 0, path: f.file, result: undefined });
   }
 
   /**
@@ -91,7 +103,10 @@ export class TrackerSet {
     }
     for (const [name, f] of this.files) {
       const old = previous.files.get(name);
-      if (old && old.path === f.path) f.value = old.value;
+      if (old && old.path === f.path) {
+        f.value = old.value;
+        f.result = old.result;
+      }
     }
   }
 
@@ -129,6 +144,11 @@ export class TrackerSet {
     this.apply();
   }
 
+  /** Who this set's scripts run as (undefined: as this process). */
+  get users(): ScriptUsers | undefined {
+    return this.deps.users;
+  }
+
   scriptStatus(name: string): ScriptStatus | undefined {
     return this.scripts.get(name)?.status;
   }
@@ -141,7 +161,8 @@ export class TrackerSet {
   private async run(s: ScriptState): Promise<void> {
     if (s.running) return;
     s.running = true;
-    const o = await runCommand(s.argv, { timeoutMs: s.cfg.timeoutMs, ...(this.deps.runAs ? { runAs: this.deps.runAs } : {}) });
+    const runAs = this.deps.users?.scripts.get(s.cfg.name) ?? this.deps.users?.default;
+    const o = await runCommand(s.argv, { timeoutMs: s.cfg.timeoutMs, ...(runAs ? { runAs } : {}) });
     s.running = false;
     if (this.stopped) return;
     this.deps.events.emit({ type: 'script-result', script: s.cfg.name, result: o.result, durationMs: o.durationMs, exitCode: o.exitCode, ...(o.error ? { error: o.error } : {}) });
@@ -162,16 +183,19 @@ export class TrackerSet {
     }
   }
 
+  /**
+   * One pass over the track_files, one file at a time (src/tracking/track-file.ts: a FIFO, a
+   * device or a huge file is refused without blocking, and counts as 0).
+   */
   private async readFiles(): Promise<void> {
     let changed = false;
-    for (const f of this.files.values()) {
-      let value = 0;
-      try {
-        const text = (await readFile(f.path, 'utf8')).trim();
-        value = /^-?\d+$/.test(text) ? Number(text) : 0;
-      } catch {
-        value = 0;
-      }
+    for (const [name, f] of this.files) {
+      const r = await readTrackFile(f.path);
+      if (this.stopped) return;
+      const value = r.ok ? r.value : 0;
+      const result = r.ok ? 'ok' : r.problem;
+      this.deps.events.emit({ type: 'track-file-read', tracker: `file:${name}`, file: f.path, result, ...(f.result ? { previous: f.result } : {}), value, ...(r.ok ? {} : { detail: r.detail }) });
+      f.result = result;
       if (value !== f.value) {
         f.value = value;
         changed = true;

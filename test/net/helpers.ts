@@ -37,7 +37,10 @@ export async function withLab<T>(fn: (env: NetEnv) => Promise<T>, hosts: HostSpe
     dir,
     routers,
     router(host, kind, config, extraArgs = [], env = {}) {
-      const r = new LabRouter(lab, host, kind, dir, config, extraArgs, env);
+      // Tests read counters right after an action: a fresh /metrics on every scrape, unless a test
+      // exercises the production cache (1 s) itself.
+      const args = kind === 'keepwatch' && !extraArgs.includes('--metrics-cache-ms') ? ['--metrics-cache-ms', '0', ...extraArgs] : extraArgs;
+      const r = new LabRouter(lab, host, kind, dir, config, args, env);
       routers.push(r);
       return r;
     },

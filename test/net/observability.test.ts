@@ -69,7 +69,7 @@ test('metric contract on a live agent, values move through a failover; /healthz 
         METRICS.failoverDuration.name, METRICS.flightRecordings.name, METRICS.vipErrors.name, METRICS.httpRequests.name,
         METRICS.guardPeerUp.name, METRICS.guardWitnessUp.name, METRICS.guardAlertPushes.name,
         // Only with vrrp_script / track_* configured (the tracking tests check them).
-        METRICS.scriptStatus.name, METRICS.scriptRuns.name, METRICS.scriptDuration.name, METRICS.trackWeight.name,
+        METRICS.scriptStatus.name, METRICS.scriptRuns.name, METRICS.scriptDuration.name, METRICS.trackWeight.name, METRICS.trackFileReadFailures.name,
       ];
       if (later.includes(spec.name)) continue;
       assert.equal(before.types.get(spec.name), spec.type, `${spec.name} has type ${spec.type}`);

@@ -8,7 +8,11 @@ import assert from 'node:assert/strict';
 import { FakeLan, type FakeNode } from '../fakes/lan.js';
 import { instance } from '../helpers/instances.js';
 import { arbitrate, type NodeFacts } from '../../src/guard/arbitration.js';
-import { SplitBrainGuard, type GuardEvent } from '../../src/guard/guard.js';
+import { SplitBrainGuard, type GuardEvent, type PeerClient, type PeerInstance } from '../../src/guard/guard.js';
+import { GuardView } from '../../src/guard/view.js';
+import { withGuard, peerOf, run, isVrrp, PEER_GUARD } from '../helpers/guarded.js';
+import { buildGratuitousArp, parseArp } from '../../src/protocol/arp.js';
+import { parseEthernet } from '../../src/protocol/frame.js';
 import { DEFAULT_GUARD, parseGuardConfig, type GuardConfig } from '../../src/guard/config.js';
 import { ReplayCache, newNonce, signRequest, signResponse, verifyRequest, verifyResponse } from '../../src/guard/signing.js';
 import { EventBus } from '../../src/core/events.js';
@@ -95,32 +99,6 @@ test('guard config: defaults, every keyword, errors with their place', () => {
   assert.match(noSecret.diagnostics.map(formatDiagnostic).join('\n'), /'peer' needs a 'secret_file'/);
 });
 
-interface Guarded {
-  node: FakeNode;
-  guard: SplitBrainGuard;
-  events: GuardEvent[];
-}
-
-function withGuard(node: FakeNode, config: GuardConfig = DEFAULT_GUARD): Guarded {
-  const bus = new EventBus<GuardEvent>();
-  const events: GuardEvent[] = [];
-  bus.onAny((e) => events.push(e));
-  const guard = new SplitBrainGuard({
-    config,
-    routers: () => [...(node.engine?.routers.values() ?? [])],
-    core: node.events,
-    host: node.hostEvents,
-    events: bus,
-    clock: node.clock,
-    frames: node.frames,
-    interfaces: node.interfaces,
-  });
-  guard.start();
-  return { node, guard, events };
-}
-
-const isVrrp = (f: Uint8Array) => f[12] === 0x08 && f[13] === 0x00 && f[23] === 112;
-
 function cutPair(opts: { a?: Parameters<typeof instance>[0]; b?: Parameters<typeof instance>[0]; cutFromStart?: boolean } = {}) {
   const lan = new FakeLan();
   const na = lan.addNode('a', { ipv4: '10.0.0.1' });
@@ -199,7 +177,7 @@ test('guard: the winner dies during a conflict (host gone): the held node takes 
   assert.ok(took.atMs - lastSeen >= mdi - DEFAULT_GUARD.intervalMs - 1);
 });
 
-test('guard: mismatched auth_pass is detected by pcap, with the drop reason in the evidence; ARP confirms, the lower priority yields', () => {
+test('guard: mismatched auth_pass without a peer agent: detected by pcap with the drop reason, both keep, suspected only (nothing authenticates the other node)', () => {
   const lan = new FakeLan();
   const na = lan.addNode('a', { ipv4: '10.0.0.1' });
   const nb = lan.addNode('b', { ipv4: '10.0.0.2' });
@@ -208,15 +186,39 @@ test('guard: mismatched auth_pass is detected by pcap, with the drop reason in t
   const ga = withGuard(na);
   const gb = withGuard(nb);
   lan.clock.advance(15_000);
-  assert.deepEqual(lan.masters(), ['a']);
+  assert.deepEqual(lan.masters().sort(), ['a', 'b'], 'nobody yields on forgeable evidence');
   const det = gb.events.find((e) => e.type === 'guard-detection' && e.evidence.source === 'pcap');
   assert.ok(det && det.type === 'guard-detection');
   assert.match(det.evidence.detail, /auth-mismatch/);
-  assert.equal(det.evidence.priority, 150);
+  assert.equal(det.evidence.authenticated, false);
+  for (const g of [ga, gb]) {
+    assert.ok(g.guard.suspected('VI_1'), 'suspected');
+    assert.equal(g.guard.conflict('VI_1'), false, 'not confirmed');
+    assert.deepEqual(g.view.healthReasons(), [], 'a suspected conflict never turns /healthz red');
+    assert.ok(!g.events.some((e) => e.type === 'guard-decision' && e.verdict.decision === 'yield'));
+  }
+});
+
+test('guard: mismatched auth_pass with a signed peer agent: the peer vouches for the MAC, ARP sees it hold the VIP, the lower priority yields', async () => {
+  const lan = new FakeLan();
+  const na = lan.addNode('a', { ipv4: '10.0.0.1' });
+  const nb = lan.addNode('b', { ipv4: '10.0.0.2' });
+  na.start([instance({ priority: 150, password: 'aaaa' })]);
+  nb.start([instance({ priority: 100, password: 'bbbb' })]);
+  let va: GuardView | undefined;
+  let vb: GuardView | undefined;
+  const ga = withGuard(na, PEER_GUARD, peerOf(() => vb!.localView()));
+  const gb = withGuard(nb, PEER_GUARD, peerOf(() => va!.localView()));
+  va = ga.view;
+  vb = gb.view;
+  await run(lan, 15_000);
+  assert.deepEqual(lan.masters(), ['a']);
+  assert.deepEqual(lan.holders('10.0.0.100'), ['a']);
   const yielded = gb.events.find((e) => e.type === 'guard-decision' && e.verdict.decision === 'yield');
-  assert.ok(yielded && yielded.type === 'guard-decision' && /priority 100 < 150/.test(yielded.verdict.reason));
-  assert.ok(gb.guard.conflict('VI_1'));
-  void ga;
+  assert.ok(yielded && yielded.type === 'guard-decision' && /priority 100 < 150/.test(yielded.verdict.reason), JSON.stringify(yielded));
+  assert.ok(gb.guard.conflict('VI_1'), 'confirmed on the loser');
+  assert.ok(gb.events.some((e) => e.type === 'guard-detection' && e.evidence.source === 'pcap' && /auth-mismatch/.test(e.evidence.detail)));
+  assert.match(gb.view.healthReasons().map((h) => h.cause).join(), /held out/);
 });
 
 test('guard: adverts alone (pcap only) flag the conflict but never demote anyone', () => {
@@ -230,7 +232,7 @@ test('guard: adverts alone (pcap only) flag the conflict but never demote anyone
   const gb = withGuard(nb, cfg);
   lan.clock.advance(15_000);
   assert.deepEqual(lan.masters().sort(), ['a', 'b']);
-  assert.ok(ga.guard.conflict('VI_1') && gb.guard.conflict('VI_1'), 'both flag it');
+  assert.ok(ga.guard.suspected('VI_1') && gb.guard.suspected('VI_1'), 'both flag it as suspected');
   for (const g of [ga, gb]) assert.ok(g.events.every((e) => e.type !== 'guard-decision' || (e.verdict.decision === 'keep' && /never demote/.test(e.verdict.reason))));
 });
 
@@ -274,7 +276,7 @@ test('guard: unknown priority of the other holder (VRRP cut from the start): pol
   const { lan, ga, gb } = cutPair({ cutFromStart: true });
   lan.clock.advance(15_000);
   assert.deepEqual(lan.masters().sort(), ['a', 'b'], 'policy hold: both keep');
-  assert.ok(ga.guard.conflict('VI_1') && gb.guard.conflict('VI_1'), 'both flag split brain');
+  assert.ok(ga.guard.suspected('VI_1') && gb.guard.suspected('VI_1'), 'both flag a suspected split brain');
   const reasons = [...ga.events, ...gb.events].filter((e) => e.type === 'guard-decision').map((e) => (e.type === 'guard-decision' ? e.verdict.reason : ''));
-  assert.ok(reasons.every((r) => /unknown \(policy: hold\)/.test(r)), reasons.join('; '));
+  assert.ok(reasons.length >= 2 && reasons.every((r) => /not authenticated.*\(policy: hold\)/.test(r)), reasons.join('; '));
 });

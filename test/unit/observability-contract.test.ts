@@ -23,6 +23,10 @@ import { DROP_REASONS } from '../../src/protocol/check.js';
 import { TRANSITION_CAUSES } from '../../src/core/events.js';
 import { DETECTION_SOURCES } from '../../src/guard/config.js';
 import { REJECT_REASONS } from '../../src/guard/signing.js';
+import { RUN_RESULTS } from '../../src/tracking/run.js';
+import { TRACK_FILE_PROBLEMS } from '../../src/tracking/track-file.js';
+import { NOTIFY_RESULTS } from '../../src/notify/notifier.js';
+import { MAIL_RESULTS } from '../../src/notify/mailer.js';
 import {
   ROOT,
   allPanels,
@@ -51,8 +55,6 @@ const ALERTMANAGER_FILE = join(ROOT, 'alerts/alertmanager.example.yml');
 const RUNBOOK_BASE = 'https://github.com/keepwatch/keepwatch/blob/main/alerts/runbooks/';
 const SEVERITIES = ['critical', 'warning', 'info'];
 const STATES = ['init', 'backup', 'master', 'fault'];
-/** src/tracking/run.ts RunResult (a type only): results of vrrp_script and notify runs. */
-const RUN_RESULTS = ['ok', 'fail', 'timeout', 'error'];
 /** The alert the agents push to Alertmanager themselves (src/guard/alertmanager.ts). */
 const AGENT_ALERT_SOURCE = join(ROOT, 'src/guard/alertmanager.ts');
 
@@ -98,8 +100,9 @@ const LABEL_VALUES: [string, string, readonly string[]][] = [
   ['keepwatch_guard_rejected_total', 'reason', REJECT_REASONS],
   ['keepwatch_guard_alert_pushes_total', 'result', ['ok', 'failed']],
   ['keepwatch_script_runs_total', 'result', RUN_RESULTS],
-  ['keepwatch_notify_runs_total', 'result', RUN_RESULTS],
-  ['keepwatch_mail_sends_total', 'result', ['sent', 'failed']],
+  ['keepwatch_notify_runs_total', 'result', NOTIFY_RESULTS],
+  ['keepwatch_mail_sends_total', 'result', MAIL_RESULTS],
+  ['keepwatch_track_file_read_failures_total', 'reason', TRACK_FILE_PROBLEMS],
 ];
 
 interface Expression {
@@ -469,10 +472,10 @@ describe('(c) dashboards are import-ready', () => {
     assert.match(queryOf2(v.get('node')), /^label_values\(keepwatch_vrrp_state\{.*\}, instance\)$/, 'node = the Prometheus instance label');
     assert.ok(d.links.some((l: Json) => String(l.url).includes('/d/keepwatch-fleet/')), 'link back to the fleet');
     const text = JSON.stringify(d);
-    for (const needle of ['keepwatch_vrrp_advert_interval_seconds_bucket', 'keepwatch_vrrp_advert_interval_config_seconds', 'keepwatch_vrrp_master_down_interval_seconds', 'keepwatch_vrrp_address_list_mismatch_total', 'keepwatch_vip_repairs_total', 'keepwatch_vip_errors_total', 'keepwatch_vrrp_priority_zero_sent_total', 'keepwatch_vrrp_priority_zero_received_total', 'keepwatch_split_brain', 'keepwatch_guard_held', 'keepwatch_guard_demotions_total', 'keepwatch_track_weight'])
+    for (const needle of ['keepwatch_vrrp_advert_interval_seconds_bucket', 'keepwatch_vrrp_advert_interval_config_seconds', 'keepwatch_vrrp_master_down_interval_seconds', 'keepwatch_vrrp_address_list_mismatch_total', 'keepwatch_vip_repairs_total', 'keepwatch_vip_errors_total', 'keepwatch_vrrp_priority_zero_sent_total', 'keepwatch_vrrp_priority_zero_received_total', 'keepwatch_split_brain', 'keepwatch_split_brain_suspected', 'keepwatch_guard_held', 'keepwatch_guard_demotions_total', 'keepwatch_track_weight'])
       assert.ok(text.includes(needle), `drill-down uses ${needle}`);
     for (const e of dashboardExpressions().filter((x) => x.file.endsWith('keepwatch-instance.json') && x.title.includes(' / ') && !x.title.startsWith('Nodes'))) {
-      if (/keepwatch_vrrp_|keepwatch_vip_|keepwatch_garp_|keepwatch_send_|keepwatch_split_brain\b|keepwatch_guard_(held|demotions)|keepwatch_track_weight/.test(e.expr)) {
+      if (/keepwatch_vrrp_|keepwatch_vip_|keepwatch_garp_|keepwatch_send_|keepwatch_split_brain(_suspected)?\b|keepwatch_guard_(held|demotions)|keepwatch_track_weight/.test(e.expr)) {
         assert.match(e.expr, /vrrp_instance=~"\$vrrp_instance"/, `${e.title}: filtered to the instance`);
       }
     }

@@ -66,6 +66,8 @@ test('each check has its drop reason', () => {
     ['auth type AH', mutate(v2, (m) => (m[4] = 2)), V2_EXP, 'auth-type-mismatch'],
     ['wrong password', mutate(v2, (m) => (m[16 + 3] = 0x32)), V2_EXP, 'auth-mismatch'],
     ['v2 interval 2 s vs 1 s', mutate(v2, (m) => (m[5] = 2)), V2_EXP, 'interval-mismatch'],
+    ['v2 interval 0 (as keepalived: a mismatch)', mutate(v2, (m) => (m[5] = 0)), V2_EXP, 'interval-mismatch'],
+    ['v3 Max Adver Int 0', mutate(v3, (m) => ((m[4] = m[4]! & 0xf0), (m[5] = 0))), V3_EXP, 'interval-invalid'],
     ['unicast from a stranger', mutate(v3, () => {}, { source: '10.99.0.77' }), { ...V3_EXP, unicastPeers: [ipBytes('10.99.0.1')] }, 'unicast-source-unknown'],
   ];
   for (const [what, pkt, exp, want] of cases) assert.equal(reason(pkt, exp), want, what);
@@ -79,6 +81,21 @@ test('VRRPv3 interval differences are accepted (the backup adopts the master int
   const r = checkAdvert(mutate(v3, (m) => (m[5] = 50)), () => V3_EXP);
   assert.ok(r.ok);
   assert.equal(r.advert.advertIntervalMs, 500);
+});
+
+test('VRRPv3 Max Adver Int 0 is dropped, whatever the priority; 1 cs and 4095 cs are accepted', () => {
+  for (const priority of [0, 1, 100, 254, 255]) {
+    const r = checkAdvert(mutate(v3, (m) => ((m[2] = priority), (m[4] = 0), (m[5] = 0))), () => V3_EXP);
+    assert.ok(!r.ok && r.reason === 'interval-invalid' && r.vrid === 53 && r.instance === V3_EXP, `priority ${priority}`);
+  }
+  // The 4 reserved bits are not part of the interval: 0xf0 00 is still 0 cs.
+  assert.equal(reason(mutate(v3, (m) => ((m[4] = 0xf0), (m[5] = 0))), V3_EXP), 'interval-invalid');
+  const one = checkAdvert(mutate(v3, (m) => ((m[4] = 0), (m[5] = 1))), () => V3_EXP);
+  assert.ok(one.ok && one.advert.advertIntervalMs === 10);
+  const max = checkAdvert(mutate(v3, (m) => ((m[4] = 0x0f), (m[5] = 0xff))), () => V3_EXP);
+  assert.ok(max.ok && max.advert.advertIntervalMs === 40_950);
+  // The checksum still comes first: a forged interval-0 advert with a bad sum is a checksum drop.
+  assert.equal(reason(mutate(v3, (m) => (m[5] = 0), { fixChecksum: false }), V3_EXP), 'checksum-invalid');
 });
 
 test('address-list mismatch is flagged but accepted (keepalived >= 2.3.3)', () => {

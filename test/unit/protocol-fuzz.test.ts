@@ -122,7 +122,7 @@ test(`fuzz: ${CASES} mutated captures and random frames never throw; every drop 
   }
   process.stdout.write(`fuzz outcomes: ${JSON.stringify(Object.fromEntries([...tally].sort((a, b) => b[1] - a[1])))}\n`);
   // The mutations reach the checks, not just the first one.
-  for (const r of ['checksum-invalid', 'vrid-not-configured', 'length-invalid', 'ttl-not-255', 'version-invalid', 'ip-header-invalid', 'auth-mismatch', 'interval-mismatch', 'type-invalid', 'version-mismatch']) {
+  for (const r of ['checksum-invalid', 'vrid-not-configured', 'length-invalid', 'ttl-not-255', 'version-invalid', 'ip-header-invalid', 'auth-mismatch', 'interval-mismatch', 'interval-invalid', 'type-invalid', 'version-mismatch']) {
     assert.ok((tally.get(r) ?? 0) > 0, `mutations reached ${r}: ${JSON.stringify(Object.fromEntries(tally))}`);
   }
   assert.ok((tally.get('accepted') ?? 0) > 0, 'some mutants are still valid adverts');

@@ -1,0 +1,131 @@
+/**
+ * The guard's senses that act on the network: ARP probes (RFC 5227) for the VIPs and the witness,
+ * and the signed cross-check polls of peer agents. They report what they find; they decide nothing.
+ */
+import type { Clock, FrameInjector, InterfaceInfo } from '../ports/index.js';
+import { buildArpProbe } from '../protocol/arp.js';
+import type { GuardPeer } from './config.js';
+import type { PeerClient, PeerInstance } from './guard.js';
+
+/** ARP probes per second at most (VIPs take turns beyond that). */
+export const MAX_PROBES_PER_SECOND = 64;
+
+/** Sends RFC 5227 probes, at most MAX_PROBES_PER_SECOND; VIPs take turns beyond that. */
+export class ArpProber {
+  /** Probe frames by `mac|target`: one per VIP and interface we own, so bounded by the config. */
+  private readonly frames = new Map<string, Uint8Array>();
+  private cursor = 0;
+  /** How many ticks it takes to probe every target once. */
+  rounds = 1;
+
+  constructor(
+    private readonly injector: FrameInjector,
+    private readonly interfaces: InterfaceInfo,
+  ) {}
+
+  /**
+   * Probes a share of `targets` (`[interface, address]`) this tick, and always every entry of
+   * `always` (the witness). `intervalMs`: the tick period, for the per-second budget.
+   */
+  probe(targets: readonly (readonly [string, string])[], always: readonly (readonly [string, string])[], intervalMs: number): void {
+    const done = new Set<string>();
+    const budget = Math.max(1, Math.ceil((MAX_PROBES_PER_SECOND * intervalMs) / 1000));
+    const n = Math.min(budget, targets.length);
+    for (let k = 0; k < n; k++) {
+      const [iface, address] = targets[(this.cursor + k) % targets.length]!;
+      this.send(iface, address, done);
+    }
+    this.cursor = targets.length > 0 ? (this.cursor + n) % targets.length : 0;
+    this.rounds = Math.max(1, Math.ceil(targets.length / budget));
+    for (const [iface, address] of always) this.send(iface, address, done);
+    // Interfaces and VIPs change on reload: keep the cache to what was probed lately.
+    if (this.frames.size > 4 * (targets.length + always.length) + 64) this.frames.clear();
+  }
+
+  private send(iface: string, target: string, done: Set<string>): void {
+    const key = `${iface}|${target}`;
+    if (done.has(key)) return;
+    done.add(key);
+    const mac = this.interfaces.mac(iface);
+    if (!mac) return;
+    const frameKey = `${mac}|${target}`;
+    let frame = this.frames.get(frameKey);
+    if (!frame) {
+      frame = buildArpProbe(mac, target);
+      this.frames.set(frameKey, frame);
+    }
+    try {
+      this.injector.inject(iface, frame);
+    } catch {
+      /* link down: the fault path handles it */
+    }
+  }
+}
+
+/** The witness: up while it answered one of our ARP probes within three intervals. */
+export class WitnessWatch {
+  private seenMs = -Infinity;
+  private upValue: boolean | undefined;
+
+  constructor(
+    readonly address: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** An ARP reply from the witness's address arrived. */
+  answered(): void {
+    this.seenMs = this.clock.now();
+  }
+
+  /** Re-evaluates; returns the new value when it changed. */
+  update(intervalMs: number): boolean | undefined {
+    const up = this.clock.now() - this.seenMs <= 3 * intervalMs;
+    if (up === this.upValue) return undefined;
+    this.upValue = up;
+    return up;
+  }
+
+  /** undefined until the first evaluation. */
+  get up(): boolean | undefined {
+    return this.upValue;
+  }
+}
+
+export interface PollResult {
+  readonly peer: string;
+  /** The peer's verified view; undefined when the poll failed. */
+  readonly view?: readonly PeerInstance[];
+  readonly error?: string;
+  /** Set when up/down changed with this poll (the only time it is reported: one line per change). */
+  readonly changed?: boolean;
+}
+
+/** Polls every configured peer agent's signed cross-check; reports up/down once per change. */
+export class PeerPoller {
+  private readonly up = new Map<string, boolean>();
+
+  constructor(
+    private readonly client: PeerClient,
+    private readonly peers: readonly GuardPeer[],
+  ) {}
+
+  async poll(timeoutMs: number): Promise<PollResult[]> {
+    return Promise.all(
+      this.peers.map(async (peer): Promise<PollResult> => {
+        const name = `${peer.host}:${peer.port}`;
+        try {
+          const view = await this.client.fetch(peer, timeoutMs);
+          return { peer: name, view, changed: this.set(name, true) };
+        } catch (err) {
+          return { peer: name, error: err instanceof Error ? err.message : String(err), changed: this.set(name, false) };
+        }
+      }),
+    );
+  }
+
+  private set(name: string, up: boolean): boolean {
+    if (this.up.get(name) === up) return false;
+    this.up.set(name, up);
+    return true;
+  }
+}
