@@ -12,17 +12,18 @@
  * timer's lateness (max, p99, mean) before and during the flood, and how many scrapes the client
  * got. KW_BENCH_TRACE=1 prints every lateness over 50 ms; KW_BENCH_PATH=/healthz floods another path.
  */
+import { AgentBus } from '../src/events/index.js';
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { VrrpRouter } from '../src/core/router.js';
-import { EventBus, type CoreEvent } from '../src/core/events.js';
-import type { HostEvent } from '../src/agent.js';
+import { EventBus, type VrrpEvent } from '../src/events/index.js';
+import { SystemClock } from '../src/adapters/clock.js';
 import { AgentMetrics } from '../src/observability/metrics.js';
 import { ElectionTracker } from '../src/observability/elections.js';
 import { setPriority } from 'node:os';
-import { DEFAULT_HTTP_LIMITS, startHttp } from '../src/http/server.js';
+import { DEFAULT_HTTP_LIMITS, startHttp } from '../src/http/listen.js';
 import { instance } from '../test/helpers/instances.js';
 import type { Clock } from '../src/ports/index.js';
 
@@ -70,8 +71,7 @@ function stats(lateMs: number[]): { max: number; p99: number; mean: number; n: n
 
 async function server(seconds: number, connections: number, mode: string): Promise<void> {
   const clock: Clock = { now: () => performance.now(), setTimeout: () => ({ cancel() {} }) } as unknown as Clock;
-  const core = new EventBus<CoreEvent>();
-  const host = new EventBus<HostEvent>();
+  const core = new AgentBus();
   const none = () => undefined;
   const routers = Array.from({ length: INSTANCES }, (_, i) => {
     const cfg = instance({ name: `VI_${i + 1}`, vrid: i + 1, vips: [`10.${i}.0.100/24`, `10.${i}.0.101/24`] });
@@ -85,11 +85,11 @@ async function server(seconds: number, connections: number, mode: string): Promi
     });
   });
   const metrics = new AgentMetrics({ routers: () => routers, vipPresent: () => false, captureStats: () => new Map(), version: 'bench' });
-  metrics.subscribe(core, host, new ElectionTracker(core, host, () => performance.now()));
+  metrics.subscribe(core, new ElectionTracker(core, new SystemClock()));
   // A backup's view: inter-arrival observations for every instance fill the histogram series.
   for (let k = 0; k < 20; k++) {
     for (const r of routers) {
-      core.emit({ type: 'advert-received', instance: r.name, vrid: r.config.vrid, interface: r.config.interface, source: '10.0.0.2', priority: 150, advertIntervalMs: 100, addressListMismatch: false, atMs: k * 100 + Math.random() * 5, state: 'backup' } as CoreEvent);
+      core.emit({ type: 'advert-received', instance: r.name, vrid: r.config.vrid, interface: r.config.interface, source: '10.0.0.2', priority: 150, advertIntervalMs: 100, addressListMismatch: false, atMs: k * 100 + Math.random() * 5, state: 'backup' } as VrrpEvent);
     }
   }
   const unbounded = mode === 'unbounded';

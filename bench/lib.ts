@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { decodePcap } from '../src/protocol/pcapfile.js';
 import { parseFrame } from '../src/protocol/frame.js';
 import { parseArp, claimsAddress } from '../src/protocol/arp.js';
-import { decodeAdvert } from '../src/protocol/advert.js';
+import { advertLength } from '../src/protocol/advert.js';
 import { formatMac } from '../src/protocol/inet.js';
 import type { NetnsLab } from '../src/lab/netns.js';
 import type { LabRouter, RouterKind } from '../src/lab/routers.js';
@@ -108,8 +108,11 @@ export function wireEvents(pcapFile: string): WireEvent[] {
   for (const r of records) {
     const f = parseFrame(r.data);
     if (f.kind === 'ip' && f.ip.protocol === 112) {
-      const a = decodeAdvert(f.ip.payload, f.ip.family);
-      if (a) out.push({ tUs: r.timestampUs, kind: 'advert', mac: formatMac(f.ethernet.sourceMac), priority: a.priority, vrid: a.vrid });
+      // VRID and priority are bytes 1 and 2 of the VRRP header (RFC 3768 §5.1, RFC 5798 §5.1).
+      const m = f.ip.payload;
+      if (m.length >= 4 && m.length >= advertLength(m[0]! >> 4 === 2 ? 2 : 3, f.ip.family, m[3]!)) {
+        out.push({ tUs: r.timestampUs, kind: 'advert', mac: formatMac(f.ethernet.sourceMac), priority: m[2]!, vrid: m[1]! });
+      }
     } else if (f.kind === 'arp') {
       const arp = parseArp(f.ethernet);
       if (arp && claimsAddress(arp, arp.senderIp)) out.push({ tUs: r.timestampUs, kind: 'garp', mac: arp.senderMac });

@@ -9,12 +9,13 @@
  * whatever happens. Exit status: 0 after SIGTERM/SIGINT, 1 after a crash or a failed start.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, formatDiagnostic, summarizeInstance } from './config/index.js';
-import { Agent, ConfigLoadError } from './agent.js';
+import { loadConfig, formatDiagnostic, summarizeInstance, ConfigError } from './config/index.js';
+import { Agent } from './agent/index.js';
 import { HostError, describe } from './adapters/errors.js';
 import { createLogger, redactUrlCredentials, type Logger } from './observability/logging.js';
 import { DEFAULT_DUMP_DIR, STATE_DUMP_FILE, STATS_DUMP_FILE, STATS_METRIC_NAMES, formatStateDump, formatStatsDump, writeDumpFile, type MetricSeries } from './observability/state-dump.js';
 import { preflightScripts } from './tracking/preflight.js';
+import { SystemProcessRunner } from './adapters/process.js';
 import { VERSION } from './version.js';
 
 const USAGE = `Usage:
@@ -54,6 +55,15 @@ Signals (the agent):
   Never Node's inspector: SIGUSR1 does not open a debugger port.
   A crash (uncaught error) logs the error, releases priority and VIPs and exits 1.`;
 
+/**
+ * Exit codes, the one table: what systemd and scripts see.
+ * - ok: SIGTERM/SIGINT handled, `-t` with a valid config, `--help`, `--version`;
+ * - failure: a config with errors (`-t` or start), a host problem at start (interface, privileges,
+ *   libpcap, script users), a crash (after releasing priority and VIPs), a stop that hung;
+ * - usage: bad command-line arguments.
+ */
+const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
 
@@ -63,19 +73,19 @@ function configTest(file: string): number {
   if (!result.config) {
     const n = result.diagnostics.filter((d) => d.severity === 'error').length;
     process.stderr.write(`${file}: ${n} error${n === 1 ? '' : 's'}; configuration rejected\n`);
-    return 1;
+    return EXIT.failure;
   }
   // Scripts: keepalived checks them when it starts; so do we, here, with their place.
-  const scriptIssues = preflightScripts(result.config);
+  const scriptIssues = preflightScripts(result.config, new SystemProcessRunner());
   for (const d of scriptIssues) process.stderr.write(`${formatDiagnostic(d)}\n`);
   if (scriptIssues.some((d) => d.severity === 'error')) {
     process.stderr.write(`${file}: script problems (missing, unsafe or unknown users); configuration rejected\n`);
-    return 1;
+    return EXIT.failure;
   }
   for (const i of result.config.instances) process.stdout.write(`${summarizeInstance(i)}\n`);
   const w = result.diagnostics.length + scriptIssues.length;
   process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}` : ''})\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 interface RunOptions {
@@ -151,7 +161,7 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
 
   // --- Fail safe: log, release, exit 1 ----------------------------------------------------------
   const crash = (kind: 'uncaughtException' | 'unhandledRejection' | 'stop-failed', err: unknown) => {
-    process.exitCode = 1;
+    process.exitCode = EXIT.failure;
     if (phase === 'crashed') {
       try {
         log.fatal({ err, event: 'crash', kind, double: true }, `${kind} while releasing after a crash: ${describe(err)} (the exit comes anyway)`);
@@ -169,14 +179,14 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
     // Whatever happens from here on (a hang, another error), the process ends in time.
     setTimeout(() => {
       log.fatal({ event: 'crash', kind: 'release-timeout' }, `release did not finish within ${HARD_EXIT_MS} ms: exiting 1`);
-      process.exit(1);
+      process.exit(EXIT.failure);
     }, HARD_EXIT_MS);
     // A crash during start-up: nothing is held yet (instances start as backups, last).
-    if (!agent) process.exit(1);
+    if (!agent) process.exit(EXIT.failure);
     void agent
       .emergencyStop(`${kind}: ${describe(err)}`, RELEASE_BUDGET_MS)
       .catch(() => {})
-      .finally(() => process.exit(1));
+      .finally(() => process.exit(EXIT.failure));
   };
   process.on('uncaughtException', (err) => crash('uncaughtException', err));
   process.on('unhandledRejection', (reason) => crash('unhandledRejection', reason));
@@ -187,24 +197,24 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
     if (phase === 'starting' || !agent) {
       // Nothing is held yet: the instances start last, in the same turn that ends the start.
       log.info({ event: 'signal', signal }, `${signal} while starting: exiting`);
-      process.exitCode = 0;
-      process.exit(0);
+      process.exitCode = EXIT.ok;
+      process.exit(EXIT.ok);
     }
     phase = 'stopping';
     log.info({ event: 'signal', signal }, `${signal}: shutting down`);
     const limit = setTimeout(() => {
       if (phase !== 'stopping') return;
       log.error({ event: 'stop', result: 'timeout' }, `stop did not finish within ${STOP_LIMIT_MS} ms: exiting 1`);
-      process.exit(1);
+      process.exit(EXIT.failure);
     }, STOP_LIMIT_MS);
     agent.stop().then(
       () => {
         clearTimeout(limit);
         if (phase !== 'stopping') return; // a crash took over while stopping
         if (keepAlive) clearInterval(keepAlive);
-        process.exitCode = 0;
+        process.exitCode = EXIT.ok;
         log.flush?.();
-        setTimeout(() => process.exit(0), 10);
+        setTimeout(() => process.exit(EXIT.ok), 10);
       },
       (err: unknown) => {
         clearTimeout(limit);
@@ -271,14 +281,14 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
     agent = await Agent.start({ configPath: file, log, ...run });
   } catch (err) {
     log.flush?.();
-    if (err instanceof ConfigLoadError) {
-      process.stderr.write(`${err.message}\nkeepwatch: configuration has errors; not starting\n`);
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.report}\nkeepwatch: configuration has errors; not starting\n`);
     } else if (err instanceof HostError) {
       process.stderr.write(`keepwatch: ${redactUrlCredentials(err.message)}\n`);
     } else {
       process.stderr.write(`keepwatch: cannot start: ${redactUrlCredentials(describe(err))}\n`);
     }
-    process.exit(1);
+    process.exit(EXIT.failure);
   }
   if ((phase as Phase) === 'crashed') return; // a crash while starting: its handler exits
   phase = 'running';
@@ -332,7 +342,7 @@ async function main(argv: string[]): Promise<void> {
     });
   } catch (err) {
     process.stderr.write(`keepwatch: ${describe(err)}\n\n${USAGE}\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
     return;
   }
   const v = parsed.values;
@@ -353,7 +363,7 @@ async function main(argv: string[]): Promise<void> {
   const cacheText = v['metrics-cache-ms'];
   if (cacheText !== undefined && !/^\d{1,5}$/.test(cacheText)) {
     process.stderr.write(`keepwatch: --metrics-cache-ms '${cacheText}': expected milliseconds, 0-99999\n`);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
     return;
   }
   await runAgent(

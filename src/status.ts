@@ -1,7 +1,7 @@
 /** `keepwatch status`: the running agent's /v1/state as a table, like keepalived's `show vrrp`. */
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
-import { parseListen } from './http/server.js';
+import { parseListen } from './http/listen.js';
 
 interface InstanceView {
   name: string;

@@ -1,6 +1,7 @@
 /**
  * Diagnostics of the keepalived.conf reader: creation, ordering, formatting, the throwable
- * `ConfigError`, and the did-you-mean helper used for misspelt keywords and values.
+ * `ConfigError` (the one error class for an unusable configuration), and the did-you-mean helper
+ * used for misspelt keywords and values.
  */
 import type { Diagnostic, Severity, SourceLocation } from './model.js';
 
@@ -97,7 +98,12 @@ export function sortDiagnostics(diags: readonly Diagnostic[], fileOrder: readonl
   );
 }
 
-/** For callers that prefer to throw: carries every diagnostic; the message is the first error. */
+/**
+ * The one error for a configuration file that cannot be used (keepalived.conf, or any file read
+ * with these diagnostics, such as the guard's), for callers that throw rather than hand back a
+ * `ConfigLoadResult`. It carries every diagnostic; the message is the first error (with how many
+ * more there are), and `file`/`line`/`column` say where that error is.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly diagnostics: readonly Diagnostic[];
@@ -105,6 +111,11 @@ export class ConfigError extends Error {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /**
+   * Every error, one `FILE:LINE:COL: error: MESSAGE` line each, in the order of `diagnostics`
+   * (warnings left out): what keepwatch prints before it refuses to start.
+   */
+  readonly report: string;
 
   constructor(diagnostics: readonly Diagnostic[]) {
     const errors = diagnostics.filter((d) => d.severity === 'error');
@@ -115,6 +126,7 @@ export class ConfigError extends Error {
     this.file = first?.location.file ?? '';
     this.line = first?.location.line ?? 0;
     this.column = first?.location.column ?? 0;
+    this.report = errors.map(formatDiagnostic).join('\n');
   }
 }
 

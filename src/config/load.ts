@@ -1,5 +1,6 @@
 /**
- * Entry points: read a keepalived.conf and its includes, lex, parse, validate.
+ * Entry points: read a keepalived.conf and its includes, lex, parse, then interpret (pass 1,
+ * interpret.ts) and assemble (pass 2, assemble.ts) the statements into a `KeepalivedConfig`.
  *
  * File access goes through `ConfigFs` only, so everything here is testable with an in-memory
  * file system. `include PATTERN` (keepalived.conf(5) "include") may appear wherever a statement
@@ -28,7 +29,8 @@ import { FileRefusedError, formatBytes, readRegularFile, readStdin, statKind, ty
 import { lex, type LexBudget } from './lexer.js';
 import { parse, type Statement } from './parser.js';
 import { NEEDS_BLOCK, SECRET_KEYWORDS, TOP_LEVEL_BLOCKS } from './schema.js';
-import { buildConfig } from './validate.js';
+import { interpret } from './interpret.js';
+import { assemble } from './assemble.js';
 
 export interface ConfigFs {
   /**
@@ -402,7 +404,7 @@ class Loader {
 function run(sink: DiagnosticSink, loader: Loader, read: () => Statement[]): ConfigLoadResult {
   let config;
   try {
-    config = buildConfig(read(), loader.files, sink);
+    config = assemble(interpret(read(), sink), loader.files, sink);
   } catch (e) {
     // Never throw on any input: a bug here becomes a diagnostic instead of a crash.
     const file = loader.attempted[0] ?? '<config>';

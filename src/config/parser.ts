@@ -1,6 +1,7 @@
 /**
  * keepalived.conf parser: token lines → a tree of statements. It knows nothing of keyword meaning
- * beyond two hints used for error recovery (`ParseHints`); validate.ts interprets the tree.
+ * beyond two hints used for error recovery (`ParseHints`); interpret.ts (pass 1) and assemble.ts
+ * (pass 2) give the tree its meaning.
  *
  * A statement is a keyword and its arguments up to the end of the line, as in keepalived
  * (keepalived/core/parser.c reads one line per keyword). A `{` on the line, or alone at the start

@@ -8,7 +8,7 @@
  * Every keyword is either acted on (read into the model) or `ignored`: accepted, with the warning
  * `'KEYWORD' is accepted but not acted on by keepwatch yet`. Anything else is an unknown keyword.
  */
-import { formatIp, parseIp, parseIpv4 } from '../protocol/inet.js';
+import { formatIp, parseIp } from '../protocol/inet.js';
 import type { AddressFamily } from './model.js';
 
 /** How a keyword's arguments (and block) are read. */
@@ -23,9 +23,12 @@ export type ValueSpec =
   | { readonly t: 'words'; readonly min: number; readonly max: number }
   /** one of fixed words; `note` is added to the complaint */
   | { readonly t: 'enum'; readonly values: readonly string[]; readonly note?: string }
-  /** a whole number */
+  /** a whole number (of seconds when `unit` says so: the value read is then seconds) */
   | { readonly t: 'int'; readonly min: number; readonly max: number; readonly unit?: 'seconds' }
-  /** seconds, possibly with decimals (up to `decimals` digits), read as milliseconds */
+  /**
+   * seconds, possibly with decimals (up to `decimals` digits); `min` and `max` are seconds, and the
+   * value read is whole microseconds (`parseDecimalSecondsUs`), as keepalived's timers hold it
+   */
   | { readonly t: 'secs'; readonly min: number; readonly max: number; readonly decimals: number }
   /** an IP address (no prefix) */
   | { readonly t: 'ip'; readonly family?: AddressFamily; readonly multicast?: boolean }
@@ -83,6 +86,7 @@ const TIMER_MAX_SEC = 1000;
 const MAX_WHOLE_SECONDS = 4294;
 const uint = (min: number, max: number): ValueSpec => ({ t: 'int', min, max });
 const wholeSecs = (min: number): ValueSpec => ({ t: 'int', min, max: MAX_WHOLE_SECONDS, unit: 'seconds' });
+/** Seconds `min`..`max` with up to `decimals` decimals, read as microseconds. */
 const secs = (min: number, max: number, decimals = 6): ValueSpec => ({ t: 'secs', min, max, decimals });
 const list = (entry: ListEntry): ValueSpec => ({ t: 'list', entry });
 
@@ -179,7 +183,7 @@ export const VRRP_INSTANCE: KeywordTable = {
   interface: acted(WORD),
   virtual_router_id: acted(uint(1, 255)),
   priority: acted(uint(1, 255)),
-  /** Range checked after the version is known (validate.ts). */
+  /** Range checked after the version is known (assemble.ts). */
   advert_int: acted(secs(0.01, 255)),
   nopreempt: acted(FLAG),
   preempt: acted(FLAG),
@@ -325,7 +329,7 @@ export const TOP_LEVEL_BLOCKS: ReadonlySet<string> = new Set(
 );
 
 /** A plain-words description of what a value spec accepts, for messages. */
-export function describe(v: ValueSpec): string {
+export function describeValueSpec(v: ValueSpec): string {
   switch (v.t) {
     case 'flag': return 'no argument';
     case 'bool': return 'true, false, on, off, yes or no (or nothing, meaning true)';
@@ -368,7 +372,7 @@ export function parseWhole(text: string, signed = false): number | undefined {
  * Seconds as keepalived's `read_decimal_unsigned_strvec` reads them: digits with an optional
  * fraction of at most `decimals` digits. Returns whole microseconds (exact: no float rounding).
  */
-export function parseDecimalSeconds(text: string, decimals: number): number | undefined {
+export function parseDecimalSecondsUs(text: string, decimals: number): number | undefined {
   const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
   if (!m || (m[1] === '' && !m[2])) return undefined;
   const frac = m[2] ?? '';
@@ -385,20 +389,10 @@ export interface ParsedAddress {
   readonly bytes: readonly number[];
 }
 
-/** Strict dotted quad (protocol/inet.ts), as numbers. */
-export function parseIPv4(text: string): number[] | undefined {
-  const b = parseIpv4(text);
-  return b && [...b];
-}
-
 /** Either family, canonical text (RFC 5952 for IPv6), via protocol/inet.ts. */
 export function parseAddress(text: string): ParsedAddress | undefined {
   const p = parseIp(text);
   return p && { address: formatIp(p.bytes), family: p.family, bytes: [...p.bytes] };
-}
-
-export function isMulticast(a: ParsedAddress): boolean {
-  return a.family === 'ipv4' ? a.bytes[0]! >= 224 && a.bytes[0]! <= 239 : a.bytes[0] === 0xff;
 }
 
 /** `invalid IPv4 address`, `invalid IPv6 address` or `invalid address`, by the text's shape. */

@@ -3,25 +3,21 @@
  * captured frame to the instance its VRID belongs to (one lookup per interface, family and VRID,
  * as keepalived sorts instances by VRID per interface), or to a drop reason.
  */
-import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import type { KeepalivedConfig, SyncGroupConfig, VrrpInstanceConfig } from '../config/model.js';
 import { passwordAuthData } from '../protocol/advert.js';
 import { checkAdvert, type AdvertExpectations, type DropReason } from '../protocol/check.js';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS } from '../protocol/constants.js';
 import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
 import { bytesEqual, formatIp, formatMac, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
 import { VrrpRouter, type RouterDeps } from './router.js';
+import { syncGroupReactions } from './sync-groups.js';
+import type { FrameOutcome } from '../events/index.js';
 
 interface Slot extends AdvertExpectations {
   readonly router: VrrpRouter;
 }
 
-/** What became of one captured frame. */
-export type FrameOutcome =
-  | { readonly kind: 'accepted'; readonly instance: string }
-  | { readonly kind: 'dropped'; readonly reason: DropReason; readonly vrid?: number; readonly instance?: string }
-  | { readonly kind: 'own' }
-  | { readonly kind: 'arp'; readonly ethernet: EthernetHeader }
-  | { readonly kind: 'other' };
+export type { FrameOutcome };
 
 export function expectationsFor(c: VrrpInstanceConfig): AdvertExpectations {
   const auth = c.version === 2 ? c.authentication : undefined;
@@ -41,20 +37,30 @@ function slotKey(iface: string, family: IpFamily, vrid: number): string {
   return `${iface}|${family}|${vrid}`;
 }
 
+export interface EngineDeps extends Omit<RouterDeps, 'afterTransition' | 'afterFaultChange'> {
+  /** The `vrrp_sync_group`s (the current config's: a reload may change them). */
+  readonly syncGroups?: () => readonly SyncGroupConfig[];
+}
+
 export class VrrpEngine {
   readonly routers = new Map<string, VrrpRouter>();
   private readonly slots = new Map<string, Slot>();
   private readonly interfaceNames = new Set<string>();
+  private readonly routerDeps: RouterDeps;
 
   constructor(
     instances: readonly VrrpInstanceConfig[],
-    private readonly deps: RouterDeps,
+    private readonly deps: EngineDeps,
   ) {
+    // Reactions after a transition, run by the router itself: sync groups, in config order.
+    const groups = deps.syncGroups;
+    const sync = groups ? syncGroupReactions(groups, () => this.routers) : undefined;
+    this.routerDeps = sync ? { ...deps, afterTransition: (e) => sync.afterTransition(e), afterFaultChange: (r, source) => sync.afterFaultChange(r, source) } : deps;
     for (const c of instances) this.addInstance(c);
   }
 
-  static fromConfig(config: KeepalivedConfig, deps: RouterDeps): VrrpEngine {
-    return new VrrpEngine(config.instances, deps);
+  static fromConfig(config: KeepalivedConfig, deps: EngineDeps): VrrpEngine {
+    return new VrrpEngine(config.instances, { ...deps, syncGroups: deps.syncGroups ?? (() => config.syncGroups) });
   }
 
   /** The interfaces that carry at least one instance (the capture opens one session each). */
@@ -63,7 +69,7 @@ export class VrrpEngine {
   }
 
   addInstance(c: VrrpInstanceConfig): VrrpRouter {
-    const router = new VrrpRouter(c, this.deps);
+    const router = new VrrpRouter(c, this.routerDeps);
     this.routers.set(c.name, router);
     this.slots.set(slotKey(c.interface, c.family, c.vrid), { ...expectationsFor(c), router });
     this.interfaceNames.add(c.interface);
@@ -98,7 +104,13 @@ export class VrrpEngine {
     if (parsed.kind === 'invalid') return this.dropped(iface, parsed.reason, '?', atMs);
     const mac = this.deps.interfaces.mac(iface);
     const own = mac !== undefined && isMac(parsed.ethernet.sourceMac, mac);
-    if (own) return { kind: 'own' };
+    if (own) {
+      // One of our adverts on its way out: say which (a subscriber times the master's cadence).
+      if (parsed.kind !== 'ip' || parsed.ip.protocol !== 112 || parsed.ip.payload.length < 2) return { kind: 'own' };
+      const vrid = parsed.ip.payload[1]!;
+      const slot = this.slots.get(slotKey(iface, parsed.ip.family, vrid));
+      return { kind: 'own', vrid, ...(slot ? { instance: slot.router.name } : {}) };
+    }
     if (parsed.kind === 'arp') return { kind: 'arp', ethernet: parsed.ethernet };
     if (parsed.ip.protocol !== 112) return { kind: 'other' };
     return this.handlePacket(iface, parsed.ip, atMs, parsed.ethernet.sourceMac);
@@ -113,7 +125,7 @@ export class VrrpEngine {
       return this.dropped(iface, result.reason, formatIp(packet.source), atMs, result.vrid, result.instance?.router.name, mac, priority);
     }
     result.instance.router.receiveAdvert(mac ? { ...result.advert, sourceMac: mac } : result.advert, atMs);
-    return { kind: 'accepted', instance: result.instance.router.name };
+    return { kind: 'accepted', instance: result.instance.router.name, vrid: result.advert.vrid };
   }
 
   private dropped(iface: string, reason: DropReason, source: string, atMs: number, vrid?: number, instance?: string, sourceMac?: string, priority?: number): FrameOutcome {

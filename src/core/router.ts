@@ -46,7 +46,7 @@ import { compareIp } from '../protocol/inet.js';
 import { buildGratuitousArp } from '../protocol/arp.js';
 import { masterDownIntervalMs, skewTimeMs } from '../protocol/timing.js';
 import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
-import type { CoreEvent, EventBus, GarpSentEvent, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from './events.js';
+import type { VrrpEvent, GarpSentEvent, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from '../events/index.js';
 
 export interface RouterDeps {
   readonly clock: Clock;
@@ -60,7 +60,15 @@ export interface RouterDeps {
   readonly addresses: AddressManager;
   readonly frames: FrameInjector;
   readonly interfaces: InterfaceInfo;
-  readonly events: EventBus<CoreEvent>;
+  /** Where the router's events go (the agent's bus): observers only, isolated from each other. */
+  readonly events: { emit(event: VrrpEvent): void };
+  /**
+   * Runs after every transition, synchronously, once the router is in its new state: reactions
+   * that move other routers (sync groups). Not isolated: a failure here is a failure of VRRP.
+   */
+  readonly afterTransition?: (event: StateChangedEvent) => void;
+  /** Runs after this router's set of faults changed (a fault added or cleared), state change or not. */
+  readonly afterFaultChange?: (router: VrrpRouter, source: string) => void;
 }
 
 /** Why the Master_Down_Timer is running: the cause the transition will carry if it fires. */
@@ -198,6 +206,12 @@ export class VrrpRouter {
    * `linkDown`: the interface is gone, so a master can't send its priority-0 goodbye.
    */
   setFault(source: string, detail: string | undefined, opts: { linkDown?: boolean } = {}): void {
+    const changed = detail !== undefined ? !this.faults.has(source) : this.faults.has(source);
+    this.applyFault(source, detail, opts);
+    if (changed) this.deps.afterFaultChange?.(this, source);
+  }
+
+  private applyFault(source: string, detail: string | undefined, opts: { linkDown?: boolean }): void {
     if (detail !== undefined) {
       const had = this.faults.size > 0;
       this.faults.set(source, detail);
@@ -582,6 +596,7 @@ export class VrrpRouter {
         this.master = undefined;
         break;
     }
+    this.deps.afterTransition?.(event);
   }
 
   private faultDetail(): string {
@@ -593,7 +608,7 @@ export class VrrpRouter {
     return { instance: c.name, vrid: c.vrid, interface: c.interface, family: c.family, version: c.version };
   }
 
-  private emit(event: CoreEvent): void {
+  private emit(event: VrrpEvent): void {
     this.deps.events.emit(event);
   }
 }

@@ -4,7 +4,8 @@
  * stays ahead, resolved when it ends). A suspected conflict (forgeable evidence only) is not pushed:
  * Prometheus' `KeepwatchSplitBrainSuspected` rule on `keepwatch_split_brain_suspected` warns of it.
  */
-import type { EventBus } from '../core/events.js';
+import type { AgentBus } from '../events/index.js';
+import type { EventBus } from '../events/index.js';
 import type { Clock, TimerHandle } from '../ports/index.js';
 import type { AlertPush } from './alertmanager.js';
 import type { GuardEvent } from './guard.js';
@@ -28,7 +29,7 @@ export class GuardAlerts {
   private timer: TimerHandle | undefined;
 
   constructor(
-    events: EventBus<GuardEvent>,
+    events: AgentBus,
     private readonly sink: AlertSink,
     private readonly node: string,
     private readonly clock: Clock,

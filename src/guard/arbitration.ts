@@ -15,29 +15,11 @@
  * Pure: facts in, a decision and its reason out.
  */
 import { compareIp } from '../protocol/inet.js';
+import type { Decision, NodeFacts, Verdict } from '../events/guard.js';
 
 export type UnknownPeerPolicy = 'hold' | 'yield';
 
-export interface NodeFacts {
-  /** Effective priority; undefined when not known. */
-  readonly priority?: number;
-  /** Primary (advert source) address; undefined when not known. */
-  readonly address?: string;
-  /** Whether the node reaches the witness; undefined when there is no witness or it is unknown. */
-  readonly witnessUp?: boolean;
-  /**
-   * The facts come from authenticated input (accepted adverts, a signed peer). Only meaningful for
-   * the other node: our own facts are ours. Undefined counts as authenticated (tests, old callers).
-   */
-  readonly authenticated?: boolean;
-}
-
-export type Decision = 'keep' | 'yield';
-
-export interface Verdict {
-  readonly decision: Decision;
-  readonly reason: string;
-}
+export type { Decision, NodeFacts, Verdict };
 
 export function arbitrate(self: Required<Pick<NodeFacts, 'priority' | 'address'>> & NodeFacts, other: NodeFacts, policy: UnknownPeerPolicy): Verdict {
   if (other.authenticated === false) {

@@ -37,8 +37,9 @@ import { parseIpv4 } from '../protocol/inet.js';
 import type { UnknownPeerPolicy } from './arbitration.js';
 import { closestMatch } from '../config/diagnostics.js';
 
-export const DETECTION_SOURCES = ['pcap', 'arp', 'peer'] as const;
-export type DetectionSource = (typeof DETECTION_SOURCES)[number];
+import { DETECTION_SOURCES, type DetectionSource } from '../events/guard.js';
+
+export { DETECTION_SOURCES, type DetectionSource };
 
 export interface GuardPeer {
   readonly host: string;

@@ -5,7 +5,28 @@
 import type { Clock, FrameInjector, InterfaceInfo } from '../ports/index.js';
 import { buildArpProbe } from '../protocol/arp.js';
 import type { GuardPeer } from './config.js';
-import type { PeerClient, PeerInstance } from './guard.js';
+
+/** A peer agent's view of one of its instances (the cross-check answer). */
+export interface PeerInstance {
+  readonly name: string;
+  readonly vrid: number;
+  readonly family: string;
+  readonly state: string;
+  readonly priority: number;
+  readonly address?: string;
+  /** The MAC of that node's interface for the instance: its authenticated identity on the LAN. */
+  readonly mac?: string;
+  readonly vips: readonly string[];
+  readonly held: boolean;
+  readonly conflict: boolean;
+  /** Whether that node reaches its witness; absent when it has none. */
+  readonly witnessUp?: boolean;
+}
+
+export interface PeerClient {
+  /** GET the peer's cross-check; resolves with its verified instances or rejects with a reason. */
+  fetch(peer: GuardPeer, timeoutMs: number): Promise<PeerInstance[]>;
+}
 
 /** ARP probes per second at most (VIPs take turns beyond that). */
 export const MAX_PROBES_PER_SECOND = 64;

@@ -32,66 +32,23 @@
  * and alerts. Every map keyed by what a packet or a peer controls is capped and aged
  * (`evidence.ts`).
  */
+import type { AgentBus, ConflictLevel, DetectionSource, Evidence, GuardEvent } from '../events/index.js';
 import type { VrrpRouter } from '../core/router.js';
-import type { CoreEvent, EventBus } from '../core/events.js';
-import type { HostEvent } from '../agent.js';
 import type { Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
 import type { DropReason } from '../protocol/check.js';
 import { buildGratuitousArp, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
 import type { EthernetHeader } from '../protocol/frame.js';
 import { compareIp } from '../protocol/inet.js';
 import { arbitrate, type NodeFacts, type Verdict } from './arbitration.js';
-import type { DetectionSource, GuardConfig, GuardPeer } from './config.js';
-import type { RejectReason } from './signing.js';
+import type { GuardConfig, GuardPeer } from './config.js';
 import { EvidenceBook, SOURCE_OF_KIND, type Identity, type PeerClaim, type Sighting, type SightingKind, type TrackedSighting } from './evidence.js';
-import { ArpProber, PeerPoller, WitnessWatch } from './detectors.js';
+import { ArpProber, PeerPoller, WitnessWatch, type PeerClient, type PeerInstance } from './detectors.js';
 
 /** Drop reasons that mean "another node runs our VRID and we cannot agree with it". */
 const CONFLICT_DROPS: ReadonlySet<DropReason> = new Set(['auth-mismatch', 'auth-type-mismatch', 'version-mismatch', 'interval-mismatch', 'unicast-source-unknown']);
 
 /** Discarded adverts per instance per second that may become evidence at all (beyond: a flood). */
 const MAX_DISCARDED_EVIDENCE_PER_SECOND = 50;
-
-/** What one source saw: another node holding our VIP or mastering our VRID (events, logs, spans). */
-export interface Evidence {
-  readonly source: DetectionSource;
-  readonly atMs: number;
-  readonly mac?: string;
-  readonly address?: string;
-  readonly priority?: number;
-  readonly detail: string;
-  /** Whether who it is comes from authenticated input (accepted adverts, a signed peer). */
-  readonly authenticated?: boolean;
-}
-
-/** A peer agent's view of one of its instances (the cross-check answer). */
-export interface PeerInstance {
-  readonly name: string;
-  readonly vrid: number;
-  readonly family: string;
-  readonly state: string;
-  readonly priority: number;
-  readonly address?: string;
-  /** The MAC of that node's interface for the instance: its authenticated identity on the LAN. */
-  readonly mac?: string;
-  readonly vips: readonly string[];
-  readonly held: boolean;
-  readonly conflict: boolean;
-  /** Whether that node reaches its witness; absent when it has none. */
-  readonly witnessUp?: boolean;
-}
-
-/** `confirmed`: authenticated evidence; `suspected`: only evidence anyone on the LAN can forge. */
-export type ConflictLevel = 'confirmed' | 'suspected';
-
-export type GuardEvent =
-  | { readonly type: 'guard-detection'; readonly instance: string; readonly vrid: number; readonly evidence: Evidence }
-  | { readonly type: 'guard-conflict'; readonly instance: string; readonly vrid: number; readonly level: ConflictLevel; readonly active: boolean; readonly sources: readonly DetectionSource[]; readonly atMs: number; readonly wallMs: number }
-  | { readonly type: 'guard-decision'; readonly instance: string; readonly vrid: number; readonly verdict: Verdict; readonly evidence: Evidence; readonly self: NodeFacts; readonly other: NodeFacts; readonly atMs: number; readonly wallMs: number }
-  | { readonly type: 'guard-release'; readonly instance: string; readonly vrid: number; readonly reason: string; readonly atMs: number }
-  | { readonly type: 'guard-peer'; readonly peer: string; readonly up: boolean; readonly error?: string }
-  | { readonly type: 'guard-witness'; readonly up: boolean }
-  | { readonly type: 'guard-rejected'; readonly reason: RejectReason; readonly from: string };
 
 /** What the view (health, /v1/state) may know of one instance's guard. */
 export interface GuardSnapshot {
@@ -106,19 +63,14 @@ export interface GuardSnapshot {
   readonly entries: number;
 }
 
-export interface PeerClient {
-  /** GET the peer's cross-check; resolves with its verified instances or rejects with a reason. */
-  fetch(peer: GuardPeer, timeoutMs: number): Promise<PeerInstance[]>;
-}
 
 export interface GuardDeps {
   readonly config: GuardConfig;
   routers(): readonly VrrpRouter[];
   /** Lookup by name (faster than scanning routers() for every packet); optional. */
   router?(name: string): VrrpRouter | undefined;
-  readonly core: EventBus<CoreEvent>;
-  readonly host: EventBus<HostEvent>;
-  readonly events: EventBus<GuardEvent>;
+  /** The agent's bus: VRRP and host events in, guard events out. */
+  readonly bus: AgentBus;
   readonly clock: Clock;
   readonly frames: FrameInjector;
   readonly interfaces: InterfaceInfo;
@@ -165,11 +117,11 @@ export class SplitBrainGuard {
   private vipIndex = new Map<string, string[]>();
 
   constructor(private readonly deps: GuardDeps) {
-    const { core, host, config } = deps;
+    const { bus, config } = deps;
     this.prober = new ArpProber(deps.frames, deps.interfaces);
     if (config.witness) this.witness = new WitnessWatch(config.witness, deps.clock);
     if (deps.peers && config.sources.has('peer') && config.peers.length > 0) this.poller = new PeerPoller(deps.peers, config.peers);
-    core.on('advert-received', (e) => {
+    bus.on('advert-received', (e) => {
       const g = this.guardOf(e.instance);
       const r = this.router(e.instance);
       if (!g || !r) return;
@@ -201,7 +153,7 @@ export class SplitBrainGuard {
         detail: `a lower-priority master (${e.source}, priority ${e.priority}) keeps advertising: it does not hear our adverts`,
       });
     });
-    core.on('advert-dropped', (e) => {
+    bus.on('advert-dropped', (e) => {
       if (!e.instance || e.priority === undefined || e.priority === 0 || !CONFLICT_DROPS.has(e.reason) || !config.sources.has('pcap')) return;
       const g = this.guardOf(e.instance);
       const r = this.router(e.instance);
@@ -220,13 +172,13 @@ export class SplitBrainGuard {
         detail: `adverts for our VRID from ${e.source} (priority ${e.priority}, unauthenticated) are discarded: ${e.reason}`,
       });
     });
-    core.on('state-changed', (e) => {
+    bus.on('state-changed', (e) => {
       const g = this.guardOf(e.instance);
       if (!g || e.to !== 'master') return;
       g.book.resetLowerPriority();
       g.announcedForConflict = false;
     });
-    host.on('frame', (e) => {
+    bus.on('frame', (e) => {
       if (e.outcome.kind === 'arp') this.onArp(e.interface, e.outcome.ethernet);
     });
   }
@@ -312,7 +264,7 @@ export class SplitBrainGuard {
     const source = SOURCE_OF_KIND[s.kind];
     const { entry, newlyConfirmed } = g.book.record(s, this.confirmMs(r, source), this.freshMs(r));
     g.lastEvidenceMs = Math.max(g.lastEvidenceMs, s.atMs);
-    if (newlyConfirmed) this.deps.events.emit({ type: 'guard-detection', instance: r.name, vrid: r.config.vrid, evidence: this.describe(g, entry, r) });
+    if (newlyConfirmed) this.deps.bus.emit({ type: 'guard-detection', instance: r.name, vrid: r.config.vrid, evidence: this.describe(g, entry, r) });
     this.evaluate(r);
   }
 
@@ -321,7 +273,7 @@ export class SplitBrainGuard {
     const results = await this.poller.poll(Math.max(200, this.deps.config.intervalMs * 0.9));
     const now = this.deps.clock.now();
     for (const res of results) {
-      if (res.changed) this.deps.events.emit({ type: 'guard-peer', peer: res.peer, up: res.view !== undefined, ...(res.error ? { error: res.error } : {}) });
+      if (res.changed) this.deps.bus.emit({ type: 'guard-peer', peer: res.peer, up: res.view !== undefined, ...(res.error ? { error: res.error } : {}) });
       for (const r of this.deps.routers()) {
         const g = this.guardOf(r.name)!;
         const mine = new Set(r.config.virtualAddresses.map((v) => v.address));
@@ -384,13 +336,13 @@ export class SplitBrainGuard {
     this.prober.probe(targets, always, cfg.intervalMs);
     if (this.witness) {
       const changed = this.witness.update(cfg.intervalMs);
-      if (changed !== undefined) this.deps.events.emit({ type: 'guard-witness', up: changed });
+      if (changed !== undefined) this.deps.bus.emit({ type: 'guard-witness', up: changed });
     }
     void this.pollPeers()
       .then(() => {
         for (const r of this.deps.routers()) this.evaluate(r);
       })
-      .catch((err: unknown) => this.deps.events.emit({ type: 'guard-peer', peer: '*', up: false, error: err instanceof Error ? err.message : String(err) }));
+      .catch((err: unknown) => this.deps.bus.emit({ type: 'guard-peer', peer: '*', up: false, error: err instanceof Error ? err.message : String(err) }));
     for (const r of this.deps.routers()) this.evaluate(r);
   }
 
@@ -489,7 +441,7 @@ export class SplitBrainGuard {
         // Adverts or a peer's word, but nobody seen answering for the VIP: never a demotion.
         g.announcedForConflict = true;
         const verdict: Verdict = { decision: 'keep', reason: 'no other holder seen answering ARP for the VIP (adverts and peer claims alone never demote)' };
-        this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: this.describe(g, confirmed[0]!, r), self, other: {}, atMs: now, wallMs: wall });
+        this.deps.bus.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence: this.describe(g, confirmed[0]!, r), self, other: {}, atMs: now, wallMs: wall });
       }
       return;
     }
@@ -517,7 +469,7 @@ export class SplitBrainGuard {
       g.winnerMac = mac;
       g.winnerAuthenticated = authenticated;
       g.verifiedHolder = undefined;
-      this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
+      this.deps.bus.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
       r.hold(`${verdict.reason}; evidence: ${evidence.detail}`);
       // Only ever announce a MAC that authenticated input vouches for.
       if (authenticated) this.handBack(r, mac);
@@ -525,7 +477,7 @@ export class SplitBrainGuard {
     }
     if (g.announcedForConflict) return;
     g.announcedForConflict = true;
-    this.deps.events.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
+    this.deps.bus.emit({ type: 'guard-decision', instance: r.name, vrid: r.config.vrid, verdict, evidence, self, other, atMs: now, wallMs: wall });
     // Keep the VIP and win the neighbours' ARP caches back (our own MAC).
     r.announce();
   }
@@ -555,7 +507,7 @@ export class SplitBrainGuard {
     g.winnerMac = undefined;
     g.book.clearSightings();
     r.releaseHold(Number.isFinite(lastEvidenceMs) ? lastEvidenceMs : now);
-    this.deps.events.emit({ type: 'guard-release', instance: r.name, vrid: r.config.vrid, reason, atMs: now });
+    this.deps.bus.emit({ type: 'guard-release', instance: r.name, vrid: r.config.vrid, reason, atMs: now });
     this.setFlag(r, g, 'confirmed', false, [], now);
     this.setFlag(r, g, 'suspected', false, [], now);
   }
@@ -568,7 +520,7 @@ export class SplitBrainGuard {
       f.clearSinceMs = undefined;
       if (!f.active) {
         f.active = true;
-        this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: true, sources: [...f.sources], atMs: now, wallMs: this.deps.clock.wallNow() });
+        this.deps.bus.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: true, sources: [...f.sources], atMs: now, wallMs: this.deps.clock.wallNow() });
       }
       return;
     }
@@ -579,7 +531,7 @@ export class SplitBrainGuard {
     const was = [...f.sources];
     f.sources.clear();
     if (!g.flags.confirmed.active && !g.flags.suspected.active) g.announcedForConflict = false;
-    this.deps.events.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: false, sources: was, atMs: now, wallMs: this.deps.clock.wallNow() });
+    this.deps.bus.emit({ type: 'guard-conflict', instance: r.name, vrid: r.config.vrid, level, active: false, sources: was, atMs: now, wallMs: this.deps.clock.wallNow() });
   }
 
   // --- bookkeeping -------------------------------------------------------------------------
@@ -610,4 +562,4 @@ export class SplitBrainGuard {
   }
 }
 
-export type { SightingKind };
+export type { SightingKind, ConflictLevel, Evidence, GuardEvent, PeerClient, PeerInstance };

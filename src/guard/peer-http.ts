@@ -32,9 +32,9 @@ import {
   type RejectReason,
 } from './signing.js';
 import type { GuardPeer } from './config.js';
-import type { PeerClient, PeerInstance } from './guard.js';
+import type { PeerClient, PeerInstance } from './detectors.js';
 import { parseIpv4, parseIpv6, parseMac, type IpFamily } from '../protocol/inet.js';
-import { VRRP_STATES } from '../core/events.js';
+import { VRRP_STATES } from '../events/index.js';
 
 export const GUARD_PATH = '/v1/guard';
 

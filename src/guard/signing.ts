@@ -23,8 +23,9 @@ export const HEADER_FROM = 'x-keepwatch-from';
 /** The receiver the request is meant for: the `HOST:PORT` the client addresses, signed. */
 export const HEADER_TO = 'x-keepwatch-to';
 
-export const REJECT_REASONS = ['unsigned', 'bad-signature', 'stale', 'replayed', 'malformed', 'no-secret', 'wrong-receiver'] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
+import { REJECT_REASONS, type RejectReason } from '../events/guard.js';
+
+export { REJECT_REASONS, type RejectReason };
 
 export type Verification = { readonly ok: true } | { readonly ok: false; readonly reason: RejectReason };
 

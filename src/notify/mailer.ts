@@ -7,42 +7,33 @@
  * Bounded: per instance at most one message is being sent and ONE waits; a newer transition
  * replaces the waiting message (the last state wins) and the replaced one is counted as
  * `coalesced` (keepwatch_mail_sends_total{result="coalesced"}). `smtp_connect_timeout` bounds the
- * connection and every wait for the server, and a whole send has a deadline of
- * MAIL_DEADLINE_FACTOR x that: a server that trickles one byte at a time is cut off (we own the
- * socket, so it is destroyed, not left behind).
+ * connection and every wait for the server (the sender, src/adapters/smtp.ts), and a whole send
+ * has a deadline of MAIL_DEADLINE_FACTOR x that, on the injected clock: a server that trickles
+ * one byte at a time is cut off (the sender is aborted and destroys its socket).
  */
-import type { Transporter } from 'nodemailer';
-import { connect, type Socket } from 'node:net';
+import type { AgentBus } from '../events/index.js';
 import { hostname } from 'node:os';
 import type { KeepalivedConfig } from '../config/model.js';
-import type { CoreEvent, EventBus, StateChangedEvent } from '../core/events.js';
+import type { StateChangedEvent } from '../events/index.js';
+import type { Clock, MailMessage, MailSender, TimerHandle } from '../ports/index.js';
 import { notifyState } from './notifier.js';
 
 /** Results of a mail alert; a metric label (keepwatch_mail_sends_total). */
-export const MAIL_RESULTS = ['sent', 'failed', 'coalesced'] as const;
-export type MailResult = (typeof MAIL_RESULTS)[number];
+import { MAIL_RESULTS, type MailEvent, type MailResult } from '../events/index.js';
+
+export { MAIL_RESULTS, type MailResult, type MailEvent };
 
 /** A whole send (connect, dialogue, data) gets this many smtp_connect_timeouts. */
 export const MAIL_DEADLINE_FACTOR = 4;
 
-export interface MailEvent {
-  readonly type: 'mail-sent';
-  readonly instance: string;
-  readonly state: string;
-  readonly result: MailResult;
-  readonly error?: string;
-  readonly durationMs: number;
-}
+export type { MailMessage, MailSender };
 
-export interface MailMessage {
-  readonly from: string;
-  readonly to: string;
-  readonly subject: string;
-  readonly text: string;
+export interface MailerDeps {
+  /** The deadline of every send, and how long it took. */
+  readonly clock: Pick<Clock, 'now' | 'setTimer' | 'clearTimer'>;
+  /** Sends one message (src/adapters/smtp.ts). */
+  readonly send: MailSender;
 }
-
-/** Sends one message within `deadlineMs` or rejects; injectable for tests. */
-export type MailSender = (message: MailMessage, deadlineMs: number) => Promise<void>;
 
 /** keepalived's wording for each state. */
 const BODY: Record<string, string> = {
@@ -63,46 +54,20 @@ interface MailSlot {
   pending: MailJob | undefined;
 }
 
-/**
- * Connects within `timeoutMs`, or rejects (and leaves no socket behind). `opened` gets the socket
- * at once, so a deadline that fires during the connect can destroy it.
- */
-function connectWithin(host: string, port: number, timeoutMs: number, opened: (s: Socket) => void): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    opened(sock);
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`connection to ${host}:${port} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.once('error', (err) => {
-      clearTimeout(timer);
-      sock.destroy();
-      reject(err);
-    });
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      resolve(sock);
-    });
-  });
-}
-
 export class Mailer {
-  /** nodemailer is loaded when the first mail is due, not at start. */
-  private lib: Promise<typeof import('nodemailer')> | undefined;
   /** Per instance name; an entry lives while a message is being sent. */
   private readonly slots = new Map<string, MailSlot>();
-  private readonly send: MailSender;
 
-  /** `config()`: the current config (a reload may change the SMTP settings). */
+  /**
+   * `config()`: the current config (a reload may change the SMTP settings). Transitions come from
+   * `bus`, and results go to it.
+   */
   constructor(
     private readonly config: () => KeepalivedConfig,
-    core: EventBus<CoreEvent>,
-    private readonly events: EventBus<MailEvent>,
-    send?: MailSender,
+    private readonly bus: AgentBus,
+    private readonly deps: MailerDeps,
   ) {
-    this.send = send ?? ((m, deadlineMs) => this.smtpSend(m, deadlineMs));
-    core.on('state-changed', (e) => this.onTransition(e));
+    bus.on('state-changed', (e) => this.onTransition(e));
   }
 
   /** What is being sent and what waits, per instance (tests). */
@@ -115,31 +80,32 @@ export class Mailer {
     return g.smtpServer !== undefined && g.notificationEmail.length > 0;
   }
 
-  /** One message over a socket we own, so the deadline can end it for good. */
-  private async smtpSend(m: MailMessage, deadlineMs: number): Promise<void> {
+  /**
+   * Sends one message within `deadlineMs` (on the clock), or rejects; past the deadline the
+   * sender is aborted (it destroys its socket) and whatever it does later is ignored.
+   */
+  private sendWithin(m: MailMessage, deadlineMs: number): Promise<void> {
     const g = this.config().global;
     const server = g.smtpServer!;
-    const t = g.smtpConnectTimeoutMs;
-    let sock: Socket | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    const smtp = { host: server.host, port: server.port, connectTimeoutMs: g.smtpConnectTimeoutMs, heloName: g.smtpHeloName ?? hostname() };
+    const abort = new AbortController();
+    const clock = this.deps.clock;
+    let timer: TimerHandle | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        sock?.destroy();
+      timer = clock.setTimer(deadlineMs, () => {
+        abort.abort();
         reject(new Error(`no answer within ${deadlineMs} ms (${MAIL_DEADLINE_FACTOR} x smtp_connect_timeout)`));
-      }, deadlineMs);
+      });
     });
-    // The deadline may reject while nothing listens yet (during the import): mark it handled.
-    deadline.catch(() => undefined);
+    let sending: Promise<void>;
     try {
-      const mod = (await Promise.race([(this.lib ??= import('nodemailer')), deadline])) as typeof import('nodemailer') & { default?: typeof import('nodemailer') };
-      const nodemailer = mod.default ?? mod;
-      sock = await Promise.race([connectWithin(server.host, server.port, t, (s) => (sock = s)), deadline]);
-      const transport: Transporter = nodemailer.createTransport({ connection: sock, host: server.host, port: server.port, secure: false, ignoreTLS: true, connectionTimeout: t, greetingTimeout: t, socketTimeout: t, name: g.smtpHeloName ?? hostname() });
-      await Promise.race([transport.sendMail(m), deadline]);
-    } finally {
-      clearTimeout(timer);
-      sock?.destroy();
+      sending = this.deps.send(m, deadlineMs, smtp, abort.signal);
+    } catch (err) {
+      sending = Promise.reject(err);
     }
+    return Promise.race([sending, deadline]).finally(() => {
+      if (timer) clock.clearTimer(timer);
+    });
   }
 
   private wanted(instance: string): boolean {
@@ -164,7 +130,7 @@ export class Mailer {
       void this.drain(e.instance, s);
       return;
     }
-    if (slot.pending) this.events.emit({ type: 'mail-sent', instance: slot.pending.instance, state: slot.pending.state, result: 'coalesced', error: `not sent: replaced by a newer transition (${state})`, durationMs: 0 });
+    if (slot.pending) this.bus.emit({ type: 'mail-sent', instance: slot.pending.instance, state: slot.pending.state, result: 'coalesced', error: `not sent: replaced by a newer transition (${state})`, durationMs: 0 });
     slot.pending = job;
   }
 
@@ -173,13 +139,14 @@ export class Mailer {
     try {
       for (;;) {
         const job = slot.running;
-        const started = Date.now();
+        const clock = this.deps.clock;
+        const started = clock.now();
         const deadlineMs = MAIL_DEADLINE_FACTOR * this.config().global.smtpConnectTimeoutMs;
         try {
-          await this.send(job.message, deadlineMs);
-          this.events.emit({ type: 'mail-sent', instance: job.instance, state: job.state, result: 'sent', durationMs: Date.now() - started });
+          await this.sendWithin(job.message, deadlineMs);
+          this.bus.emit({ type: 'mail-sent', instance: job.instance, state: job.state, result: 'sent', durationMs: clock.now() - started });
         } catch (err) {
-          this.events.emit({ type: 'mail-sent', instance: job.instance, state: job.state, result: 'failed', error: (err as Error).message, durationMs: Date.now() - started });
+          this.bus.emit({ type: 'mail-sent', instance: job.instance, state: job.state, result: 'failed', error: (err as Error).message, durationMs: clock.now() - started });
         }
         const next = slot.pending;
         if (!next) break;

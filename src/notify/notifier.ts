@@ -17,36 +17,12 @@
  * takes effect without a reload.
  */
 import type { KeepalivedConfig, NotifyScripts } from '../config/model.js';
-import type { CoreEvent, EventBus, StateChangedEvent, VrrpState } from '../core/events.js';
+import { NOTIFY_RESULTS, type AgentBus, type NotifyResult, type NotifyRunEvent, type NotifyState, type StateChangedEvent, type VrrpState } from '../events/index.js';
 import type { VrrpRouter } from '../core/router.js';
-import { checkScript, runCommand, splitCommand, RUN_RESULTS, type RunAs } from '../tracking/run.js';
+import type { Clock, ProcessRunner, RunAs } from '../ports/index.js';
+import { checkScript, splitCommand } from '../tracking/run.js';
 
-/** Results of a notify script; a metric label (keepwatch_notify_runs_total). */
-export const NOTIFY_RESULTS = [...RUN_RESULTS, 'coalesced', 'disabled'] as const;
-export type NotifyResult = (typeof NOTIFY_RESULTS)[number];
-
-export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
-
-export interface NotifyRunEvent {
-  readonly type: 'notify-run';
-  readonly scope: 'INSTANCE' | 'GROUP';
-  readonly name: string;
-  readonly state: NotifyState;
-  readonly command: string;
-  /**
-   * A run's result, or `coalesced` (not run: a newer transition replaced it while another script
-   * of the same instance/group was running) or `disabled` (not run: unsafe under
-   * enable_script_security).
-   */
-  readonly result: NotifyResult;
-  readonly exitCode: number | null;
-  readonly durationMs: number;
-  /** Wall clock when the script started (or was dropped). */
-  readonly startedWallMs: number;
-  /** Wall clock of the transition the script is for (startedWallMs minus this: how late it ran). */
-  readonly transitionWallMs: number;
-  readonly error?: string;
-}
+export { NOTIFY_RESULTS, type NotifyResult, type NotifyRunEvent, type NotifyState };
 
 /** One command of a transition: argv, and the script as written (for the security check). */
 export interface NotifyCommand {
@@ -80,14 +56,20 @@ export interface NotifierDeps {
   /** The current config (a reload may change the scripts). */
   config(): KeepalivedConfig;
   routers(): readonly VrrpRouter[];
-  readonly core: EventBus<CoreEvent>;
-  readonly events: EventBus<NotifyRunEvent>;
+  /** Transitions come from it; results go to it. */
+  readonly bus: AgentBus;
+  /** The wall clock of the results (when a script started or was dropped). */
+  readonly clock: Pick<Clock, 'wallNow'>;
+  /** Runs the scripts (and checks them under enable_script_security): src/adapters/process.ts. */
+  readonly processes: Pick<ProcessRunner, 'run' | 'checkExecutable'>;
   /** Who notify scripts run as now (a reload may change it); absent or undefined: this process. */
   readonly runAs?: () => RunAs | undefined;
+  /** Each run's timeout (default NOTIFY_TIMEOUT_MS). */
   readonly timeoutMs?: number;
-  /** Wall clock (tests). */
-  readonly wallNow?: () => number;
 }
+
+/** keepalived has none; a notify script that hangs is killed after this. */
+export const NOTIFY_TIMEOUT_MS = 30_000;
 
 /** The scripts of one transition. */
 interface NotifyJob {
@@ -110,11 +92,9 @@ export class Notifier {
   private readonly slots = new Map<string, Slot>();
   /** The last state notified per sync group (pruned to the configured groups). */
   private readonly groupStates = new Map<string, NotifyState>();
-  private readonly wallNow: () => number;
 
   constructor(private readonly deps: NotifierDeps) {
-    this.wallNow = deps.wallNow ?? Date.now;
-    deps.core.on('state-changed', (e) => this.onTransition(e));
+    deps.bus.on('state-changed', (e) => this.onTransition(e));
   }
 
   /** Resolves when every running and waiting script has finished (shutdown waits a while). */
@@ -176,26 +156,26 @@ export class Notifier {
   }
 
   private drop(job: NotifyJob, newer: NotifyState): void {
-    const now = this.wallNow();
+    const now = this.deps.clock.wallNow();
     for (const c of job.commands) {
-      this.deps.events.emit({ type: 'notify-run', scope: job.scope, name: job.name, state: job.state, command: c.argv.join(' '), result: 'coalesced', exitCode: null, durationMs: 0, startedWallMs: now, transitionWallMs: job.transitionWallMs, error: `not run: replaced by a newer transition (${newer}) while an earlier notify was still running` });
+      this.deps.bus.emit({ type: 'notify-run', scope: job.scope, name: job.name, state: job.state, command: c.argv.join(' '), result: 'coalesced', exitCode: null, durationMs: 0, startedWallMs: now, transitionWallMs: job.transitionWallMs, error: `not run: replaced by a newer transition (${newer}) while an earlier notify was still running` });
     }
   }
 
   private async run(job: NotifyJob): Promise<void> {
     for (const c of job.commands) {
-      const startedWallMs = this.wallNow();
+      const startedWallMs = this.deps.clock.wallNow();
       const base = { type: 'notify-run', scope: job.scope, name: job.name, state: job.state, command: c.argv.join(' '), startedWallMs, transitionWallMs: job.transitionWallMs } as const;
       if (this.deps.config().global.enableScriptSecurity) {
-        const p = checkScript(c.script, { scriptSecurity: true });
+        const p = checkScript(this.deps.processes, c.script, { scriptSecurity: true });
         if (p?.kind === 'insecure') {
-          this.deps.events.emit({ ...base, result: 'disabled', exitCode: null, durationMs: 0, error: `${p.message}: not run` });
+          this.deps.bus.emit({ ...base, result: 'disabled', exitCode: null, durationMs: 0, error: `${p.message}: not run` });
           continue;
         }
       }
       const runAs = this.deps.runAs?.();
-      const o = await runCommand(c.argv, { timeoutMs: this.deps.timeoutMs ?? 30_000, ...(runAs ? { runAs } : {}) });
-      this.deps.events.emit({ ...base, result: o.result, exitCode: o.exitCode, durationMs: o.durationMs, ...(o.error ? { error: o.error } : {}) });
+      const o = await this.deps.processes.run(c.argv, { timeoutMs: this.deps.timeoutMs ?? NOTIFY_TIMEOUT_MS, ...(runAs ? { runAs } : {}) });
+      this.deps.bus.emit({ ...base, result: o.result, exitCode: o.exitCode, durationMs: o.durationMs, ...(o.error ? { error: o.error } : {}) });
     }
   }
 }

@@ -4,8 +4,10 @@
  * the kernel, the first gratuitous ARP sent — or is superseded by the next transition. Metrics and
  * traces both read settled elections from here.
  */
-import type { CoreEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../core/events.js';
-import type { HostEvent } from '../agent.js';
+import type { AgentBus } from '../events/index.js';
+import type { Clock, TimerHandle } from '../ports/index.js';
+import type { VrrpEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../events/index.js';
+import type { HostEvent } from '../events/index.js';
 
 export interface VipOutcome {
   readonly vip: string;
@@ -38,7 +40,7 @@ interface Open {
   election: Election;
   expectedVips: number;
   expectGarp: boolean;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 /** An election that has not settled after this long is closed anyway. */
@@ -50,23 +52,22 @@ export class ElectionTracker {
   private readonly listeners: ((e: Election) => void)[] = [];
 
   constructor(
-    core: EventBus<CoreEvent>,
-    host: EventBus<HostEvent>,
-    private readonly now: () => number,
+    bus: AgentBus,
+    private readonly clock: Pick<Clock, 'now' | 'setTimer' | 'clearTimer'>,
   ) {
-    core.on('advert-received', (e) => this.lastAdverts.set(e.instance, { source: e.source, priority: e.priority, atMs: e.atMs }));
-    core.on('state-changed', (e) => this.onTransition(e));
-    core.on('vip-requested', (e) => {
+    bus.on('advert-received', (e) => this.lastAdverts.set(e.instance, { source: e.source, priority: e.priority, atMs: e.atMs }));
+    bus.on('state-changed', (e) => this.onTransition(e));
+    bus.on('vip-requested', (e) => {
       const o = this.open.get(e.instance);
       if (o) o.expectedVips = e.vips.length;
     });
-    core.on('garp-sent', (e) => {
+    bus.on('garp-sent', (e) => {
       const o = this.open.get(e.instance);
       if (!o || e.reason !== 'become-master') return;
       o.election.garps.push(e);
       this.maybeSettle(e.instance);
     });
-    host.on('vip-result', (e) => {
+    bus.on('vip-result', (e) => {
       const o = this.open.get(e.assignment.instance);
       if (!o) return;
       o.election.vips.push({
@@ -98,9 +99,8 @@ export class ElectionTracker {
       expectedVips: 0,
       // Only a takeover sends GARPs (IPv4 VIPs); the router tells us how many VIPs it applies.
       expectGarp: t.to === 'master' && t.family === 'ipv4',
-      timer: setTimeout(() => this.close(t.instance, 'timeout'), SETTLE_LIMIT_MS),
+      timer: this.clock.setTimer(SETTLE_LIMIT_MS, () => this.close(t.instance, 'timeout')),
     };
-    open.timer.unref();
     this.open.set(t.instance, open);
     // vip-requested and garp-sent follow synchronously; settle after them if nothing is pending.
     queueMicrotask(() => this.maybeSettle(t.instance));
@@ -117,12 +117,12 @@ export class ElectionTracker {
   private close(instance: string, endedBy: Election['endedBy']): void {
     const o = this.open.get(instance);
     if (!o) return;
-    clearTimeout(o.timer);
+    this.clock.clearTimer(o.timer);
     this.open.delete(instance);
     const e = o.election;
     e.endedBy = endedBy;
     const times = [e.transition.atMs, ...e.vips.map((v) => v.atMs), ...e.garps.map((g) => g.atMs)];
-    e.settledAtMs = endedBy === 'settled' ? Math.max(...times) : this.now();
+    e.settledAtMs = endedBy === 'settled' ? Math.max(...times) : this.clock.now();
     for (const fn of this.listeners) fn(e);
   }
 }

@@ -17,7 +17,7 @@ import { constants, lstatSync, mkdirSync, realpathSync, unlinkSync } from 'node:
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePcap, type PcapRecord } from '../protocol/pcapfile.js';
-import type { StateChangedEvent } from '../core/events.js';
+import type { StateChangedEvent } from '../events/index.js';
 
 export interface FlightRecorderOptions {
   readonly dir: string;

@@ -3,12 +3,9 @@
  * the election span, and rate-limited lines for dropped adverts so a flood can't flood the log.
  * Secrets (URL credentials, OTLP exporter headers) are masked in every line (createLogger).
  */
+import type { AgentBus } from '../events/index.js';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import type { CoreEvent, EventBus } from '../core/events.js';
-import type { GuardEvent } from '../guard/guard.js';
-import type { TrackEvent } from '../tracking/trackers.js';
-import type { NotifyRunEvent } from '../notify/notifier.js';
-import type { MailEvent } from '../notify/mailer.js';
+import type { VrrpEvent, EventBus } from '../events/index.js';
 
 export type { Logger };
 
@@ -143,9 +140,9 @@ export class RateLimiter {
  * Transition lines are written after the current task (queueMicrotask): a takeover's advert and
  * GARPs go out first, then the JSON is formatted.
  */
-export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter = new RateLimiter()): () => void {
+export function logCoreEvents(bus: AgentBus, log: Logger, limiter = new RateLimiter()): () => void {
   const offs = [
-    events.on('state-changed', (e) => queueMicrotask(() => {
+    bus.on('state-changed', (e) => queueMicrotask(() => {
       log.info(
         {
           event: 'transition',
@@ -163,7 +160,7 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
         `(${e.instance}) ${e.from.toUpperCase()} -> ${e.to.toUpperCase()} (${e.cause}${e.detail ? `: ${e.detail}` : ''})`,
       );
     })),
-    events.on('advert-dropped', (e) => {
+    bus.on('advert-dropped', (e) => {
       const suppressed = limiter.allow(`${e.interface}|${e.reason}`, e.atMs);
       if (suppressed === undefined) return;
       log.warn(
@@ -171,7 +168,7 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
         `dropped advert from ${e.source} on ${e.interface}${e.vrid !== undefined ? ` (vrid ${e.vrid})` : ''}: ${e.reason}${suppressed ? ` (${suppressed} similar not logged)` : ''}`,
       );
     }),
-    events.on('advert-received', (e) => {
+    bus.on('advert-received', (e) => {
       if (!e.addressListMismatch) return;
       const suppressed = limiter.allow(`${e.interface}|address-list|${e.instance}`, e.atMs);
       if (suppressed === undefined) return;
@@ -180,15 +177,15 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
         `(${e.instance}) advert from ${e.source} lists other VIPs than ours: accepted (a discarded advert would cause split brain); check both configs`,
       );
     }),
-    events.on('send-failed', (e) => {
+    bus.on('send-failed', (e) => {
       const suppressed = limiter.allow(`send|${e.instance}|${e.reason}`, e.atMs);
       if (suppressed === undefined) return;
       log.warn({ event: 'send-failed', instance: e.instance, interface: e.interface, suppressed }, `(${e.instance}) ${e.reason}`);
     }),
-    events.on('garp-sent', (e) => {
+    bus.on('garp-sent', (e) => {
       log.debug({ event: 'garp', instance: e.instance, interface: e.interface, vips: e.vips, mac: e.mac, count: e.count, reason: e.reason }, `(${e.instance}) sent ${e.count} gratuitous ARPs`);
     }),
-    events.on('priority-changed', (e) => {
+    bus.on('priority-changed', (e) => {
       log.info({ event: 'priority-changed', instance: e.instance, from: e.from, to: e.to, base: e.basePriority }, `(${e.instance}) effective priority ${e.from} -> ${e.to}`);
     }),
   ];
@@ -196,25 +193,25 @@ export function logCoreEvents(events: EventBus<CoreEvent>, log: Logger, limiter 
 }
 
 /** Logs the split-brain guard's findings and decisions. */
-export function logGuardEvents(events: EventBus<GuardEvent>, log: Logger, limiter = new RateLimiter()): void {
-  events.on('guard-detection', (e) =>
+export function logGuardEvents(bus: AgentBus, log: Logger, limiter = new RateLimiter()): void {
+  bus.on('guard-detection', (e) =>
     log.warn({ event: 'guard-detection', instance: e.instance, vrid: e.vrid, source: e.evidence.source, mac: e.evidence.mac, address: e.evidence.address, priority: e.evidence.priority }, `(${e.instance}) split-brain guard [${e.evidence.source}]: ${e.evidence.detail}`),
   );
-  events.on('guard-decision', (e) =>
+  bus.on('guard-decision', (e) =>
     log.error(
       { event: 'guard-decision', instance: e.instance, vrid: e.vrid, decision: e.verdict.decision, reason: e.verdict.reason, source: e.evidence.source, self: e.self, other: e.other },
       `(${e.instance}) split brain on VRID ${e.vrid}: this node ${e.verdict.decision === 'keep' ? 'KEEPS' : 'YIELDS'} the VIPs (${e.verdict.reason})`,
     ),
   );
-  events.on('guard-release', (e) => log.warn({ event: 'guard-release', instance: e.instance, vrid: e.vrid, reason: e.reason }, `(${e.instance}) split-brain guard releases the hold: ${e.reason}`));
-  events.on('guard-conflict', (e) =>
+  bus.on('guard-release', (e) => log.warn({ event: 'guard-release', instance: e.instance, vrid: e.vrid, reason: e.reason }, `(${e.instance}) split-brain guard releases the hold: ${e.reason}`));
+  bus.on('guard-conflict', (e) =>
     e.level === 'suspected'
       ? (e.active ? log.warn.bind(log) : log.info.bind(log))({ event: 'split-brain', level: e.level, instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'SUSPECTED (unauthenticated evidence only: shown, not acted on)' : 'suspicion cleared'}`)
       : (e.active ? log.error.bind(log) : log.info.bind(log))({ event: 'split-brain', level: e.level, instance: e.instance, vrid: e.vrid, active: e.active, sources: e.sources }, `(${e.instance}) split brain on VRID ${e.vrid} ${e.active ? 'DETECTED' : 'resolved'}`),
   );
-  events.on('guard-peer', (e) => (e.up ? log.info.bind(log) : log.warn.bind(log))({ event: 'guard-peer', peer: e.peer, up: e.up }, `peer agent ${e.peer} is ${e.up ? 'reachable' : `unreachable: ${e.error ?? ''}`}`));
-  events.on('guard-witness', (e) => log.warn({ event: 'guard-witness', up: e.up }, `witness ${e.up ? 'reachable' : 'NOT reachable'}`));
-  events.on('guard-rejected', (e) => {
+  bus.on('guard-peer', (e) => (e.up ? log.info.bind(log) : log.warn.bind(log))({ event: 'guard-peer', peer: e.peer, up: e.up }, `peer agent ${e.peer} is ${e.up ? 'reachable' : `unreachable: ${e.error ?? ''}`}`));
+  bus.on('guard-witness', (e) => log.warn({ event: 'guard-witness', up: e.up }, `witness ${e.up ? 'reachable' : 'NOT reachable'}`));
+  bus.on('guard-rejected', (e) => {
     const suppressed = limiter.allow(`guard-rejected|${e.reason}|${e.from}`, Date.now());
     if (suppressed === undefined) return;
     log.warn({ event: 'guard-rejected', reason: e.reason, from: e.from, suppressed }, `refused a cross-check message from ${e.from}: ${e.reason}`);
@@ -222,27 +219,27 @@ export function logGuardEvents(events: EventBus<GuardEvent>, log: Logger, limite
 }
 
 /** Logs tracking, notify and mail outcomes (failures loud, successes at debug). */
-export function logTrackingEvents(track: EventBus<TrackEvent>, notify: EventBus<NotifyRunEvent>, mail: EventBus<MailEvent>, log: Logger, limiter = new RateLimiter()): void {
-  track.on('script-status', (e) =>
+export function logTrackingEvents(bus: AgentBus, log: Logger, limiter = new RateLimiter()): void {
+  bus.on('script-status', (e) =>
     (e.status === 'failed' || e.status === 'disabled' ? log.warn.bind(log) : log.info.bind(log))({ event: 'script-status', script: e.script, status: e.status }, `vrrp_script ${e.script}: ${e.status.toUpperCase()}${e.detail ? ` (${e.detail})` : ''}`),
   );
-  track.on('script-result', (e) => {
+  bus.on('script-result', (e) => {
     if (e.result === 'ok') return log.debug({ event: 'script-result', script: e.script, durationMs: e.durationMs }, `vrrp_script ${e.script} ok`);
     const suppressed = limiter.allow(`script|${e.script}|${e.result}`, Date.now());
     if (suppressed === undefined) return;
     log.warn({ event: 'script-result', script: e.script, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs), suppressed }, `vrrp_script ${e.script}: ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error ? `: ${e.error}` : ''}`);
   });
-  track.on('track-weight', (e) => log.debug({ event: 'track-weight', instance: e.instance, tracker: e.tracker, weight: e.weight }, `(${e.instance}) ${e.tracker} weighs ${e.weight}`));
+  bus.on('track-weight', (e) => log.debug({ event: 'track-weight', instance: e.instance, tracker: e.tracker, weight: e.weight }, `(${e.instance}) ${e.tracker} weighs ${e.weight}`));
   // A track_file's read result, when it changes (not every second).
-  track.on('track-file-read', (e) => {
+  bus.on('track-file-read', (e) => {
     if (e.result === (e.previous ?? 'ok')) return;
     (e.result === 'ok' ? log.info.bind(log) : log.warn.bind(log))({ event: 'track-file', tracker: e.tracker, file: e.file, result: e.result, value: e.value }, e.result === 'ok' ? `${e.tracker}: ${e.file} is readable again (${e.value})` : `${e.tracker}: ${e.detail ?? e.result}; counts as 0`);
   });
-  notify.on('notify-run', (e) =>
+  bus.on('notify-run', (e) =>
     (e.result === 'ok' ? log.info.bind(log) : log.warn.bind(log))(
       { event: 'notify', scope: e.scope, name: e.name, state: e.state, command: e.command, result: e.result, exitCode: e.exitCode, durationMs: Math.round(e.durationMs), lateMs: Math.max(0, e.startedWallMs - e.transitionWallMs) },
       `notify ${e.scope} ${e.name} ${e.state}: ${e.command} -> ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error && e.result !== 'ok' ? `: ${e.error}` : ''}`,
     ),
   );
-  mail.on('mail-sent', (e) => (e.result === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ event: 'mail', instance: e.instance, state: e.state, result: e.result, durationMs: e.durationMs }, `mail alert for ${e.instance} ${e.state}: ${e.result}${e.error ? ` (${e.error})` : ''}`));
+  bus.on('mail-sent', (e) => (e.result === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ event: 'mail', instance: e.instance, state: e.state, result: e.result, durationMs: e.durationMs }, `mail alert for ${e.instance} ${e.state}: ${e.result}${e.error ? ` (${e.error})` : ''}`));
 }

@@ -4,23 +4,24 @@
  * presence, pcap counters) are read from the agent at scrape time, so they are never stale.
  * Names, types and labels come from names.ts, the contract dashboards and alerts check.
  */
+import type { AgentBus } from '../events/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
-import type { CoreEvent, EventBus } from '../core/events.js';
-import { VRRP_STATES } from '../core/events.js';
+import type { VrrpEvent, EventBus } from '../events/index.js';
+import { VRRP_STATES } from '../events/index.js';
 import type { VrrpRouter } from '../core/router.js';
-import type { HostEvent } from '../agent.js';
-import type { CaptureStats } from '../adapters/pcap-capture.js';
-import { parseFrame } from '../protocol/frame.js';
+import type { HostEvent } from '../events/index.js';
 import { DROP_REASONS } from '../protocol/check.js';
 import { PRIORITY_STOP } from '../protocol/constants.js';
 import type { ElectionTracker } from './elections.js';
 import { METRICS, type MetricSpec } from './names.js';
-import type { GuardEvent } from '../guard/guard.js';
-import type { TrackEvent } from '../tracking/trackers.js';
-import { NOTIFY_RESULTS, type NotifyRunEvent } from '../notify/notifier.js';
-import { MAIL_RESULTS, type MailEvent } from '../notify/mailer.js';
-import { DETECTION_SOURCES } from '../guard/config.js';
-import { REJECT_REASONS } from '../guard/signing.js';
+import { DETECTION_SOURCES, MAIL_RESULTS, NOTIFY_RESULTS, REJECT_REASONS, RUN_RESULTS } from '../events/index.js';
+
+/** What libpcap counts per interface (adapters/pcap-capture.ts keeps it). */
+export interface CaptureStats {
+  readonly received: number;
+  readonly dropped: number;
+  readonly interfaceDropped: number;
+}
 
 export interface MetricsSource {
   routers(): readonly VrrpRouter[];
@@ -84,50 +85,48 @@ export class AgentMetrics {
   }
 
   /** Starts counting. `routers` lets series exist at 0 from the start (no absent-vs-zero gaps). */
-  subscribe(core: EventBus<CoreEvent>, host: EventBus<HostEvent>, elections: ElectionTracker): void {
+  subscribe(bus: AgentBus, elections: ElectionTracker): void {
     this.primeSeries();
     const sent = this.hotCounter(METRICS.advertsSent.name);
     const received = this.hotCounter(METRICS.advertsReceived.name);
-    core.on('advert-sent', (e) => {
+    bus.on('advert-sent', (e) => {
       sent.bump(e);
       if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroSent.name).inc(ids(e));
     });
-    core.on('advert-received', (e) => {
+    bus.on('advert-received', (e) => {
       received.bump(e);
       if (e.priority === PRIORITY_STOP) this.counter(METRICS.priorityZeroReceived.name).inc(ids(e));
       if (e.addressListMismatch) this.counter(METRICS.addressListMismatch.name).inc(ids(e));
       if (e.state === 'backup') this.observeArrival(e, e.atMs);
     });
-    core.on('advert-dropped', (e) => {
+    bus.on('advert-dropped', (e) => {
       this.counter(METRICS.advertsDropped.name).inc({ vrrp_instance: e.instance ?? '', vrid: e.vrid === undefined ? '' : String(e.vrid), interface: e.interface, reason: e.reason });
     });
-    core.on('state-changed', (e) => {
+    bus.on('state-changed', (e) => {
       this.counter(METRICS.transitions.name).inc({ ...ids(e), from: e.from, to: e.to, cause: e.cause });
       this.gauge(METRICS.lastTransition.name).set(ids(e), e.wallMs / 1000);
       this.lastArrival.delete(e.instance);
     });
-    core.on('garp-sent', (e) => this.counter(METRICS.garpSent.name).inc(ids(e), e.count));
-    core.on('send-failed', (e) => {
+    bus.on('garp-sent', (e) => this.counter(METRICS.garpSent.name).inc(ids(e), e.count));
+    bus.on('send-failed', (e) => {
       const r = this.source.routers().find((x) => x.name === e.instance);
       if (r) this.counter(METRICS.sendErrors.name).inc(routerIds(r));
     });
-    host.on('vip-repaired', (e) => {
+    bus.on('vip-repaired', (e) => {
       const r = this.source.routers().find((x) => x.name === e.assignment.instance);
       if (r) this.counter(METRICS.vipRepairs.name).inc(routerIds(r));
     });
-    host.on('vip-result', (e) => {
+    bus.on('vip-result', (e) => {
       if (!e.error) return;
       const r = this.source.routers().find((x) => x.name === e.assignment.instance);
       if (r) this.counter(METRICS.vipErrors.name).inc({ ...routerIds(r), action: e.action });
     });
-    host.on('reload', (e) => this.counter(METRICS.configReloads.name).inc({ result: e.result }));
-    host.on('frame', (e) => {
-      // A master's own adverts, as pcap timestamped them on their way out.
-      if (e.outcome.kind !== 'own') return;
-      const f = parseFrame(e.frame);
-      if (f.kind !== 'ip' || f.ip.protocol !== 112 || f.ip.payload.length < 2) return;
-      const vrid = f.ip.payload[1]!;
-      const r = this.source.routers().find((x) => x.config.vrid === vrid && x.config.interface === e.interface && x.config.family === f.ip.family);
+    bus.on('reload', (e) => this.counter(METRICS.configReloads.name).inc({ result: e.result }));
+    bus.on('frame', (e) => {
+      // A master's own adverts, as pcap timestamped them on their way out (the engine says whose).
+      const o = e.outcome;
+      if (o.kind !== 'own' || o.instance === undefined) return;
+      const r = this.source.routers().find((x) => x.name === o.instance);
       if (r && r.state === 'master') this.observeArrival({ instance: r.name, vrid: r.config.vrid, interface: r.config.interface }, e.wallUs / 1000);
     });
     elections.onSettled((el) => {
@@ -145,7 +144,7 @@ export class AgentMetrics {
   }
 
   /** The split-brain guard's metrics. */
-  subscribeGuard(events: EventBus<GuardEvent>, guard: { conflict(instance: string): boolean; suspected(instance: string): boolean }, witness: boolean): void {
+  subscribeGuard(bus: AgentBus, guard: { conflict(instance: string): boolean; suspected(instance: string): boolean }, witness: boolean): void {
     const idOf = (e: { instance: string; vrid: number }) => ({ vrrp_instance: e.instance, vrid: String(e.vrid) });
     for (const source of DETECTION_SOURCES) this.counter(METRICS.splitBrainDetections.name).inc({ source }, 0);
     for (const reason of REJECT_REASONS) this.counter(METRICS.guardRejected.name).inc({ reason }, 0);
@@ -153,34 +152,34 @@ export class AgentMetrics {
     this.onCollect(METRICS.splitBrain.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, guard.conflict(r.name) ? 1 : 0)));
     this.onCollect(METRICS.splitBrainSuspected.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, guard.suspected(r.name) ? 1 : 0)));
     this.onCollect(METRICS.guardHeld.name, (g) => this.source.routers().forEach((r) => g.set({ vrrp_instance: r.name, vrid: String(r.config.vrid) }, r.held !== undefined ? 1 : 0)));
-    events.on('guard-detection', (e) => this.counter(METRICS.splitBrainDetections.name).inc({ source: e.evidence.source }));
-    events.on('guard-decision', (e) => {
+    bus.on('guard-detection', (e) => this.counter(METRICS.splitBrainDetections.name).inc({ source: e.evidence.source }));
+    bus.on('guard-decision', (e) => {
       if (e.verdict.decision === 'yield') this.counter(METRICS.guardDemotions.name).inc(idOf(e));
     });
-    events.on('guard-peer', (e) => this.gauge(METRICS.guardPeerUp.name).set({ peer: e.peer }, e.up ? 1 : 0));
-    events.on('guard-rejected', (e) => this.counter(METRICS.guardRejected.name).inc({ reason: e.reason }));
+    bus.on('guard-peer', (e) => this.gauge(METRICS.guardPeerUp.name).set({ peer: e.peer }, e.up ? 1 : 0));
+    bus.on('guard-rejected', (e) => this.counter(METRICS.guardRejected.name).inc({ reason: e.reason }));
     if (witness) {
       this.gauge(METRICS.guardWitnessUp.name).set(0);
-      events.on('guard-witness', (e) => this.gauge(METRICS.guardWitnessUp.name).set(e.up ? 1 : 0));
+      bus.on('guard-witness', (e) => this.gauge(METRICS.guardWitnessUp.name).set(e.up ? 1 : 0));
     }
   }
 
   /** Tracking, notify scripts and mail. */
-  subscribeTracking(track: EventBus<TrackEvent>, notify: EventBus<NotifyRunEvent>, mail: EventBus<MailEvent>, scripts: () => { name: string; status: string }[]): void {
+  subscribeTracking(bus: AgentBus, scripts: () => { name: string; status: string }[]): void {
     for (const result of NOTIFY_RESULTS) this.counter(METRICS.notifyRuns.name).inc({ result }, 0);
     for (const result of MAIL_RESULTS) this.counter(METRICS.mailSends.name).inc({ result }, 0);
-    for (const s of scripts()) for (const result of ['ok', 'fail', 'timeout', 'error']) this.counter(METRICS.scriptRuns.name).inc({ script: s.name, result }, 0);
+    for (const s of scripts()) for (const result of RUN_RESULTS) this.counter(METRICS.scriptRuns.name).inc({ script: s.name, result }, 0);
     this.onCollect(METRICS.scriptStatus.name, (g) => scripts().forEach((s) => g.set({ script: s.name }, s.status === 'good' || s.status === 'init' ? 1 : 0)));
-    track.on('script-result', (e) => {
+    bus.on('script-result', (e) => {
       this.counter(METRICS.scriptRuns.name).inc({ script: e.script, result: e.result });
       this.histogram(METRICS.scriptDuration.name).observe({ script: e.script }, e.durationMs / 1000);
     });
-    track.on('track-weight', (e) => this.gauge(METRICS.trackWeight.name).set({ vrrp_instance: e.instance, tracker: e.tracker }, e.weight));
-    track.on('track-file-read', (e) => {
+    bus.on('track-weight', (e) => this.gauge(METRICS.trackWeight.name).set({ vrrp_instance: e.instance, tracker: e.tracker }, e.weight));
+    bus.on('track-file-read', (e) => {
       if (e.result !== 'ok') this.counter(METRICS.trackFileReadFailures.name).inc({ tracker: e.tracker, reason: e.result });
     });
-    notify.on('notify-run', (e) => this.counter(METRICS.notifyRuns.name).inc({ result: e.result }));
-    mail.on('mail-sent', (e) => this.counter(METRICS.mailSends.name).inc({ result: e.result }));
+    bus.on('notify-run', (e) => this.counter(METRICS.notifyRuns.name).inc({ result: e.result }));
+    bus.on('mail-sent', (e) => this.counter(METRICS.mailSends.name).inc({ result: e.result }));
   }
 
   alertPush(ok: boolean): void {

@@ -5,11 +5,10 @@
  * OTEL_* variables (OTLP over HTTP by default). With no endpoint and no exporter set, nothing
  * is started: no export, no connection errors in the log.
  */
+import type { AgentBus } from '../events/index.js';
 import { hostname } from 'node:os';
 import { context, trace, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
-import type { CoreEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../core/events.js';
-import type { GuardEvent } from '../guard/guard.js';
-import type { NotifyRunEvent } from '../notify/notifier.js';
+import type { VrrpEvent, EventBus, GarpSentEvent, StateChangedEvent } from '../events/index.js';
 import type { Election } from './elections.js';
 import type { ElectionTracker } from './elections.js';
 import { SPANS, SPAN_ATTRIBUTES as A } from './names.js';
@@ -64,7 +63,7 @@ export interface TraceHooks {
 }
 
 /** Subscribes the tracer to elections and GARP bursts. */
-export function traceElections(tracer: Tracer, core: EventBus<CoreEvent>, elections: ElectionTracker, hooks: TraceHooks = {}): void {
+export function traceElections(tracer: Tracer, bus: AgentBus, elections: ElectionTracker, hooks: TraceHooks = {}): void {
   let lastTransition: StateChangedEvent | undefined;
   const inElection = new WeakSet<GarpSentEvent>();
   elections.onSettled((el: Election) => {
@@ -102,7 +101,7 @@ export function traceElections(tracer: Tracer, core: EventBus<CoreEvent>, electi
     span.end(wallOf(t, el.settledAtMs));
   });
   // Later bursts (garp_master_delay, refresh, lower-priority answers) are spans of their own.
-  core.on('garp-sent', (g) => {
+  bus.on('garp-sent', (g) => {
     if (g.reason === 'become-master') return;
     queueMicrotask(() => {
       if (inElection.has(g)) return;
@@ -121,8 +120,8 @@ function garpSpan(tracer: Tracer, g: GarpSentEvent, wallMs: number, ctx = contex
 }
 
 /** A `vrrp.guard.conflict` span for every guard decision: source, evidence, decision. */
-export function traceGuard(tracer: Tracer, events: EventBus<GuardEvent>): void {
-  events.on('guard-decision', (e) => {
+export function traceGuard(tracer: Tracer, bus: AgentBus): void {
+  bus.on('guard-decision', (e) => {
     const span = tracer.startSpan(SPANS.guardConflict, {
       startTime: e.wallMs - (e.atMs - e.evidence.atMs),
       attributes: {
@@ -143,8 +142,8 @@ export function traceGuard(tracer: Tracer, events: EventBus<GuardEvent>): void {
 }
 
 /** A `vrrp.notify` span per notify script: command, state, exit status, duration. */
-export function traceNotify(tracer: Tracer, events: EventBus<NotifyRunEvent>): void {
-  events.on('notify-run', (e) => {
+export function traceNotify(tracer: Tracer, bus: AgentBus): void {
+  bus.on('notify-run', (e) => {
     const span = tracer.startSpan(SPANS.notify, {
       startTime: e.startedWallMs,
       attributes: { 'vrrp.notify.scope': e.scope, [A.instance]: e.name, 'vrrp.notify.state': e.state, 'vrrp.notify.command': e.command, 'vrrp.notify.result': e.result, ...(e.exitCode !== null ? { 'process.exit.code': e.exitCode } : {}) },

@@ -1,12 +1,14 @@
 /**
  * The ports of the core: the only ways it reaches time, the network and the kernel.
  * Adapters (src/adapters) implement them for a real host; test/fakes implements them in memory.
- * Every method is fire-and-forget from the core's point of view: adapters report outcomes as
- * events, so a slow kernel call never blocks the state machine.
+ * The core's ports are fire-and-forget from its point of view: adapters report outcomes as
+ * events, so a slow kernel call never blocks the state machine. The upper floors' ports
+ * (ProcessRunner for scripts, MailSender for mail) answer with promises that never block either.
  */
 import type { AdvertFields } from '../protocol/advert.js';
 import type { IpFamily } from '../protocol/inet.js';
 import type { VirtualAddressConfig } from '../config/model.js';
+import type { RunResult } from '../events/scripts.js';
 
 /** An opaque timer handle. */
 export type TimerHandle = { readonly __timer: true };
@@ -67,3 +69,86 @@ export interface InterfaceInfo {
   /** The address adverts are sent from: first IPv4 address, or the IPv6 link-local one. */
   primaryAddress(iface: string, family: IpFamily): string | undefined;
 }
+
+// --- processes: check and notify scripts, and the user lookup they run as -------------------
+
+/** How one run of a command ended. */
+export interface RunOutcome {
+  readonly result: RunResult;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+/** Numeric ids a script runs as. */
+export interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export interface RunOptions {
+  /** On expiry the command's whole process group gets SIGKILL, and the result is 'timeout'. */
+  readonly timeoutMs: number;
+  /** Absent (or our own ids): run as this process. */
+  readonly runAs?: RunAs;
+  /** The environment; default: only PATH. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Why an executable may not run: what keepalived checks before it runs a script. */
+export type ScriptProblem = { readonly kind: 'missing' | 'not-executable' | 'insecure'; readonly message: string };
+
+export type GetentDb = 'passwd' | 'group';
+
+export type GetentAnswer =
+  | { readonly status: 'found'; readonly stdout: string }
+  /** getent's exit status 2: the key is not in the database. */
+  | { readonly status: 'not-found' }
+  /** Anything else: getent missing, timed out, killed, an unexpected exit status, too much output. */
+  | { readonly status: 'failed'; readonly message: string };
+
+/**
+ * How scripts reach the host (src/adapters/process.ts; test/fakes/process.ts). Nothing here
+ * throws or rejects: every failure is an outcome.
+ */
+export interface ProcessRunner {
+  /**
+   * Runs `argv` directly (no shell), detached in its own process group, stdio ignored; resolves
+   * when it has exited and been reaped, or has been killed at `timeoutMs`.
+   */
+  run(argv: readonly string[], opts: RunOptions): Promise<RunOutcome>;
+  /**
+   * The executable `exe` (looked up in PATH when it has no `/`) exists and is executable, and
+   * with `scriptSecurity` neither it nor a directory above it is writable by a non-root user.
+   */
+  checkExecutable(exe: string, opts: { readonly scriptSecurity: boolean }): ScriptProblem | undefined;
+  /** One NSS lookup (`getent DB -- KEY`), bounded in time and size; without blocking. */
+  getent(db: GetentDb, key: string): Promise<GetentAnswer>;
+  /** The same, blocking (start-up and `keepwatch -t`, before anything else runs). */
+  getentSync(db: GetentDb, key: string): GetentAnswer;
+}
+
+// --- mail -------------------------------------------------------------------------------------
+
+export interface MailMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+}
+
+/** Where and how to send: `smtp_server`, `smtp_connect_timeout`, `smtp_helo_name`. */
+export interface SmtpSettings {
+  readonly host: string;
+  readonly port: number;
+  /** Bounds the connection and every wait for the server. */
+  readonly connectTimeoutMs: number;
+  readonly heloName: string;
+}
+
+/**
+ * Sends one message (src/adapters/smtp.ts). The caller allows `deadlineMs` for the whole send
+ * and aborts `signal` when it passes: the sender then ends everything it opened and rejects.
+ */
+export type MailSender = (message: MailMessage, deadlineMs: number, smtp: SmtpSettings, signal: AbortSignal) => Promise<void>;

@@ -1,7 +1,8 @@
 /**
  * VRRP advertisement codec: VRRPv2 (RFC 3768 §5) and VRRPv3 (RFC 5798 §5), IPv4 and IPv6.
- * Pure functions over bytes; no sockets, no logging. Validation against an instance's
- * expectations lives in `check.ts`.
+ * Pure functions over bytes; no sockets, no logging. This file encodes; a received advert is read
+ * in one place, `checkAdvert` (check.ts), which decodes and validates it against an instance's
+ * expectations together.
  *
  * ```
  *  0                   1                   2                   3
@@ -26,7 +27,7 @@ import {
   VRRP_V2_AUTH_LENGTH,
   VRRP_V3_MAX_INTERVAL_CS,
 } from './constants.js';
-import { finishChecksum, formatIp, ipBytes, sumWords, type IpFamily } from './inet.js';
+import { finishChecksum, ipBytes, sumWords, type IpFamily } from './inet.js';
 
 export type VrrpVersion = 2 | 3;
 
@@ -143,52 +144,4 @@ export function encodeAdvert(fields: AdvertFields, envelope: AdvertEnvelope): Ui
   out[6] = sum >> 8;
   out[7] = sum & 0xff;
   return out;
-}
-
-/** An advert as read off the wire, before any check against configuration. */
-export interface DecodedAdvert {
-  readonly version: number;
-  readonly type: number;
-  readonly vrid: number;
-  readonly priority: number;
-  readonly addressCount: number;
-  readonly advertIntervalMs: number;
-  readonly authType: number;
-  readonly checksum: number;
-  readonly addresses: readonly string[];
-  /** v2 auth data (8 bytes) or undefined. */
-  readonly authData?: Uint8Array;
-}
-
-/**
- * Reads the fields of a VRRP message without judging them (tests, tooling, the flight recorder).
- * Returns undefined when the bytes are too short for the header and the addresses it announces.
- */
-export function decodeAdvert(bytes: Uint8Array, family: IpFamily): DecodedAdvert | undefined {
-  if (bytes.length < VRRP_HEADER_LENGTH) return undefined;
-  const version = bytes[0]! >> 4;
-  const count = bytes[3]!;
-  const addrLen = family === 'ipv4' ? 4 : 16;
-  const needed = advertLength(version === 2 ? 2 : 3, family, count);
-  if (bytes.length < needed) return undefined;
-  const addresses: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = VRRP_HEADER_LENGTH + i * addrLen;
-    addresses.push(formatIp(bytes.subarray(start, start + addrLen)));
-  }
-  const v2 = version === 2;
-  const authStart = VRRP_HEADER_LENGTH + count * addrLen;
-  return {
-    version,
-    type: bytes[0]! & 0x0f,
-    vrid: bytes[1]!,
-    priority: bytes[2]!,
-    addressCount: count,
-    advertIntervalMs: v2 ? bytes[5]! * 1000 : (((bytes[4]! & 0x0f) << 8) | bytes[5]!) * 10,
-    authType: v2 ? bytes[4]! : AUTH_NONE,
-    checksum: (bytes[6]! << 8) | bytes[7]!,
-    addresses,
-    // Copies (Uint8Array semantics, also when `bytes` is a Buffer, whose slice() is a view).
-    ...(v2 ? { authData: Uint8Array.prototype.slice.call(bytes, authStart, authStart + VRRP_V2_AUTH_LENGTH) } : {}),
-  };
 }

@@ -8,7 +8,7 @@
  */
 import { AUTH_NONE, AUTH_PASS, IPPROTO_VRRP, VRRP_HEADER_LENGTH, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './constants.js';
 import { advertLength, computeChecksum, intervalFromWire, type VrrpVersion } from './advert.js';
-import { bytesEqual, formatIp, type IpFamily } from './inet.js';
+import { bytesEqual, formatIp, isMulticastBytes, type IpFamily } from './inet.js';
 import type { IpPacket } from './frame.js';
 
 /** Every reason an advert is discarded. Order = the order the checks run. */
@@ -75,10 +75,6 @@ function drop<T extends AdvertExpectations>(reason: DropReason, vrid?: number, i
   return vrid === undefined ? { ok: false, reason } : { ok: false, reason, vrid, ...(instance ? { instance } : {}) };
 }
 
-function isMulticast(family: IpFamily, dst: Uint8Array): boolean {
-  return family === 'ipv4' ? (dst[0]! & 0xf0) === 0xe0 : dst[0] === 0xff;
-}
-
 /**
  * Checks one received VRRP packet. Order (keepalived's vrrp_in_chk, cheapest first):
  * length, version, type, TTL (multicast only, RFC 5798 §7.1; keepalived does not require 255 on
@@ -98,7 +94,7 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
   // RFC 3768 §7.1 / RFC 5798 §7.1: the length must cover the header and the announced addresses.
   // Extra trailing bytes are tolerated (keepalived accepts them; some stacks pad).
   if (m.length < advertLength(version, family, count) || count === 0) return drop('length-invalid', vrid);
-  if (packet.ttl !== VRRP_TTL && isMulticast(family, packet.destination)) return drop('ttl-not-255', vrid);
+  if (packet.ttl !== VRRP_TTL && isMulticastBytes(packet.destination)) return drop('ttl-not-255', vrid);
   const instance = lookup(vrid, family);
   if (!instance) return drop('vrid-not-configured', vrid);
   if (version !== instance.version) return drop('version-mismatch', vrid, instance);
@@ -132,7 +128,7 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
   // 0 would make Master_Down_Interval a bare Skew_Time, so each forged advert flapped the instance.
   // keepalived does not check this (it adopts 0); we drop it.
   if (version === 3 && advertIntervalMs === 0) return drop('interval-invalid', vrid, instance);
-  if (instance.unicastPeers && !isMulticast(family, packet.destination)) {
+  if (instance.unicastPeers && !isMulticastBytes(packet.destination)) {
     if (!instance.unicastPeers.some((p) => bytesEqual(p, 0, packet.source, 0, addrLen))) {
       return drop('unicast-source-unknown', vrid, instance);
     }

@@ -53,10 +53,10 @@ export function parseEthernet(frame: Uint8Array): EthernetHeader | undefined {
 export type IpParseError = 'ip-header-invalid';
 
 /**
- * Parses an IPv4 header (RFC 791). Checks version, IHL, total length against the bytes present,
+ * IPv4 packet bytes → `IpPacket`: parses the header (RFC 791). Checks version, IHL, total length against the bytes present,
  * and the header checksum. Trailing bytes (Ethernet padding) are cut off by the total length.
  */
-export function parseIpv4(bytes: Uint8Array): IpPacket | IpParseError {
+export function parseIpv4Packet(bytes: Uint8Array): IpPacket | IpParseError {
   if (bytes.length < 20 || bytes[0]! >> 4 !== 4) return 'ip-header-invalid';
   const ihl = (bytes[0]! & 0x0f) * 4;
   const total = (bytes[2]! << 8) | bytes[3]!;
@@ -77,8 +77,11 @@ export function parseIpv4(bytes: Uint8Array): IpPacket | IpParseError {
 /** IPv6 extension headers that may precede VRRP (RFC 8200 §4): hop-by-hop, routing, destination. */
 const SKIPPABLE_IPV6_HEADERS = new Set([0, 43, 60]);
 
-/** Parses an IPv6 header (RFC 8200), skipping hop-by-hop/routing/destination options headers. */
-export function parseIpv6(bytes: Uint8Array): IpPacket | IpParseError {
+/**
+ * IPv6 packet bytes → `IpPacket`: parses the header (RFC 8200), skipping hop-by-hop, routing and
+ * destination options headers.
+ */
+export function parseIpv6Packet(bytes: Uint8Array): IpPacket | IpParseError {
   if (bytes.length < 40 || bytes[0]! >> 4 !== 6) return 'ip-header-invalid';
   const payloadLength = (bytes[4]! << 8) | bytes[5]!;
   if (40 + payloadLength > bytes.length) return 'ip-header-invalid';
@@ -117,7 +120,7 @@ export function parseFrame(frame: Uint8Array): ParsedFrame {
       return { kind: 'arp', ethernet: eth };
     case ETHERTYPE_IPV4:
     case ETHERTYPE_IPV6: {
-      const ip = eth.etherType === ETHERTYPE_IPV4 ? parseIpv4(eth.payload) : parseIpv6(eth.payload);
+      const ip = eth.etherType === ETHERTYPE_IPV4 ? parseIpv4Packet(eth.payload) : parseIpv6Packet(eth.payload);
       return typeof ip === 'string' ? { kind: 'invalid', reason: ip } : { kind: 'ip', ethernet: eth, ip };
     }
     default:

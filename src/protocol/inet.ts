@@ -23,7 +23,10 @@ export function internetChecksum(bytes: Uint8Array, start = 0, end = bytes.lengt
 
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-/** Strict dotted-quad parse (no leading zeros beyond "0", each octet 0-255); undefined if invalid. */
+/**
+ * IPv4 text → 4 bytes: a strict dotted quad (no leading zeros beyond "0", each octet 0-255);
+ * undefined if invalid. (frame.ts `parseIpv4Packet` reads an IPv4 packet header instead.)
+ */
 export function parseIpv4(text: string): Uint8Array | undefined {
   const m = IPV4_RE.exec(text);
   if (!m) return undefined;
@@ -42,7 +45,10 @@ export function formatIpv4(bytes: Uint8Array, offset = 0): string {
   return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
 }
 
-/** Parses IPv6 text (with `::` compression and an optional embedded IPv4 tail); undefined if invalid. */
+/**
+ * IPv6 text → 16 bytes (with `::` compression and an optional embedded IPv4 tail); undefined if
+ * invalid. (frame.ts `parseIpv6Packet` reads an IPv6 packet header instead.)
+ */
 export function parseIpv6(text: string): Uint8Array | undefined {
   if (text.length < 2 || text.length > 45 || text.includes('%')) return undefined;
   const halves = text.split('::');
@@ -137,10 +143,18 @@ export function compareIp(a: string, b: string): number {
   return 0;
 }
 
+/** Whether address text is multicast (224.0.0.0/4 or ff00::/8); false for anything not an address. */
 export function isMulticast(text: string): boolean {
   const p = parseIp(text);
-  if (!p) return false;
-  return p.family === 'ipv4' ? (p.bytes[0]! & 0xf0) === 0xe0 : p.bytes[0] === 0xff;
+  return p !== undefined && isMulticastBytes(p.bytes);
+}
+
+/**
+ * Whether an address in bytes (4: IPv4, 16: IPv6) is multicast: 224.0.0.0/4 (RFC 5771) or
+ * ff00::/8 (RFC 4291 §2.7). Allocates nothing (the receive path asks it of every advert).
+ */
+export function isMulticastBytes(bytes: ArrayLike<number>): boolean {
+  return bytes.length === 4 ? (bytes[0]! & 0xf0) === 0xe0 : bytes[0] === 0xff;
 }
 
 export type MacAddress = string;

@@ -10,14 +10,16 @@
  */
 import { statSync } from 'node:fs';
 import type { Diagnostic, KeepalivedConfig, NotifyScripts } from '../config/model.js';
+import type { ProcessRunner } from '../ports/index.js';
 import { checkScript } from './run.js';
-import { resolveScriptUsers, systemGetent, type Getent } from './users.js';
+import { resolveScriptUsers } from './users.js';
 
-export function preflightScripts(config: KeepalivedConfig, getent: Getent = systemGetent): Diagnostic[] {
-  const out: Diagnostic[] = [...resolveScriptUsers(config, getent).diagnostics];
+/** `processes`: the host's (src/adapters/process.ts), or a fake. */
+export function preflightScripts(config: KeepalivedConfig, processes: Pick<ProcessRunner, 'checkExecutable' | 'getentSync'>): Diagnostic[] {
+  const out: Diagnostic[] = [...resolveScriptUsers(config, (db, key) => processes.getentSync(db, key)).diagnostics];
   const security = config.global.enableScriptSecurity;
   const check = (command: string, location: Diagnostic['location'], what: string, consequence: (kind: 'missing' | 'not-executable' | 'insecure') => string) => {
-    const p = checkScript(command, { scriptSecurity: security });
+    const p = checkScript(processes, command, { scriptSecurity: security });
     if (!p) return;
     out.push({ severity: p.kind === 'insecure' ? 'error' : 'warning', location, message: `${what}: ${p.message}; ${consequence(p.kind)}` });
   };

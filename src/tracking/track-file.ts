@@ -17,8 +17,9 @@ import { open, stat } from 'node:fs/promises';
 /** Enough for any integer keepalived would read, with spaces and a newline around it. */
 export const TRACK_FILE_MAX_BYTES = 64;
 
-export const TRACK_FILE_PROBLEMS = ['missing', 'not-regular', 'too-large', 'not-a-number', 'unreadable'] as const;
-export type TrackFileProblem = (typeof TRACK_FILE_PROBLEMS)[number];
+import { TRACK_FILE_PROBLEMS, type TrackFileProblem } from '../events/scripts.js';
+
+export { TRACK_FILE_PROBLEMS, type TrackFileProblem };
 
 export type TrackFileRead = { readonly ok: true; readonly value: number } | { readonly ok: false; readonly problem: TrackFileProblem; readonly detail: string };
 

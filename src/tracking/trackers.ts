@@ -11,35 +11,35 @@
  */
 import type { KeepalivedConfig, TrackReference, VrrpInstanceConfig, VrrpScriptConfig } from '../config/model.js';
 import type { VrrpRouter } from '../core/router.js';
-import type { EventBus } from '../core/events.js';
-import { checkScript, runCommand, splitCommand, type RunResult } from './run.js';
-import { readTrackFile, type TrackFileProblem } from './track-file.js';
+import type { AgentBus, ScriptStatus, TrackEvent } from '../events/index.js';
+import type { Clock, ProcessRunner, TimerHandle } from '../ports/index.js';
+import { checkScript, splitCommand } from './run.js';
+import { readTrackFile, type TrackFileProblem, type TrackFileRead } from './track-file.js';
 import type { ScriptUsers } from './users.js';
 
-export type ScriptStatus = 'init' | 'good' | 'failed' | 'disabled';
-
-export type TrackEvent =
-  | { readonly type: 'script-result'; readonly script: string; readonly result: RunResult; readonly durationMs: number; readonly exitCode: number | null; readonly error?: string }
-  | { readonly type: 'script-status'; readonly script: string; readonly status: ScriptStatus; readonly detail?: string }
-  | { readonly type: 'track-weight'; readonly instance: string; readonly vrid: number; readonly tracker: string; readonly weight: number }
-  /**
-   * One read of a track_file (every second). `result` is 'ok' or why the file was refused or
-   * unreadable (it then counts as 0); `previous` is the result before (absent on the first read).
-   */
-  | { readonly type: 'track-file-read'; readonly tracker: string; readonly file: string; readonly result: 'ok' | TrackFileProblem; readonly previous?: 'ok' | TrackFileProblem; readonly value: number; readonly detail?: string };
+export type { ScriptStatus, TrackEvent };
 
 export interface TrackerDeps {
   readonly config: KeepalivedConfig;
   routers(): readonly VrrpRouter[];
   /** Whether a link is up (netlink); undefined when the interface does not exist. */
   linkUp(iface: string): boolean | undefined;
-  readonly events: EventBus<TrackEvent>;
+  readonly bus: AgentBus;
+  /** Every interval, timeout and poll. */
+  readonly clock: Pick<Clock, 'setTimer' | 'clearTimer'>;
+  /** Runs the scripts and checks them first (src/adapters/process.ts). */
+  readonly processes: Pick<ProcessRunner, 'run' | 'checkExecutable'>;
   /**
    * Who scripts run as (src/tracking/users.ts): a script's own `user`, else the default. Absent:
    * scripts run as this process (tests).
    */
   readonly users?: ScriptUsers;
+  /** Reads one track_file; default readTrackFile (src/tracking/track-file.ts). */
+  readonly readTrackFile?: (path: string) => Promise<TrackFileRead>;
 }
+
+/** keepalived reads every track_file once a second. */
+export const TRACK_FILE_POLL_MS = 1000;
 
 interface ScriptState {
   readonly cfg: VrrpScriptConfig;
@@ -48,7 +48,7 @@ interface ScriptState {
   successes: number;
   failures: number;
   running: boolean;
-  timer: NodeJS.Timeout | undefined;
+  timer: TimerHandle | undefined;
 }
 
 interface FileState {
@@ -71,7 +71,7 @@ function refsOf(i: VrrpInstanceConfig, config: KeepalivedConfig) {
 export class TrackerSet {
   private readonly scripts = new Map<string, ScriptState>();
   private readonly files = new Map<string, FileState>();
-  private fileTimer: NodeJS.Timeout | undefined;
+  private fileTimer: TimerHandle | undefined;
   /** Fault keys currently set per instance, so cleared ones are released. */
   private readonly faultKeys = new Map<string, Set<string>>();
   private readonly lastWeights = new Map<string, number>();
@@ -81,10 +81,10 @@ export class TrackerSet {
     const used = new Set(deps.config.instances.flatMap((i) => refsOf(i, deps.config).scripts.map((r) => r.name)));
     for (const cfg of deps.config.scripts) {
       if (!used.has(cfg.name)) continue;
-      const problem = checkScript(cfg.script, { scriptSecurity: deps.config.global.enableScriptSecurity });
+      const problem = checkScript(deps.processes, cfg.script, { scriptSecurity: deps.config.global.enableScriptSecurity });
       const st: ScriptState = { cfg, argv: splitCommand(cfg.script), status: problem ? 'disabled' : cfg.initFail ? 'failed' : 'init', successes: 0, failures: 0, running: false, timer: undefined };
       this.scripts.set(cfg.name, st);
-      if (problem) deps.events.emit({ type: 'script-status', script: cfg.name, status: 'disabled', detail: `${problem.message}: the script is not run and not tracked (as keepalived does)` });
+      if (problem) deps.bus.emit({ type: 'script-status', script: cfg.name, status: 'disabled', detail: `${problem.message}: the script is not run and not tracked (as keepalived does)` });
     }
     for (const f of deps.config.trackFiles) this.files.set(f.name, { value: f.initFile?.value ?? 0, path: f.file, result: undefined });
   }
@@ -111,21 +111,22 @@ export class TrackerSet {
   }
 
   start(): void {
+    const clock = this.deps.clock;
     for (const s of this.scripts.values()) {
       if (s.status === 'disabled') continue;
-      this.deps.events.emit({ type: 'script-status', script: s.cfg.name, status: s.status });
+      this.deps.bus.emit({ type: 'script-status', script: s.cfg.name, status: s.status });
       const tick = () => {
         if (this.stopped) return;
         void this.run(s);
-        s.timer = setTimeout(tick, s.cfg.intervalMs);
+        s.timer = clock.setTimer(s.cfg.intervalMs, tick);
       };
-      s.timer = setTimeout(tick, 0);
+      s.timer = clock.setTimer(0, tick);
     }
     if (this.files.size > 0) {
       const poll = () => {
         if (this.stopped) return;
         void this.readFiles().then(() => {
-          this.fileTimer = setTimeout(poll, 1000);
+          if (!this.stopped) this.fileTimer = clock.setTimer(TRACK_FILE_POLL_MS, poll);
         });
       };
       poll();
@@ -135,8 +136,8 @@ export class TrackerSet {
 
   stop(): void {
     this.stopped = true;
-    for (const s of this.scripts.values()) if (s.timer) clearTimeout(s.timer);
-    if (this.fileTimer) clearTimeout(this.fileTimer);
+    for (const s of this.scripts.values()) if (s.timer) this.deps.clock.clearTimer(s.timer);
+    if (this.fileTimer) this.deps.clock.clearTimer(this.fileTimer);
   }
 
   /** A link changed: recompute (the agent calls this from netlink events). */
@@ -162,10 +163,10 @@ export class TrackerSet {
     if (s.running) return;
     s.running = true;
     const runAs = this.deps.users?.scripts.get(s.cfg.name) ?? this.deps.users?.default;
-    const o = await runCommand(s.argv, { timeoutMs: s.cfg.timeoutMs, ...(runAs ? { runAs } : {}) });
+    const o = await this.deps.processes.run(s.argv, { timeoutMs: s.cfg.timeoutMs, ...(runAs ? { runAs } : {}) });
     s.running = false;
     if (this.stopped) return;
-    this.deps.events.emit({ type: 'script-result', script: s.cfg.name, result: o.result, durationMs: o.durationMs, exitCode: o.exitCode, ...(o.error ? { error: o.error } : {}) });
+    this.deps.bus.emit({ type: 'script-result', script: s.cfg.name, result: o.result, durationMs: o.durationMs, exitCode: o.exitCode, ...(o.error ? { error: o.error } : {}) });
     const ok = o.result === 'ok';
     if (ok) {
       s.successes++;
@@ -178,7 +179,7 @@ export class TrackerSet {
     if (ok && s.status !== 'good' && s.successes >= s.cfg.rise) s.status = 'good';
     if (!ok && s.status !== 'failed' && s.failures >= s.cfg.fall) s.status = 'failed';
     if (s.status !== before) {
-      this.deps.events.emit({ type: 'script-status', script: s.cfg.name, status: s.status, detail: `${o.result}${o.exitCode !== null ? ` (exit ${o.exitCode})` : ''}` });
+      this.deps.bus.emit({ type: 'script-status', script: s.cfg.name, status: s.status, detail: `${o.result}${o.exitCode !== null ? ` (exit ${o.exitCode})` : ''}` });
       this.apply();
     }
   }
@@ -189,12 +190,13 @@ export class TrackerSet {
    */
   private async readFiles(): Promise<void> {
     let changed = false;
+    const read = this.deps.readTrackFile ?? readTrackFile;
     for (const [name, f] of this.files) {
-      const r = await readTrackFile(f.path);
+      const r = await read(f.path);
       if (this.stopped) return;
       const value = r.ok ? r.value : 0;
       const result = r.ok ? 'ok' : r.problem;
-      this.deps.events.emit({ type: 'track-file-read', tracker: `file:${name}`, file: f.path, result, ...(f.result ? { previous: f.result } : {}), value, ...(r.ok ? {} : { detail: r.detail }) });
+      this.deps.bus.emit({ type: 'track-file-read', tracker: `file:${name}`, file: f.path, result, ...(f.result ? { previous: f.result } : {}), value, ...(r.ok ? {} : { detail: r.detail }) });
       f.result = result;
       if (value !== f.value) {
         f.value = value;
@@ -215,7 +217,7 @@ export class TrackerSet {
         const key = `${r.name}|${tracker}`;
         if (this.lastWeights.get(key) !== weight) {
           this.lastWeights.set(key, weight);
-          this.deps.events.emit({ type: 'track-weight', instance: r.name, vrid: r.config.vrid, tracker, weight });
+          this.deps.bus.emit({ type: 'track-weight', instance: r.name, vrid: r.config.vrid, tracker, weight });
         }
       };
       for (const ref of refs.scripts) {

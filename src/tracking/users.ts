@@ -1,7 +1,8 @@
 /**
  * Who check and notify scripts run as: `script_user USER [GROUP]` (global) and `user USER [GROUP]`
  * (inside a `vrrp_script`), resolved to numeric ids through NSS with `getent passwd` / `getent
- * group` — the same databases keepalived's getpwnam()/getgrnam() read (files, LDAP, sssd ...).
+ * group` — the same databases keepalived's getpwnam()/getgrnam() read (files, LDAP, sssd ...) —
+ * through the ProcessRunner (src/adapters/process.ts bounds each lookup in time and size).
  *
  * keepalived's rule for the default (keepalived.conf(5), `script_user`): without `script_user`,
  * scripts run as `keepalived_script` if that user exists, else as root — with a warning when
@@ -17,86 +18,24 @@
  * equal to the one asked for (getent also answers numeric ids: `script_user 0` must not become
  * root by the back door), ids decimal and below 2^32-1.
  */
-import { execFile, spawnSync } from 'node:child_process';
 import type { Diagnostic, KeepalivedConfig, SourceLocation } from '../config/model.js';
-import type { RunAs } from './run.js';
+import type { GetentAnswer, GetentDb, RunAs } from '../ports/index.js';
 
-export type GetentDb = 'passwd' | 'group';
+export type { GetentAnswer, GetentDb };
 
-export type GetentAnswer =
-  | { readonly status: 'found'; readonly stdout: string }
-  /** getent's exit status 2: the key is not in the database. */
-  | { readonly status: 'not-found' }
-  /** Anything else: getent missing, timed out, killed, an unexpected exit status, too much output. */
-  | { readonly status: 'failed'; readonly message: string };
-
-/** One lookup; injectable so tests do not depend on the host's users. */
+/**
+ * One lookup (ProcessRunner.getentSync / getent; src/adapters/process.ts asks the host's NSS);
+ * a function, so tests hand in a fake NSS.
+ */
 export type Getent = (db: GetentDb, key: string) => GetentAnswer;
 export type GetentAsync = (db: GetentDb, key: string) => Promise<GetentAnswer>;
 
-/** A slow NSS backend (LDAP) must not hold the agent: each lookup is bounded. */
-export const GETENT_TIMEOUT_MS = 2000;
-/** One passwd or group line; more is not an answer we asked for. */
-export const GETENT_MAX_BYTES = 64 * 1024;
 /** keepalived's default script user. */
 export const DEFAULT_SCRIPT_USER = 'keepalived_script';
 /** POSIX portable user/group names (plus the `$` of machine accounts); no leading `-`. */
 const NAME_RE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,255}\$?$/;
 /** (uid_t)-1 means "unchanged" to setuid(2): never a valid id. */
 const MAX_ID = 0xfffffffe;
-
-const ENV = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' };
-
-interface ProcessEnd {
-  /** A string error code of the spawn (ENOENT, ETIMEDOUT, ENOBUFS ...). */
-  readonly code?: string;
-  readonly message?: string;
-  readonly status: number | null;
-  readonly signal: string | null;
-  readonly timedOut: boolean;
-  readonly stdout: string;
-}
-
-function answerOf(p: ProcessEnd): GetentAnswer {
-  if (p.code === 'ENOENT') return { status: 'failed', message: 'getent is not installed' };
-  if (p.timedOut || p.code === 'ETIMEDOUT') return { status: 'failed', message: `getent did not answer within ${GETENT_TIMEOUT_MS} ms` };
-  if (p.code === 'ENOBUFS' || p.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return { status: 'failed', message: `getent answered more than ${GETENT_MAX_BYTES} bytes` };
-  if (p.code) return { status: 'failed', message: `getent failed: ${p.message ?? p.code}` };
-  if (p.signal) return { status: 'failed', message: `getent was killed by ${p.signal}` };
-  if (p.status === 0) return { status: 'found', stdout: p.stdout };
-  if (p.status === 2) return { status: 'not-found' };
-  return { status: 'failed', message: `getent exited with status ${p.status}` };
-}
-
-const codeOf = (e: unknown): string | undefined => {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : undefined;
-};
-
-/** The host's NSS, synchronously (start-up and `keepwatch -t`: nothing else runs yet). */
-export const systemGetent: Getent = (db, key) => {
-  const r = spawnSync('getent', [db, '--', key], { encoding: 'utf8', timeout: GETENT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: GETENT_MAX_BYTES, env: ENV, stdio: ['ignore', 'pipe', 'ignore'] });
-  const code = codeOf(r.error);
-  return answerOf({ ...(code ? { code, message: r.error!.message } : {}), status: r.status, signal: r.signal, timedOut: false, stdout: r.stdout ?? '' });
-};
-
-/** The host's NSS without blocking the event loop (SIGHUP reloads while VRRP runs). */
-export const systemGetentAsync: GetentAsync = (db, key) =>
-  new Promise((resolve) => {
-    execFile('getent', [db, '--', key], { encoding: 'utf8', timeout: GETENT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: GETENT_MAX_BYTES, env: ENV }, (error, stdout) => {
-      const e = error as (Error & { code?: unknown; signal?: NodeJS.Signals | null; killed?: boolean }) | null;
-      const code = codeOf(e);
-      resolve(
-        answerOf({
-          ...(code ? { code, message: e!.message } : {}),
-          status: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          signal: e?.signal ?? null,
-          timedOut: e?.killed === true && e.signal === 'SIGKILL',
-          stdout,
-        }),
-      );
-    });
-  });
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
@@ -252,14 +191,14 @@ export function assembleUsers(config: KeepalivedConfig, answers: ReadonlyMap<str
 }
 
 /** Every user and group of a config, looked up now (start-up, `keepwatch -t`). */
-export function resolveScriptUsers(config: KeepalivedConfig, getent: Getent = systemGetent): UserResolution {
+export function resolveScriptUsers(config: KeepalivedConfig, getent: Getent): UserResolution {
   const answers = new Map<string, GetentAnswer>();
   for (const [db, key] of lookupsFor(config)) answers.set(`${db}:${key}`, getent(db, key));
   return assembleUsers(config, answers);
 }
 
 /** The same without blocking the event loop (reload). */
-export async function resolveScriptUsersAsync(config: KeepalivedConfig, getent: GetentAsync = systemGetentAsync): Promise<UserResolution> {
+export async function resolveScriptUsersAsync(config: KeepalivedConfig, getent: GetentAsync): Promise<UserResolution> {
   const lookups = lookupsFor(config);
   const results = await Promise.all(lookups.map(([db, key]) => getent(db, key)));
   return assembleUsers(config, new Map(lookups.map(([db, key], i) => [`${db}:${key}`, results[i]!])));

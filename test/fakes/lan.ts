@@ -4,16 +4,17 @@
  * whole election runs through the same bytes as on a wire. Nodes can be killed (no goodbye),
  * stopped (priority 0), partitioned and healed; a client's ARP cache follows the GARPs.
  */
+import { AgentBus } from '../../src/events/index.js';
 import { encodeAdvert } from '../../src/protocol/advert.js';
 import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseEthernet } from '../../src/protocol/frame.js';
 import { parseArp, claimsAddress, ARP_REQUEST, ARP_REPLY } from '../../src/protocol/arp.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../src/protocol/constants.js';
 import { formatMac, ipBytes, isMulticast, parseMac } from '../../src/protocol/inet.js';
 import { VrrpEngine, type FrameOutcome } from '../../src/core/engine.js';
-import { EventBus, type CoreEvent, type StateChangedEvent } from '../../src/core/events.js';
+import { EventBus, type VrrpEvent, type StateChangedEvent } from '../../src/events/index.js';
 import type { VrrpInstanceConfig } from '../../src/config/model.js';
 import type { AddressManager, AdvertTransport, FrameInjector, InterfaceInfo, OutgoingAdvert, VipAssignment } from '../../src/ports/index.js';
-import type { HostEvent } from '../../src/agent.js';
+import type { HostEvent } from '../../src/events/index.js';
 import { FakeClock, type ClockScope } from './clock.js';
 
 export interface NodeInit {
@@ -23,9 +24,8 @@ export interface NodeInit {
 }
 
 export class FakeNode {
-  readonly events = new EventBus<CoreEvent>();
-  /** Host-side events the agent would emit (captured frames), for subscribers such as the guard. */
-  readonly hostEvents = new EventBus<HostEvent>();
+  /** The node's one bus: the core's events and the host events the agent would emit (captured frames). */
+  readonly events = new AgentBus();
   readonly transitions: StateChangedEvent[] = [];
   /** VIPs present on this node: `iface/address`. */
   readonly vips = new Set<string>();
@@ -131,7 +131,7 @@ export class FakeNode {
     if (!this.alive || !this.engine) return;
     const outcome = this.engine.handleFrame(this.iface, frame);
     this.outcomes.push(outcome);
-    this.hostEvents.emit({ type: 'frame', interface: this.iface, frame, wallUs: this.lan.clock.wallNow() * 1000, outcome });
+    this.events.emit({ type: 'frame', interface: this.iface, frame, wallUs: this.lan.clock.wallNow() * 1000, outcome });
   }
 
   private answerArp(frame: Uint8Array): void {

@@ -3,7 +3,6 @@ import { FakeLan, type FakeNode } from '../fakes/lan.js';
 import { SplitBrainGuard, type GuardEvent, type PeerClient, type PeerInstance } from '../../src/guard/guard.js';
 import { GuardView } from '../../src/guard/view.js';
 import { DEFAULT_GUARD, type GuardConfig } from '../../src/guard/config.js';
-import { EventBus } from '../../src/core/events.js';
 
 export interface Guarded {
   node: FakeNode;
@@ -13,16 +12,16 @@ export interface Guarded {
 }
 
 export function withGuard(node: FakeNode, config: GuardConfig = DEFAULT_GUARD, peers?: PeerClient): Guarded {
-  const bus = new EventBus<GuardEvent>();
+  const bus = node.events;
   const events: GuardEvent[] = [];
-  bus.onAny((e) => events.push(e));
+  bus.onAny((e) => {
+    if (e.type.startsWith('guard-')) events.push(e as GuardEvent);
+  });
   const routers = () => [...(node.engine?.routers.values() ?? [])];
   const guard = new SplitBrainGuard({
     config,
     routers,
-    core: node.events,
-    host: node.hostEvents,
-    events: bus,
+    bus,
     clock: node.clock,
     frames: node.frames,
     interfaces: node.interfaces,

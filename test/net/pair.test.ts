@@ -48,7 +48,7 @@ test('election, then failover on kill -9, SIGTERM and link down; preemption back
     // Both start at once: r2 may be master for a moment until it hears r1 (start-up jitter).
     await waitFor('r2 backup, hearing r1', () => hears(env, 'r2', '10.251.0.1'), 5000, 50);
     assert.equal(r2.state, 'backup');
-    assert.ok((await neverTwoHolders(env, 1000)) > 10);
+    assert.ok((await neverTwoHolders(env, 1500)) >= 3, "sampled the holders");
 
     // kill -9: r2 takes over after Master_Down_Interval (0.3 s + skew) and its GARPs move the
     // client. r1's kernel keeps the VIP (a dead agent can't remove it): the split-brain guard on r2

@@ -1,0 +1,207 @@
+/**
+ * The composition root: builds every part of a running agent and subscribes it to the one bus.
+ * Wiring only — no protocol or host decisions here, no start order (lifecycle.ts), no reload
+ * logic (reload.ts), no link handling (host-watch.ts).
+ *
+ *   pcap capture ──frames──▶ VrrpEngine ──ports──▶ raw-socket (adverts), pcap (GARP), netlink (VIPs)
+ *        ▲                      │ events (one bus)
+ *   netlink (links, addresses)  ▼
+ *        logs, metrics, traces, flight recorder (observe), health and /v1/state (views),
+ *        split-brain guard, trackers, notify, mail (subscribers)
+ */
+import { hostname } from 'node:os';
+import type { KeepalivedConfig } from '../config/model.js';
+import { VrrpEngine } from '../core/engine.js';
+import type { VrrpRouter } from '../core/router.js';
+import { AgentBus, type RejectReason } from '../events/index.js';
+import { SystemClock } from '../adapters/clock.js';
+import { RawSocketTransport } from '../adapters/raw-transport.js';
+import { PcapCapture } from '../adapters/pcap-capture.js';
+import { NetlinkHost } from '../adapters/netlink-host.js';
+import { SystemProcessRunner } from '../adapters/process.js';
+import { smtpSend } from '../adapters/smtp.js';
+import { describe } from '../adapters/errors.js';
+import type { Logger } from '../observability/logging.js';
+import { observe, type Observability } from '../observability/index.js';
+import type { HttpDeps, HttpRoute } from '../http/server.js';
+import { SplitBrainGuard } from '../guard/guard.js';
+import type { GuardConfig } from '../guard/config.js';
+import { GUARD_PATH, createGuardEndpoint, createPeerClient, type GuardEndpoint } from '../guard/peer-http.js';
+import { AlertmanagerPusher } from '../guard/alertmanager.js';
+import { GuardAlerts } from '../guard/alerts.js';
+import { GuardView } from '../guard/view.js';
+import { TrackerSet } from '../tracking/trackers.js';
+import type { ScriptUsers } from '../tracking/users.js';
+import { Notifier } from '../notify/notifier.js';
+import { Mailer } from '../notify/mailer.js';
+import { VERSION } from '../version.js';
+import { HostWatch } from './host-watch.js';
+
+export interface AgentOptions {
+  readonly configPath: string;
+  readonly log: Logger;
+  /** `HOST:PORT` for /metrics, /healthz, /v1/state; undefined = no HTTP server. */
+  readonly listen?: string;
+  /** Flight-recorder directory; undefined = off. */
+  readonly captureDir?: string;
+  /** Split-brain guard settings (default /etc/keepwatch/guard.conf when it exists). */
+  readonly guardConfigPath?: string;
+  /** `/metrics` renders at most once per this many ms (default 1000). */
+  readonly metricsMinIntervalMs?: number;
+  /** Push split-brain alerts to this Alertmanager (overrides the guard file's `alertmanager`). */
+  readonly alertmanagerUrl?: string;
+}
+
+/** What the agent read before it builds anything (lifecycle.ts loads and checks it). */
+export interface Loaded {
+  readonly config: KeepalivedConfig;
+  readonly guardConfig: GuardConfig;
+  readonly users: ScriptUsers;
+}
+
+/** Every part of a running agent. `config` and `trackers` change on reload. */
+export interface Parts {
+  readonly opts: AgentOptions;
+  readonly log: Logger;
+  readonly clock: SystemClock;
+  readonly bus: AgentBus;
+  readonly transport: RawSocketTransport;
+  readonly capture: PcapCapture;
+  readonly netlink: NetlinkHost;
+  readonly engine: VrrpEngine;
+  readonly host: HostWatch;
+  readonly observability: Observability;
+  readonly guard: SplitBrainGuard;
+  readonly guardView: GuardView;
+  readonly alerts: GuardAlerts | undefined;
+  readonly notifier: Notifier;
+  readonly guardConfig: GuardConfig;
+  /** What the HTTP server serves (lifecycle.ts listens). */
+  readonly http: HttpDeps;
+  readonly startedAt: Date;
+  /** What a reload replaces: the config and the trackers built for it. */
+  readonly live: { config: KeepalivedConfig; trackers: TrackerSet };
+  /** Builds the trackers for a config (start, and every reload). */
+  makeTrackers(config: KeepalivedConfig, users: ScriptUsers): TrackerSet;
+  routers(): VrrpRouter[];
+}
+
+/** The guard's cross-check as an HTTP route (http/ knows no guard). */
+function guardRoute(endpoint: GuardEndpoint): HttpRoute {
+  return { path: GUARD_PATH, handle: (req) => endpoint.handle(req) };
+}
+
+export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts> {
+  const { log } = opts;
+  const clock = new SystemClock();
+  const bus = new AgentBus();
+  bus.onListenerError = (err, e) => log.error({ err, event: e.type }, `event subscriber failed on ${e.type}: ${describe(err)}`);
+  // The host watcher needs the engine, and the adapters report to it: wired once it exists.
+  let host: HostWatch | undefined;
+  const transport = new RawSocketTransport((advert, destination, error) => {
+    bus.emit({ type: 'send-failed', instance: advert.instance, interface: advert.interface, reason: `advert to ${destination} failed: ${describe(error)}`, atMs: clock.now() });
+  });
+  let netlinkRef: NetlinkHost | undefined;
+  const capture = new PcapCapture(
+    (iface, frame, wallUs) => host?.onFrame(iface, frame, wallUs),
+    (message) => log.debug({ event: 'libpcap' }, message.trim()),
+    // Without the flight recorder, our own frames stay in the kernel (see PcapCapture.open).
+    (iface) => {
+      const mac = opts.captureDir ? undefined : netlinkRef?.mac(iface);
+      return mac ? { excludeSourceMac: mac } : {};
+    },
+  );
+  const netlink = await NetlinkHost.open({
+    onLinkChange: (name, up) => host?.onLinkChange(name, up),
+    onVipRepaired: (a) => host?.onVipRepaired(a),
+    onVipResult: (a, action, error, durationMs) => host?.onVipResult(a, action, error, durationMs),
+    onError: (error) => host?.onError(error),
+  });
+  netlinkRef = netlink;
+
+  const startedAt = new Date();
+  const routers = (): VrrpRouter[] => [...engine.routers.values()];
+  const processes = new SystemProcessRunner();
+  const makeTrackers = (config: KeepalivedConfig, users: ScriptUsers): TrackerSet =>
+    new TrackerSet({
+      config,
+      routers,
+      linkUp: (iface) => (netlink.interfaceExists(iface) ? netlink.linkUp(iface) : undefined),
+      bus,
+      clock,
+      processes,
+      users,
+    });
+  const current = (): KeepalivedConfig => live.config;
+  const engine = new VrrpEngine(loaded.config.instances, {
+    clock,
+    transport,
+    addresses: netlink,
+    frames: capture,
+    interfaces: netlink,
+    events: bus,
+    drainInput: () => capture.drain(),
+    syncGroups: () => current().syncGroups,
+  });
+  const live = { config: loaded.config, trackers: makeTrackers(loaded.config, loaded.users) };
+  host = new HostWatch({ log, clock, bus, netlink, capture, transport, engine, onLinkChange: () => live.trackers.onLinkChange() });
+
+  // The split-brain guard, what it shows and where its alerts go.
+  const cfg = loaded.guardConfig;
+  const node = loaded.config.global.routerId ?? hostname();
+  const rejected = (reason: RejectReason, from: string) => bus.emit({ type: 'guard-rejected', reason, from });
+  const guard = new SplitBrainGuard({
+    config: cfg,
+    routers: routers,
+    router: (name) => engine.routers.get(name),
+    bus,
+    clock,
+    frames: capture,
+    interfaces: netlink,
+    ...(cfg.secret && cfg.peers.length > 0 ? { peers: createPeerClient(cfg.secret, cfg.signatureWindowMs, rejected, node) } : {}),
+  });
+  const guardView = new GuardView(guard, routers, netlink);
+
+  const observability = await observe(
+    bus,
+    {
+      routers: routers,
+      vipPresent: (iface, address) => netlink.hasAddress(iface, address),
+      captureStats: () => capture.stats(),
+      guard,
+      witness: cfg.witness !== undefined,
+      scripts: () => live.trackers.allScripts(),
+    },
+    { log, clock, version: VERSION, ...(loaded.config.global.routerId ? { routerId: loaded.config.global.routerId } : {}), ...(opts.captureDir ? { captureDir: opts.captureDir } : {}) },
+  );
+  const { metrics } = observability;
+  const amUrl = opts.alertmanagerUrl ?? cfg.alertmanagerUrl;
+  const alerts = amUrl
+    ? new GuardAlerts(
+        bus,
+        new AlertmanagerPusher(amUrl, (ok, error) => {
+          metrics.alertPush(ok);
+          if (!ok) log.warn({ event: 'alertmanager', url: amUrl }, `could not push the split-brain alert to ${amUrl}: ${error}`);
+        }),
+        node,
+        clock,
+      )
+    : undefined;
+
+  // Notify scripts and mail follow transitions; they run as the current default script user.
+  const notifier = new Notifier({ config: current, routers: routers, bus, clock, processes, runAs: () => live.trackers.users?.default });
+  new Mailer(current, bus, { clock, send: smtpSend });
+
+  const http: HttpDeps = {
+    metrics,
+    snapshots: () => routers().map((r) => r.snapshot()),
+    vipPresent: (iface, address) => netlink.hasAddress(iface, address),
+    healthReasons: () => guardView.healthReasons(),
+    stateExtra: (instance) => guardView.stateOf(instance),
+    routes: [guardRoute(createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => guardView.localView(), rejected, node))],
+    now: () => clock.now(),
+    startedAt,
+    version: VERSION,
+  };
+  return { opts, log, clock, bus, transport, capture, netlink, engine, host, observability, guard, guardView, alerts, notifier, guardConfig: cfg, http, startedAt, live, makeTrackers, routers };
+}

@@ -1,0 +1,125 @@
+/**
+ * The host around the instances: links going up and down (FAULT, the capture session reopened,
+ * the raw socket reset), captured frames handed to the engine (and the outcome to the bus),
+ * netlink's answers about VIPs, VIPs left behind by a crash (removed before an instance joins),
+ * and the check that every instance's interface exists.
+ */
+import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import type { VrrpEngine } from '../core/engine.js';
+import type { VrrpRouter } from '../core/router.js';
+import type { AgentBus } from '../events/index.js';
+import type { VipAssignment } from '../ports/index.js';
+import type { SystemClock } from '../adapters/clock.js';
+import type { NetlinkHost } from '../adapters/netlink-host.js';
+import type { PcapCapture } from '../adapters/pcap-capture.js';
+import type { RawSocketTransport } from '../adapters/raw-transport.js';
+import { HostError, describe } from '../adapters/errors.js';
+import type { Logger } from '../observability/logging.js';
+
+/** Every VIP of a config with its interface (`dev` or the instance's). */
+export function allVips(config: Pick<KeepalivedConfig, 'instances'>): VipAssignment[] {
+  return config.instances.flatMap((i) => [...i.virtualAddresses, ...i.virtualAddressesExcluded].map((vip) => ({ instance: i.name, interface: vip.device ?? i.interface, vip })));
+}
+
+export interface HostWatchDeps {
+  readonly log: Logger;
+  readonly clock: SystemClock;
+  readonly bus: AgentBus;
+  readonly netlink: NetlinkHost;
+  readonly capture: PcapCapture;
+  readonly transport: RawSocketTransport;
+  readonly engine: VrrpEngine;
+  /** Trackers follow link changes (track_interface). */
+  onLinkChange(): void;
+}
+
+export class HostWatch {
+  /** Set when the agent stops: frames and link changes are no longer handled. */
+  stopping = false;
+
+  constructor(private readonly deps: HostWatchDeps) {}
+
+  /** A missing interface is one clear error per instance, with its place. */
+  static checkInterfaces(netlink: Pick<NetlinkHost, 'interfaceExists'>, config: KeepalivedConfig): void {
+    const missing = config.instances.filter((i) => !netlink.interfaceExists(i.interface));
+    if (missing.length > 0) {
+      throw new HostError(
+        'interface',
+        missing.map((i) => `${i.location.file}:${i.location.line}:${i.location.column}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host`).join('\n'),
+      );
+    }
+  }
+
+  /** One captured frame: the engine decides, the bus hears what it made of it. */
+  onFrame(iface: string, frame: Uint8Array, wallUs: number): void {
+    if (this.stopping) return;
+    const outcome = this.deps.engine.handleFrame(iface, frame, this.deps.clock.monotonicFromWallUs(wallUs));
+    this.deps.bus.emit({ type: 'frame', interface: iface, frame, wallUs, outcome });
+  }
+
+  onLinkChange(name: string, up: boolean): void {
+    if (this.stopping) return;
+    const { bus, log, capture, transport, engine, clock } = this.deps;
+    bus.emit({ type: 'link-changed', interface: name, up, atMs: clock.now() });
+    log.info({ event: 'link', interface: name, up }, `interface ${name} is ${up ? 'up' : 'down'}`);
+    // libpcap sessions die with their link (ENETDOWN): close on down, reopen on up.
+    if (!up) capture.close(name);
+    if (up) {
+      transport.reset(name);
+      if (engine.interfaces.includes(name)) {
+        try {
+          capture.open(name);
+        } catch (err) {
+          log.error({ event: 'capture-failed', interface: name }, describe(err));
+        }
+      }
+    }
+    for (const r of engine.routers.values()) if (r.config.interface === name) this.applyLinkState(r, up);
+    this.deps.onLinkChange();
+  }
+
+  onVipRepaired(assignment: VipAssignment): void {
+    this.deps.log.warn({ event: 'vip-repaired', instance: assignment.instance, vip: assignment.vip.address, interface: assignment.interface }, `(${assignment.instance}) VIP ${assignment.vip.address} was removed from ${assignment.interface} by someone else: put back`);
+    this.deps.bus.emit({ type: 'vip-repaired', assignment, atMs: this.deps.clock.now() });
+  }
+
+  onVipResult(assignment: VipAssignment, action: 'add' | 'remove', error: Error | undefined, durationMs: number): void {
+    if (error) this.deps.log.error({ event: 'vip-failed', instance: assignment.instance, vip: assignment.vip.address, action }, error.message);
+    this.deps.bus.emit({ type: 'vip-result', assignment, action, ...(error ? { error } : {}), durationMs, atMs: this.deps.clock.now() });
+  }
+
+  onError(error: Error): void {
+    this.deps.bus.emit({ type: 'agent-error', error, atMs: this.deps.clock.now() });
+  }
+
+  /** Raw sockets for sending, a capture session per interface whose link is up. */
+  openSockets(instances: readonly VrrpInstanceConfig[]): void {
+    for (const i of instances) {
+      this.deps.transport.open(i.interface, i.family);
+      if (this.deps.netlink.linkUp(i.interface)) this.deps.capture.open(i.interface);
+    }
+  }
+
+  /** FAULT while the instance's link is down (a link down can't send the priority-0 goodbye). */
+  applyLinkState(r: VrrpRouter, up = this.deps.netlink.linkUp(r.config.interface)): void {
+    const name = r.config.interface;
+    r.setFault(`interface:${name}`, up ? undefined : `interface ${name} down`, { linkDown: !up });
+  }
+
+  /** Closes capture sessions of interfaces no instance uses any more (after a reload). */
+  closeUnused(): void {
+    for (const iface of this.deps.capture.interfaces) if (!this.deps.engine.interfaces.includes(iface)) this.deps.capture.close(iface);
+  }
+}
+
+/**
+ * VIPs of ours left on an interface (a crash, kill -9) are removed before the instances join:
+ * every instance starts as backup (an owner re-adds them at once). keepalived does the same.
+ */
+export async function reconcileStaleVips(netlink: Pick<NetlinkHost, 'hasAddress' | 'removeNow'>, log: Logger, instances: readonly VrrpInstanceConfig[]): Promise<void> {
+  const stale = allVips({ instances }).filter((a) => netlink.hasAddress(a.interface, a.vip.address));
+  for (const a of stale) {
+    log.warn({ event: 'vip-reconciled', instance: a.instance, vip: a.vip.address, interface: a.interface }, `(${a.instance}) removing VIP ${a.vip.address} left on ${a.interface} (by a crash?) before joining`);
+    await netlink.removeNow(a);
+  }
+}

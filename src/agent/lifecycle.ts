@@ -1,0 +1,191 @@
+/**
+ * The agent's life: load and check what it needs, build it (compose.ts), start the parts in
+ * order, stop them within a budget (SIGTERM), release everything after a crash, reload (SIGHUP,
+ * reload.ts), and show its state (SIGUSR1).
+ *
+ * Start order: config, guard settings and script users (any error: nothing is built) → adapters
+ * and subscribers (compose) → every interface checked → VIPs left by a crash removed → HTTP →
+ * sockets and captures → link states → trackers' initial weights → instances → trackers → guard.
+ */
+import { existsSync } from 'node:fs';
+import { loadConfig, ConfigError } from '../config/index.js';
+import type { KeepalivedConfig } from '../config/model.js';
+import type { VrrpRouter } from '../core/router.js';
+import { describe } from '../adapters/errors.js';
+import { DEFAULT_GUARD, loadGuardConfig, type GuardConfig } from '../guard/config.js';
+import type { AgentMetrics } from '../observability/metrics.js';
+import { startHttp, parseListen, DEFAULT_HTTP_LIMITS } from '../http/listen.js';
+import { resolveScriptUsers } from '../tracking/users.js';
+import { systemGetent } from '../adapters/process.js';
+import { VERSION } from '../version.js';
+import { compose, type AgentOptions, type Parts } from './compose.js';
+import { HostWatch, allVips, reconcileStaleVips } from './host-watch.js';
+import { Reloader, type ReloadResult } from './reload.js';
+import { scriptUsersOrThrow } from './users.js';
+
+export type { AgentOptions };
+
+export const DEFAULT_GUARD_CONFIG = '/etc/keepwatch/guard.conf';
+
+function loadOrThrow(opts: AgentOptions): KeepalivedConfig {
+  const result = loadConfig(opts.configPath);
+  for (const d of result.diagnostics) if (d.severity === 'warning') opts.log.warn({ event: 'config-warning', location: `${d.location.file}:${d.location.line}:${d.location.column}` }, d.message);
+  if (!result.config) throw new ConfigError(result.diagnostics);
+  return result.config;
+}
+
+function loadGuard(opts: AgentOptions): GuardConfig {
+  const path = opts.guardConfigPath ?? (existsSync(DEFAULT_GUARD_CONFIG) ? DEFAULT_GUARD_CONFIG : undefined);
+  if (!path) return DEFAULT_GUARD;
+  const r = loadGuardConfig(path);
+  for (const d of r.diagnostics) if (d.severity === 'warning') opts.log.warn({ event: 'guard-config-warning' }, d.message);
+  if (!r.config) throw new ConfigError(r.diagnostics);
+  opts.log.info({ event: 'guard-config', file: path, peers: r.config.peers.length, sources: [...r.config.sources], witness: r.config.witness ?? null }, `split-brain guard settings from ${path}`);
+  return r.config;
+}
+
+export class Agent {
+  private stopping = false;
+  private http: { close(): Promise<void> } | undefined;
+  private readonly reloader: Reloader;
+
+  private constructor(private readonly parts: Parts) {
+    this.reloader = new Reloader(parts);
+  }
+
+  /** Loads the config, checks the host, reconciles leftover VIPs and starts every instance. */
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const config = loadOrThrow(opts);
+    const guardConfig = loadGuard(opts);
+    const users = scriptUsersOrThrow(opts.log, resolveScriptUsers(config, systemGetent));
+    const parts = await compose(opts, { config, guardConfig, users });
+    const agent = new Agent(parts);
+    await agent.boot();
+    return agent;
+  }
+
+  private async boot(): Promise<void> {
+    const { parts } = this;
+    const { opts, log, netlink, engine, host } = parts;
+    const { config } = parts.live;
+    HostWatch.checkInterfaces(netlink, config);
+    netlink.setVipAddresses(allVips(config).map((v) => v.vip.address));
+    await reconcileStaleVips(netlink, log, config.instances);
+    if (opts.listen) {
+      const listen = parseListen(opts.listen);
+      this.http = await startHttp(listen, parts.http, { ...DEFAULT_HTTP_LIMITS, ...(opts.metricsMinIntervalMs !== undefined ? { metricsMinIntervalMs: opts.metricsMinIntervalMs } : {}) });
+      log.info({ event: 'http', listen: `${listen.host}:${listen.port}` }, `serving /metrics, /healthz and /v1/state on ${listen.host}:${listen.port}`);
+    }
+    host.openSockets(config.instances);
+    for (const r of engine.routers.values()) host.applyLinkState(r);
+    parts.live.trackers.apply();
+    engine.start();
+    parts.live.trackers.start();
+    parts.guard.start();
+    log.info({ event: 'started', instances: config.instances.length, interfaces: engine.interfaces }, `keepwatch started: ${config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
+  }
+
+  get routers(): VrrpRouter[] {
+    return this.parts.routers();
+  }
+
+  get metrics(): AgentMetrics {
+    return this.parts.observability.metrics;
+  }
+
+  /** Whether a VIP is on its interface right now (netlink's view). */
+  vipPresent(iface: string, address: string): boolean {
+    return this.parts.netlink.hasAddress(iface, address);
+  }
+
+  /** SIGHUP (reload.ts). */
+  reload(): Promise<ReloadResult> {
+    return this.reloader.reload();
+  }
+
+  /**
+   * SIGTERM/SIGINT: masters send priority 0 and remove their VIPs; resolves when the kernel has
+   * answered (or after `budgetMs`).
+   */
+  async stop(budgetMs = 800): Promise<void> {
+    if (this.stopping) return;
+    const p = this.parts;
+    p.guard.stop();
+    p.alerts?.stop();
+    p.live.trackers.stop();
+    p.engine.stop();
+    this.stopping = true;
+    p.host.stopping = true;
+    const settled = p.netlink.settle();
+    // Raw sends complete on the next poll of the socket; give them a moment too.
+    await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
+    // notify_stop scripts get a short grace period; the exit must stay under a second.
+    await Promise.race([p.notifier.idle(), new Promise((r) => setTimeout(r, 150))]);
+    // Flush the election spans of the shutdown, within what is left of the budget.
+    await Promise.race([Promise.allSettled([p.observability.shutdown(), this.http?.close()]), new Promise((r) => setTimeout(r, 300))]);
+    p.capture.close();
+    p.transport.close();
+    p.netlink.close();
+    p.log.info({ event: 'stopped' }, 'keepwatch stopped');
+  }
+
+  /**
+   * Fail-safe release after a crash (main.ts: uncaught exception, unhandled rejection): every
+   * master sends priority 0 and leaves, and every VIP of ours still on an interface is removed,
+   * each step on its own (an error in one skips none of the others), all within `budgetMs`.
+   * Safe after, or in the middle of, stop(). The process exits after this.
+   */
+  async emergencyStop(reason: string, budgetMs = 1000): Promise<void> {
+    const p = this.parts;
+    const step = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        p.log.error({ err, event: 'emergency-stop', step: what }, `emergency stop: ${what} failed: ${describe(err)}`);
+      }
+    };
+    p.log.warn({ event: 'emergency-stop', reason }, `emergency stop (${reason}): masters send priority 0, VIPs are removed`);
+    const release = async () => {
+      step('guard', () => p.guard.stop());
+      step('alerts', () => p.alerts?.stop());
+      step('trackers', () => p.live.trackers.stop());
+      for (const r of [...p.engine.routers.values()]) step(`instance ${r.name}`, () => r.stop());
+      this.stopping = true;
+      p.host.stopping = true;
+      // Raw sends complete on the next poll of the socket; netlink answers the removals.
+      await Promise.all([p.netlink.settle(), new Promise((r) => setTimeout(r, 20))]);
+      // What is still there (an instance that threw before releasing) goes directly.
+      const left = allVips(p.live.config).filter((a) => p.netlink.hasAddress(a.interface, a.vip.address));
+      await Promise.allSettled(left.map((a) => p.netlink.removeNow(a)));
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      release().catch((err: unknown) => p.log.error({ err, event: 'emergency-stop' }, `emergency stop failed: ${describe(err)}`)),
+      new Promise((r) => (timer = setTimeout(r, budgetMs))),
+    ]);
+    clearTimeout(timer);
+    step('capture', () => p.capture.close());
+    step('transport', () => p.transport.close());
+  }
+
+  /** SIGUSR1: what the state dump shows (observability/state-dump.ts formats it). */
+  dumpState() {
+    const p = this.parts;
+    return {
+      version: VERSION,
+      pid: process.pid,
+      configPath: p.opts.configPath,
+      startedAt: p.startedAt,
+      nowMs: p.clock.now(),
+      wallMs: Date.now(),
+      instances: this.routers.map((r) => {
+        const snapshot = r.snapshot();
+        return {
+          snapshot,
+          vips: snapshot.vips.map((v) => ({ address: v.address, interface: v.device ?? snapshot.interface, present: this.vipPresent(v.device ?? snapshot.interface, v.address) })),
+          guard: p.guardView.stateOf(snapshot.name),
+        };
+      }),
+    };
+  }
+}

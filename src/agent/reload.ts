@@ -1,0 +1,115 @@
+/**
+ * SIGHUP: validate, diff, apply. The new file is validated first (config errors, interfaces,
+ * script users); an invalid one is logged with its errors and the running config stays.
+ * Unchanged instances keep their state and VIPs; changed ones restart; new ones start; removed
+ * ones stop. One reload at a time, and at most one waiting: SIGHUPs during a reload coalesce into
+ * one more reload that reads the file as it is then.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfig, formatDiagnostic } from '../config/index.js';
+import type { Diagnostic, KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
+import { describe } from '../adapters/errors.js';
+import { resolveScriptUsersAsync, type ScriptUsers } from '../tracking/users.js';
+import { systemGetentAsync } from '../adapters/process.js';
+import type { Parts } from './compose.js';
+import { HostWatch, allVips } from './host-watch.js';
+import { scriptUsersOrThrow } from './users.js';
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Everything but `location`s: two instances are "the same" for reload if this is equal. */
+function comparable(c: VrrpInstanceConfig): unknown {
+  return JSON.parse(JSON.stringify(c, (k, v) => (k === 'location' || k === 'scriptLocation' ? undefined : v)));
+}
+
+/** Which instances a new config keeps, restarts, adds and removes. */
+export function diffInstances(before: KeepalivedConfig, after: KeepalivedConfig): { kept: string[]; restarted: string[]; added: string[]; removed: string[] } {
+  const next = new Map(after.instances.map((i) => [i.name, i]));
+  const kept: string[] = [];
+  const restarted: string[] = [];
+  const removed: string[] = [];
+  for (const old of before.instances) {
+    const now = next.get(old.name);
+    if (!now) removed.push(old.name);
+    else if (isDeepStrictEqual(comparable(old), comparable(now))) kept.push(old.name);
+    else restarted.push(old.name);
+  }
+  const known = new Set(before.instances.map((i) => i.name));
+  const added = after.instances.filter((i) => !known.has(i.name)).map((i) => i.name);
+  return { kept, restarted, added, removed };
+}
+
+export class Reloader {
+  private running: Promise<void> = Promise.resolve();
+  private pending: Promise<ReloadResult> | undefined;
+
+  constructor(private readonly parts: Parts) {}
+
+  reload(): Promise<ReloadResult> {
+    if (this.pending) return this.pending;
+    const run = this.running.then(() => {
+      this.pending = undefined;
+      return this.apply();
+    });
+    this.pending = run;
+    this.running = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async apply(): Promise<ReloadResult> {
+    const p = this.parts;
+    const { log, bus, clock } = p;
+    const result = loadConfig(p.opts.configPath);
+    const failed = (): ReloadResult => {
+      bus.emit({ type: 'reload', result: 'failure', diagnostics: result.diagnostics, atMs: clock.now() });
+      return { ok: false, diagnostics: result.diagnostics };
+    };
+    if (!result.config) {
+      const errors = result.diagnostics.filter((d) => d.severity === 'error');
+      for (const d of errors) log.error({ event: 'reload-error' }, formatDiagnostic(d));
+      log.error({ event: 'reload', result: 'failure', errors: errors.length }, `reload refused: ${errors.length} error(s) in ${p.opts.configPath}; the running config stays`);
+      return failed();
+    }
+    const next = result.config;
+    let users: ScriptUsers;
+    try {
+      HostWatch.checkInterfaces(p.netlink, next);
+      users = scriptUsersOrThrow(log, await resolveScriptUsersAsync(next, systemGetentAsync));
+    } catch (err) {
+      log.error({ event: 'reload', result: 'failure' }, `reload refused: ${describe(err)}`);
+      return failed();
+    }
+    const diff = diffInstances(p.live.config, next);
+    for (const name of [...diff.restarted, ...diff.removed]) {
+      p.engine.routers.get(name)?.stop();
+      p.engine.removeInstance(name);
+    }
+    p.live.config = next;
+    p.netlink.setVipAddresses(allVips(next).map((v) => v.vip.address));
+    await p.netlink.settle();
+    const starting = next.instances.filter((i) => diff.restarted.includes(i.name) || diff.added.includes(i.name));
+    for (const c of starting) {
+      const r = p.engine.addInstance(c);
+      p.host.openSockets([c]);
+      p.host.applyLinkState(r);
+      r.start();
+    }
+    p.host.closeUnused();
+    p.observability.metrics.reprime();
+    // Trackers follow the new config (scripts restart their rise/fall counting).
+    p.live.trackers.stop();
+    const previous = p.live.trackers;
+    p.live.trackers = p.makeTrackers(next, users);
+    p.live.trackers.adopt(previous);
+    p.live.trackers.start();
+    log.info({ event: 'reload', result: 'success', kept: diff.kept, restarted: diff.restarted, added: diff.added }, `config reloaded: ${diff.kept.length} kept, ${diff.restarted.length} restarted, ${diff.added.length} added`);
+    bus.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: clock.now() });
+    return { ok: true, diagnostics: result.diagnostics };
+  }
+}

@@ -1,0 +1,590 @@
+/**
+ * Pass 2 of reading keepalived.conf: the `Section`s of pass 1 (interpret.ts) → `KeepalivedConfig`,
+ * with every finding as a diagnostic.
+ *
+ * It applies keepalived's defaults and its completion rules (keepalived/vrrp/vrrp.c
+ * `vrrp_complete_instance`), block by block of a `vrrp_instance` (addresses and family, version,
+ * identity, state and priority, authentication, preemption, advert interval, unicast, GARP,
+ * tracking, notify), then the checks across blocks: names defined twice, VRID conflicts
+ * (`check_vrid_conflicts`, found through a map, not by comparing every pair of instances), sync
+ * group members and references to undefined `vrrp_script`s / `vrrp_track_file`s.
+ * Where keepalived refuses a configuration the finding is an error; where it adjusts a value and
+ * logs, a warning that says what keepalived does. An instance with an error is left out of the
+ * model (the caller gets no config at all when there is any error).
+ *
+ * Units: pass 1 holds `secs` values in microseconds and whole-seconds values in seconds; the model
+ * holds milliseconds (`...Ms`). The diagnostics are found in one fixed order, so that the first
+ * `MAX_REPORTED_ERRORS` kept by the sink are the same on every run.
+ */
+import type {
+  AddressFamily,
+  AuthenticationConfig,
+  GlobalDefs,
+  InitialState,
+  KeepalivedConfig,
+  NotifyScripts,
+  SourceLocation,
+  SyncGroupConfig,
+  TrackFileConfig,
+  TrackReference,
+  VirtualAddressConfig,
+  VrrpInstanceConfig,
+  VrrpScriptConfig,
+  VrrpVersion,
+} from './model.js';
+import { didYouMean, formatLocation, type DiagnosticSink } from './diagnostics.js';
+import type { ParsedAddress } from './schema.js';
+import { FAMILY_NAME, defined, type Interpretation, type Mutable, type NameEntry, type PeerEntry, type Section } from './interpret.js';
+
+/** Microseconds (pass 1's `secs` values) → milliseconds (the model's unit). */
+const usToMs = (us: number | undefined): number | undefined => (us === undefined ? undefined : us / 1000);
+
+/** Pass 2 over what pass 1 read; `files` are the files read, in order (the model's `files`). */
+export function assemble(it: Interpretation, files: readonly string[], sink: DiagnosticSink): KeepalivedConfig {
+  const global = assembleGlobal(it.global, sink);
+
+  const scripts = uniqueNames(it.named.vrrp_script, sink).flatMap((s) => assembleScript(s, sink) ?? []);
+  const trackFiles = uniqueNames(it.named.vrrp_track_file, sink).flatMap((s) => assembleTrackFile(s, sink) ?? []);
+  const known: Known = {
+    scripts: new Set(it.named.vrrp_script.map((s) => s.name)),
+    trackFiles: new Set(it.named.vrrp_track_file.map((s) => s.name)),
+  };
+
+  const instanceSections = uniqueNames(it.named.vrrp_instance, sink);
+  const instances = assembleInstances(instanceSections, global, known, sink);
+  const syncGroups = assembleSyncGroups(it.named.vrrp_sync_group, new Set(instanceSections.map((s) => s.name)), known, sink);
+
+  return { files, global, instances, scripts, trackFiles, syncGroups, virtualServers: it.virtualServers };
+}
+
+// ---------------------------------------------------------------------------------------------
+// global_defs
+
+function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
+  const timeout = s.get<number>('smtp_connect_timeout');
+  if (timeout?.value === 0) sink.warning(timeout.loc, 'smtp_connect_timeout 0 is raised to 1 second (as keepalived does)');
+  const scriptUser = s.get<string[]>('script_user');
+  const lowerDelaySec = s.val<number>('vrrp_garp_lower_prio_delay');
+  return defined<GlobalDefs>({
+    routerId: s.val<string>('router_id'),
+    notificationEmail: s.list<NameEntry>('notification_email').map((e) => e.name),
+    notificationEmailFrom: s.val<string>('notification_email_from'),
+    smtpServer: s.val<{ host: string; port: number; location: SourceLocation }>('smtp_server'),
+    smtpHeloName: s.val<string>('smtp_helo_name'),
+    smtpConnectTimeoutMs: Math.max(1, timeout?.value ?? 30) * 1000,
+    smtpAlert: s.val<boolean>('smtp_alert_vrrp') ?? s.val<boolean>('smtp_alert') ?? false,
+    vrrpMcastGroup4: s.val<ParsedAddress>('vrrp_mcast_group4')?.address ?? '224.0.0.18',
+    vrrpMcastGroup6: s.val<ParsedAddress>('vrrp_mcast_group6')?.address ?? 'ff02::12',
+    vrrpVersion: (s.val<number>('vrrp_version') ?? 2) as VrrpVersion,
+    vrrpStrict: s.val<boolean>('vrrp_strict') ?? false,
+    vrrpSkipCheckAdvAddr: s.val<boolean>('vrrp_skip_check_adv_addr') ?? false,
+    vrrpCheckUnicastSrc: s.val<boolean>('vrrp_check_unicast_src') ?? false,
+    v3ChecksumAsV2: s.val<boolean>('v3_checksum_as_v2') ?? false,
+    vrrpGarpIntervalMs: usToMs(s.val<number>('vrrp_garp_interval')) ?? 0,
+    vrrpGnaIntervalMs: usToMs(s.val<number>('vrrp_gna_interval')) ?? 0,
+    vrrpGarpMasterDelayMs: (s.val<number>('vrrp_garp_master_delay') ?? 5) * 1000,
+    vrrpGarpMasterRepeat: repeatCount(s, 'vrrp_garp_master_repeat', sink) ?? 5,
+    vrrpGarpMasterRefreshMs: (s.val<number>('vrrp_garp_master_refresh') ?? 0) * 1000,
+    vrrpGarpMasterRefreshRepeat: repeatCount(s, 'vrrp_garp_master_refresh_repeat', sink) ?? 1,
+    vrrpGarpLowerPrioDelayMs: lowerDelaySec === undefined ? undefined : lowerDelaySec * 1000,
+    vrrpGarpLowerPrioRepeat: s.val<number>('vrrp_garp_lower_prio_repeat'),
+    scriptUser: scriptUser && defined({ user: scriptUser.value[0]!, group: scriptUser.value[1], location: scriptUser.stmt.keyword.location }),
+    enableScriptSecurity: s.val<boolean>('enable_script_security') ?? false,
+  });
+}
+
+/** `X 0` where keepalived raises a repeat count to 1, with a warning. */
+function repeatCount(s: Section, k: string, sink: DiagnosticSink): number | undefined {
+  const r = s.get<number>(k);
+  if (r?.value === 0) {
+    sink.warning(r.loc, `${k} 0 is raised to 1 (as keepalived does)`);
+    return 1;
+  }
+  return r?.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// vrrp_instance, block by block (vrrp_complete_instance). Each step reports its own findings;
+// `assembleInstance` runs them in a fixed order.
+
+/** What every step of one instance needs. */
+interface InstanceContext {
+  readonly s: Section;
+  /** `vrrp_instance NAME`, for messages. */
+  readonly who: string;
+  readonly g: GlobalDefs;
+  /** `strict_mode`, else global `vrrp_strict`. */
+  readonly strict: boolean;
+  readonly sink: DiagnosticSink;
+}
+
+/** Names of the `vrrp_script`s and `vrrp_track_file`s defined (for `track_*` references). */
+interface Known {
+  readonly scripts: ReadonlySet<string>;
+  readonly trackFiles: ReadonlySet<string>;
+}
+
+/** The instances in file order; a second instance with the VRID of an earlier one is an error. */
+function assembleInstances(sections: readonly Section[], g: GlobalDefs, known: Known, sink: DiagnosticSink): VrrpInstanceConfig[] {
+  const instances: VrrpInstanceConfig[] = [];
+  const vridLoc = new Map<VrrpInstanceConfig, SourceLocation>();
+  /** VRID key → the first instance (by its index in `instances`) that has it. */
+  const vridOwner = new Map<string, number>();
+  for (const s of sections) {
+    const inst = assembleInstance(s, g, known, sink);
+    if (!inst) continue;
+    const loc = s.get<number>('virtual_router_id')!.loc;
+    let first = Infinity;
+    for (const k of vridKeys(inst)) {
+      const at = vridOwner.get(k);
+      if (at === undefined) vridOwner.set(k, instances.length);
+      else first = Math.min(first, at);
+    }
+    const prev = instances[first];
+    if (prev) {
+      sink.error(
+        loc,
+        `virtual_router_id ${inst.vrid} is already used on ${inst.interface} (${FAMILY_NAME[inst.family]}) by vrrp_instance ${prev.name} at ${formatLocation(vridLoc.get(prev)!)}`,
+      );
+    }
+    vridLoc.set(inst, loc);
+    instances.push(inst);
+  }
+  return instances;
+}
+
+/**
+ * keepalived's `check_vrid_conflicts` (vrrp.c): two instances conflict with the same VRID, family
+ * and interface, and either both multicast to the same group, or both unicast from the same source
+ * address with a common peer. As keys: two instances conflict iff they share one.
+ */
+function vridKeys(i: VrrpInstanceConfig): string[] {
+  const base = `${i.vrid} ${i.family} ${i.interface}`;
+  if (i.unicastPeers.length === 0) return [`m ${base} ${i.mcastGroup}`];
+  return i.unicastPeers.map((p) => `u ${base} ${i.unicastSrcIp ?? '-'} ${p.address}`);
+}
+
+/** One `vrrp_instance`; undefined when it has an error (reported). */
+function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: DiagnosticSink): VrrpInstanceConfig | undefined {
+  const errorsBefore = sink.errorCount;
+  const c: InstanceContext = { s, who: `vrrp_instance ${s.name}`, g, strict: s.val<boolean>('strict_mode') ?? g.vrrpStrict, sink };
+
+  const addrs = addressFamily(c);
+  const version = protocolVersion(c, addrs.family);
+  const { iface, vrid } = identity(c);
+  const { state, priority, initialState } = stateAndPriority(c);
+  virtualAddressRules(c, addrs, version);
+  const authentication = authenticationOf(c, version);
+  const { nopreempt, preemptDelayMs } = preemption(c, state, priority, initialState);
+  const advertIntervalMs = advertInterval(c, version);
+  unicastRules(c, addrs.peers);
+  const garp = garpSettings(c);
+  const { trackInterfaces, trackScripts, trackFiles } = trackRefs(s, known, sink);
+
+  if (iface === undefined || vrid === undefined || sink.errorCount > errorsBefore) return undefined;
+  const instance: Mutable<VrrpInstanceConfig> = {
+    name: s.name,
+    location: s.nameLoc,
+    initialState,
+    interface: iface,
+    vrid,
+    priority,
+    advertIntervalMs,
+    version,
+    family: addrs.family,
+    nopreempt,
+    preemptDelayMs,
+    virtualAddresses: addrs.vips,
+    virtualAddressesExcluded: s.list<VirtualAddressConfig>('virtual_ipaddress_excluded'),
+    unicastPeers: addrs.peers.map(({ address, location }) => ({ address, location })),
+    mcastGroup: addrs.family === 'ipv4' ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6,
+    garpMasterDelayMs: garp.masterDelayMs,
+    garpMasterRepeat: garp.masterRepeat,
+    garpMasterRefreshMs: garp.masterRefreshMs,
+    garpMasterRefreshRepeat: garp.masterRefreshRepeat,
+    garpIntervalMs: garp.intervalMs,
+    garpLowerPrioDelayMs: garp.lowerPrioDelayMs,
+    garpLowerPrioRepeat: garp.lowerPrioRepeat,
+    notify: notifyScripts(s),
+    trackInterfaces,
+    trackScripts,
+    trackFiles,
+    strict: c.strict,
+    skipCheckAdvAddr: s.val<boolean>('skip_check_adv_addr') ?? g.vrrpSkipCheckAdvAddr,
+    checkUnicastSrc: s.val<boolean>('check_unicast_src') ?? g.vrrpCheckUnicastSrc,
+    v3ChecksumAsV2: s.val<boolean>('v3_checksum_as_v2') ?? g.v3ChecksumAsV2,
+    dontTrackPrimary: s.val<boolean>('dont_track_primary') ?? false,
+  };
+  if (authentication) instance.authentication = authentication;
+  if (addrs.usrc) instance.unicastSrcIp = addrs.usrc.value.address;
+  if (addrs.msrc) instance.mcastSrcIp = addrs.msrc.value.address;
+  const smtpAlert = s.val<boolean>('smtp_alert');
+  if (smtpAlert !== undefined) instance.smtpAlert = smtpAlert;
+  return instance;
+}
+
+/** The addresses that decide an instance's family, and the family. */
+interface InstanceAddresses {
+  readonly vips: VirtualAddressConfig[];
+  /** The first VIP (its family is the instance's). */
+  readonly first: VirtualAddressConfig | undefined;
+  readonly usrc: { value: ParsedAddress; loc: SourceLocation } | undefined;
+  readonly msrc: { value: ParsedAddress; loc: SourceLocation } | undefined;
+  readonly peers: PeerEntry[];
+  readonly family: AddressFamily;
+}
+
+/**
+ * Family: from the VIPs, else the source address or peers (keepalived: `vrrp->family`). Every
+ * VIP, `unicast_src_ip`, `mcast_src_ip` and `unicast_peer` must be of that family.
+ */
+function addressFamily({ s, who, sink }: InstanceContext): InstanceAddresses {
+  const vips = s.list<VirtualAddressConfig>('virtual_ipaddress');
+  const first = vips[0];
+  for (const v of vips) {
+    if (first && v.family !== first.family) {
+      sink.error(
+        v.location,
+        `virtual_ipaddress mixes address families: ${v.address} is ${FAMILY_NAME[v.family]} but ${first.address} (line ${first.location.line}) is ${FAMILY_NAME[first.family]}; use one vrrp_instance per family`,
+      );
+      break;
+    }
+  }
+  const usrc = s.get<ParsedAddress>('unicast_src_ip');
+  const msrc = s.get<ParsedAddress>('mcast_src_ip');
+  const peers = s.list<PeerEntry>('unicast_peer');
+  const family: AddressFamily = first?.family ?? usrc?.value.family ?? msrc?.value.family ?? peers[0]?.family ?? 'ipv4';
+  const familyOf = first ? `the virtual addresses of ${who} are` : `${who} is`;
+  const sources: [string, ParsedAddress | PeerEntry | undefined, SourceLocation | undefined][] = [
+    ['unicast_src_ip', usrc?.value, usrc?.loc],
+    ['mcast_src_ip', msrc?.value, msrc?.loc],
+  ];
+  for (const p of peers) sources.push(['unicast_peer', p, p.location]);
+  for (const [what, a, loc] of sources) {
+    if (a && loc && a.family !== family) {
+      sink.error(loc, `${what} ${a.address} is ${FAMILY_NAME[a.family]} but ${familyOf} ${FAMILY_NAME[family]}`);
+    }
+  }
+  return { vips, first, usrc, msrc, peers, family };
+}
+
+/** Version: the instance's, else 3 for IPv6, else global vrrp_version (vrrp_complete_instance). */
+function protocolVersion({ s, g, strict, sink }: InstanceContext, family: AddressFamily): VrrpVersion {
+  const ver = s.get<number>('version');
+  let version = (ver?.value ?? (family === 'ipv6' ? 3 : g.vrrpVersion)) as VrrpVersion;
+  if (family === 'ipv6' && version === 2) {
+    if (strict) {
+      sink.warning(ver!.loc, 'VRRPv2 does not support IPv6; using version 3 (as keepalived does in strict mode)');
+      version = 3;
+    } else {
+      sink.error(ver!.loc, "version 2 cannot be used with IPv6 addresses: VRRPv2 (RFC 3768) is IPv4 only; use 'version 3'");
+    }
+  }
+  return version;
+}
+
+/** `interface` and `virtual_router_id`, both required. */
+function identity({ s, who, sink }: InstanceContext): { iface: string | undefined; vrid: number | undefined } {
+  const iface = s.val<string>('interface');
+  const vrid = s.val<number>('virtual_router_id');
+  if (s.lacks('interface')) sink.error(s.nameLoc, `${who} has no 'interface'`);
+  if (s.lacks('virtual_router_id')) {
+    sink.error(s.nameLoc, `${who} has no 'virtual_router_id' (a number from 1 to 255, the same on all routers of this instance)`);
+  }
+  return { iface, vrid };
+}
+
+/**
+ * State and priority (vrrp_complete_instance: an unset priority follows the state, an unset
+ * state follows the priority, strict mode makes them agree). `state` is the setting as written.
+ */
+function stateAndPriority({ s, who, strict, sink }: InstanceContext): {
+  state: { value: InitialState; loc: SourceLocation } | undefined;
+  priority: number;
+  initialState: InitialState;
+} {
+  const st = s.get<InitialState>('state');
+  const prio = s.get<number>('priority');
+  const priority = prio?.value ?? (st?.value === 'MASTER' ? 255 : 100);
+  if (!prio && st?.value === 'MASTER') {
+    sink.warning(st.loc, "state MASTER without 'priority': keepalived makes such an instance the address owner (priority 255); write the priority you mean");
+  }
+  let initialState: InitialState = st?.value ?? (priority === 255 ? 'MASTER' : 'BACKUP');
+  if (strict && st && (st.value === 'MASTER') !== (priority === 255)) {
+    initialState = priority === 255 ? 'MASTER' : 'BACKUP';
+    sink.warning(
+      st.loc,
+      st.value === 'MASTER'
+        ? `in strict mode state MASTER needs priority 255 (address owner); keepalived starts ${who} as BACKUP`
+        : `in strict mode priority 255 (address owner) means state MASTER; keepalived starts ${who} as MASTER`,
+    );
+  }
+  return { state: st, priority, initialState };
+}
+
+/**
+ * `virtual_ipaddress`: at least one with VRRPv3 or in strict mode; with IPv6 multicast, the first
+ * one link-local (RFC 5798 §5.2.9).
+ */
+function virtualAddressRules({ s, who, strict, sink }: InstanceContext, a: InstanceAddresses, version: VrrpVersion): void {
+  if (a.vips.length === 0 && !s.lists.get('virtual_ipaddress')?.lines && !s.suggested.has('virtual_ipaddress')) {
+    if (version === 3 || strict) sink.error(s.nameLoc, `${who} has no virtual_ipaddress; keepalived requires at least one with VRRPv3 or in strict mode`);
+    else sink.warning(s.nameLoc, `${who} has no virtual_ipaddress; keepalived accepts this, but the instance moves no address`);
+  }
+  const first = a.first;
+  if (a.family === 'ipv6' && a.peers.length === 0 && first?.family === 'ipv6' && !/^fe[89ab]/.test(first.address)) {
+    const msg = 'the first IPv6 virtual address should be link-local (fe80::/10), as RFC 5798 §5.2.9 asks';
+    if (strict) sink.error(first.location, `${msg}; keepalived requires it in strict mode`);
+    else sink.warning(first.location, `${msg}; keepalived warns too`);
+  }
+}
+
+/** Authentication (VRRPv2 only; vrrp_complete_instance ignores it in strict mode and for v3). */
+function authenticationOf({ s, strict, sink }: InstanceContext, version: VrrpVersion): AuthenticationConfig | undefined {
+  const auth = s.get<Section>('authentication');
+  if (!auth) return undefined;
+  const kw = auth.stmt.keyword.location;
+  const type = auth.value.get<string>('auth_type');
+  const pass = auth.value.get<string>('auth_pass');
+  if (strict) sink.warning(kw, 'authentication is not supported in strict mode; ignored (keepalived: "Strict mode does not support authentication")');
+  else if (version === 3) sink.warning(kw, 'authentication is not part of VRRPv3; ignored (as keepalived does)');
+  else if (!type) {
+    if (auth.value.lacks('auth_type')) sink.error(kw, "authentication has no 'auth_type': expected PASS");
+  } else if (type.value === 'AH') sink.error(type.loc, 'auth_type AH is not supported by keepwatch');
+  else if (!pass || pass.value === '') {
+    if (pass || auth.value.lacks('auth_pass')) sink.error(pass?.loc ?? type.loc, 'auth_type PASS needs a non-empty auth_pass');
+  } else {
+    if (Buffer.byteLength(pass.value) > 8) {
+      sink.warning(pass.loc, 'auth_pass is longer than 8 characters; only the first 8 are used (as keepalived does)');
+    }
+    return { type: 'PASS', password: pass.value, location: kw };
+  }
+  return undefined;
+}
+
+/** `nopreempt` / `preempt` (whichever comes last wins) and `preempt_delay`. */
+function preemption(
+  { s, strict, sink }: InstanceContext,
+  state: { value: InitialState } | undefined,
+  priority: number,
+  initialState: InitialState,
+): { nopreempt: boolean; preemptDelayMs: number } {
+  const np = s.get<boolean>('nopreempt');
+  const pre = s.get<boolean>('preempt');
+  // Whichever comes last wins (keepalived applies the lines in order).
+  let nopreempt = np !== undefined && !(pre && (pre.loc.line > np.loc.line || (pre.loc.line === np.loc.line && pre.loc.column > np.loc.column)));
+  if (nopreempt && state?.value === 'MASTER') {
+    sink.error(np!.loc, 'nopreempt requires state BACKUP (keepalived ignores nopreempt when state is MASTER)');
+  } else if (nopreempt && priority === 255) {
+    sink.warning(np!.loc, 'nopreempt has no effect with priority 255: the address owner always takes over (keepalived resets nopreempt)');
+    nopreempt = false;
+  }
+  const pd = s.get<number>('preempt_delay');
+  let preemptDelayMs = usToMs(pd?.value) ?? 0;
+  if (pd && preemptDelayMs > 0) {
+    const why =
+      initialState === 'MASTER' ? 'has no effect with state MASTER'
+      : strict ? 'is not allowed in strict mode'
+      : nopreempt ? 'has no effect with nopreempt'
+      : undefined;
+    if (why) {
+      sink.warning(pd.loc, `preempt_delay ${why}; keepalived resets it to 0`);
+      preemptDelayMs = 0;
+    }
+  }
+  return { nopreempt, preemptDelayMs };
+}
+
+/**
+ * `advert_int` in ms (default 1000), checked against the version (vrrp_complete_instance;
+ * keepalived rounds, keepwatch refuses): VRRPv2 carries whole seconds 1-255 (RFC 3768 §5.3.7),
+ * VRRPv3 centiseconds 1-4095 (RFC 5798 §5.2.7).
+ */
+function advertInterval({ s, sink }: InstanceContext, version: VrrpVersion): number {
+  const adv = s.get<number>('advert_int');
+  if (adv) {
+    const us = adv.value;
+    const text = adv.stmt.args[0]!.text;
+    if (version === 2 && (us % 1e6 !== 0 || us < 1e6 || us > 255e6)) {
+      sink.error(adv.loc, `advert_int ${text} is not valid for VRRPv2: expected a whole number of seconds from 1 to 255`);
+    } else if (version === 3 && (us % 1e4 !== 0 || us < 1e4 || us > 40.95e6)) {
+      sink.error(adv.loc, `advert_int ${text} is not valid for VRRPv3: expected a multiple of 0.01 s from 0.01 to 40.95`);
+    }
+  }
+  return usToMs(adv?.value) ?? 1000;
+}
+
+/** `unicast_peer` is refused in strict mode. */
+function unicastRules({ s, strict, sink }: InstanceContext, peers: readonly PeerEntry[]): void {
+  if (strict && peers.length > 0) {
+    sink.error(
+      s.lists.get('unicast_peer')!.stmt.keyword.location,
+      'unicast_peer is not allowed in strict mode (keepalived refuses the instance: "Unicast peers are not supported in strict mode")',
+    );
+  }
+}
+
+/** An instance's gratuitous ARP / unsolicited NA settings, in the model's units. */
+interface GarpSettings {
+  readonly masterDelayMs: number;
+  readonly masterRepeat: number;
+  readonly masterRefreshMs: number;
+  readonly masterRefreshRepeat: number;
+  readonly intervalMs: number;
+  readonly lowerPrioDelayMs: number;
+  readonly lowerPrioRepeat: number;
+}
+
+/** GARP settings: instance, else global; the lower-priority ones are 0 in strict mode. */
+function garpSettings({ s, g, strict, sink }: InstanceContext): GarpSettings {
+  const masterRepeat = repeatCount(s, 'garp_master_repeat', sink) ?? g.vrrpGarpMasterRepeat;
+  const masterRefreshRepeat = repeatCount(s, 'garp_master_refresh_repeat', sink) ?? g.vrrpGarpMasterRefreshRepeat;
+  const lowerDelaySec = lowerPrio(s, 'garp_lower_prio_delay', strict, (g.vrrpGarpLowerPrioDelayMs ?? g.vrrpGarpMasterDelayMs) / 1000, sink);
+  const lowerPrioRepeat = lowerPrio(s, 'garp_lower_prio_repeat', strict, g.vrrpGarpLowerPrioRepeat ?? g.vrrpGarpMasterRepeat, sink);
+  return {
+    masterDelayMs: (s.val<number>('garp_master_delay') ?? g.vrrpGarpMasterDelayMs / 1000) * 1000,
+    masterRepeat,
+    masterRefreshMs: (s.val<number>('garp_master_refresh') ?? g.vrrpGarpMasterRefreshMs / 1000) * 1000,
+    masterRefreshRepeat,
+    intervalMs: usToMs(s.val<number>('garp_interval')) ?? g.vrrpGarpIntervalMs,
+    lowerPrioDelayMs: lowerDelaySec * 1000,
+    lowerPrioRepeat,
+  };
+}
+
+/**
+ * A lower-priority GARP setting (vrrp_complete_instance): unset, it is 0 in strict mode and the
+ * global value otherwise; set non-zero in strict mode, keepalived resets it to 0.
+ */
+function lowerPrio(s: Section, k: string, strict: boolean, dflt: number, sink: DiagnosticSink): number {
+  const r = s.get<number>(k);
+  if (!r) return strict ? 0 : dflt;
+  if (strict && r.value !== 0) {
+    sink.warning(r.loc, `${k} must be 0 in strict mode; keepalived resets it to 0`);
+    return 0;
+  }
+  return r.value;
+}
+
+/** Drops (with a warning) references to vrrp_scripts / vrrp_track_files that do not exist. */
+function trackRefs(s: Section, known: Known, sink: DiagnosticSink): Pick<VrrpInstanceConfig, 'trackInterfaces' | 'trackScripts' | 'trackFiles'> {
+  const check = (k: string, defined: ReadonlySet<string>, of: string): TrackReference[] =>
+    s.list<TrackReference>(k).filter((r) => {
+      if (defined.has(r.name)) return true;
+      sink.warning(r.location, `${k} '${r.name}' refers to an undefined ${of}; ignored (keepalived logs and ignores it too)`);
+      return false;
+    });
+  return {
+    trackInterfaces: s.list<TrackReference>('track_interface'),
+    trackScripts: check('track_script', known.scripts, 'vrrp_script'),
+    trackFiles: check('track_file', known.trackFiles, 'vrrp_track_file'),
+  };
+}
+
+/** `notify_master`, `notify_backup`, `notify_fault`, `notify_stop` and `notify` (vrrp_instance, vrrp_sync_group). */
+function notifyScripts(s: Section): NotifyScripts {
+  const out: Record<string, { command: string; location: SourceLocation }> = {};
+  for (const [k, field] of [
+    ['notify_master', 'master'],
+    ['notify_backup', 'backup'],
+    ['notify_fault', 'fault'],
+    ['notify_stop', 'stop'],
+    ['notify', 'generic'],
+  ] as const) {
+    const n = s.get<string>(k);
+    if (n) out[field] = { command: n.value, location: n.loc };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// vrrp_script, vrrp_track_file, vrrp_sync_group; names defined twice.
+
+function assembleScript(s: Section, sink: DiagnosticSink): VrrpScriptConfig | undefined {
+  const script = s.get<string>('script');
+  if (!script) {
+    if (s.lacks('script')) sink.error(s.nameLoc, `vrrp_script ${s.name} has no 'script' (keepalived drops a vrrp_script without one)`);
+    return undefined;
+  }
+  const intervalMs = (s.val<number>('interval') ?? 1) * 1000;
+  const weight = s.val<{ weight: number; reverse: boolean }>('weight');
+  const user = s.get<string[]>('user');
+  return defined<VrrpScriptConfig>({
+    name: s.name,
+    location: s.nameLoc,
+    script: script.value,
+    scriptLocation: script.loc,
+    intervalMs,
+    timeoutMs: (s.val<number>('timeout') ?? intervalMs / 1000) * 1000,
+    weight: weight?.weight ?? 0,
+    weightReverse: weight?.reverse ?? false,
+    rise: s.val<number>('rise') ?? 1,
+    fall: s.val<number>('fall') ?? 1,
+    initFail: s.val<boolean>('init_fail') ?? false,
+    user: user?.value[0],
+    group: user?.value[1],
+    userLocation: user?.stmt.keyword.location,
+  });
+}
+
+function assembleTrackFile(s: Section, sink: DiagnosticSink): TrackFileConfig | undefined {
+  const file = s.val<string>('file');
+  if (file === undefined) {
+    if (s.lacks('file')) sink.error(s.nameLoc, `vrrp_track_file ${s.name} has no 'file'`);
+    return undefined;
+  }
+  const weight = s.val<{ weight: number; reverse: boolean }>('weight');
+  const init = s.val<{ value: number; overwrite: boolean }>('init_file');
+  return defined<TrackFileConfig>({
+    name: s.name,
+    location: s.nameLoc,
+    file,
+    weight: weight?.weight ?? 1,
+    weightReverse: weight?.reverse ?? false,
+    initFile: init,
+  });
+}
+
+/** The sections whose name was not defined before (a second definition is reported and left out). */
+function uniqueNames(sections: readonly Section[], sink: DiagnosticSink): Section[] {
+  const seen = new Map<string, Section>();
+  return sections.filter((s) => {
+    const prev = seen.get(s.name);
+    if (prev) {
+      sink.error(s.nameLoc, `${s.kind} '${s.name}' is already defined at ${formatLocation(prev.nameLoc)}`);
+      return false;
+    }
+    seen.set(s.name, s);
+    return true;
+  });
+}
+
+/**
+ * `vrrp_sync_group`s: every member a defined `vrrp_instance`, in one group only (keepalived
+ * vrrp_parser.c / vrrp_sync.c); a group of one instance is a warning, as keepalived gives.
+ */
+function assembleSyncGroups(sections: readonly Section[], instanceNames: ReadonlySet<string>, known: Known, sink: DiagnosticSink): SyncGroupConfig[] {
+  const memberOf = new Map<string, Section>();
+  const syncGroups: SyncGroupConfig[] = [];
+  for (const s of uniqueNames(sections, sink)) {
+    const members = s.list<NameEntry>('group');
+    if (s.lacks('group')) sink.error(s.nameLoc, `vrrp_sync_group ${s.name} has no 'group' block listing its vrrp_instances`);
+    for (const m of members) {
+      const other = memberOf.get(m.name);
+      if (!instanceNames.has(m.name)) {
+        const guess = sink.saturated ? '' : didYouMean(m.name, instanceNames);
+        sink.error(m.location, `'${m.name}' in vrrp_sync_group ${s.name} is not a vrrp_instance${guess}`);
+      } else if (other) {
+        sink.error(m.location, `vrrp_instance ${m.name} is already in vrrp_sync_group ${other.name} (${formatLocation(other.nameLoc)}); an instance can be in one sync group only`);
+      } else memberOf.set(m.name, s);
+    }
+    if (members.length === 1) {
+      sink.warning(s.nameLoc, `vrrp_sync_group ${s.name} has only one vrrp_instance; a sync group synchronises two or more (keepalived warns too)`);
+    }
+    const smtp = s.val<boolean>('smtp_alert');
+    syncGroups.push(
+      defined<SyncGroupConfig>({ name: s.name, location: s.nameLoc, members, notify: notifyScripts(s), ...trackRefs(s, known, sink), smtpAlert: smtp }),
+    );
+  }
+  return syncGroups;
+}

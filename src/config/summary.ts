@@ -1,0 +1,32 @@
+/**
+ * The one-line summary of a `vrrp_instance` that `keepwatch -t` prints for a configuration
+ * without errors (as `keepalived -t` checks a configuration, with the result shown). Input: one
+ * assembled `VrrpInstanceConfig`; output: text. It never shows a password: authentication is
+ * named by its type only.
+ */
+import type { VirtualAddressConfig, VrrpInstanceConfig } from './model.js';
+
+/** Milliseconds as seconds: `1s`, `0.1s`. */
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(6))}s`;
+const vipText = (v: VirtualAddressConfig): string =>
+  v.prefixLength === (v.family === 'ipv4' ? 32 : 128) ? v.address : `${v.address}/${v.prefixLength}`;
+
+/**
+ * One line per instance, e.g. `VI_1: vrid 51 on eth0, VRRPv2, BACKUP prio 99, advert 1s, auth PASS,
+ * 1 VIP (192.168.128.130), multicast 224.0.0.18`.
+ */
+export function summarizeInstance(i: VrrpInstanceConfig): string {
+  const n = i.virtualAddresses.length;
+  const transport = i.unicastPeers.length
+    ? `unicast ${i.unicastSrcIp ?? '(interface address)'} -> ${i.unicastPeers.map((p) => p.address).join(', ')}`
+    : `multicast ${i.mcastGroup}`;
+  return [
+    `${i.name}: vrid ${i.vrid} on ${i.interface}`,
+    `VRRPv${i.version}`,
+    `${i.initialState} prio ${i.priority}${i.nopreempt ? ' nopreempt' : ''}`,
+    `advert ${seconds(i.advertIntervalMs)}`,
+    i.authentication ? `auth ${i.authentication.type}` : 'no auth',
+    `${n} VIP${n === 1 ? '' : 's'}${n ? ` (${i.virtualAddresses.map(vipText).join(', ')})` : ''}`,
+    transport,
+  ].join(', ');
+}
