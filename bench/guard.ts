@@ -38,7 +38,7 @@ async function once(source: 'arp' | 'peer' | 'pcap', index: number): Promise<Tim
   const dir = benchDir();
   writeFileSync(join(dir, 'secret'), 'bench-secret-0123456789');
   const guard = (peer: string) => {
-    const lines = ['interval 0.5', `secret_file ${join(dir, 'secret')}`, `peer ${peer}:9650`, `detect ${source === 'pcap' ? 'pcap arp' : source}`];
+    const lines = ['interval 0.5', `secret_file ${join(dir, 'secret')}`, `peer ${peer}:11200`, `detect ${source === 'pcap' ? 'pcap arp' : source}`];
     const f = join(dir, `guard-${peer}.conf`);
     writeFileSync(f, `guard {\n${lines.map((l) => `    ${l}`).join('\n')}\n}\n`);
     return f;
@@ -70,7 +70,7 @@ async function once(source: 'arp' | 'peer' | 'pcap', index: number): Promise<Tim
       for (const [r, from] of [[r1, mark[0]!], [r2, mark[1]!]] as const) {
         for (const l of r.logLines.slice(from)) {
           if (l.includes('"event":"guard-detection"')) {
-            const by = /"source":"(\w+)"/.exec(l)?.[1] ?? '?';
+            const by = /"vrrp.guard.source":"(\w+)"/.exec(l)?.[1] ?? '?';
             const t = logTime(l);
             if ((source !== 'pcap' || by === 'pcap') && (!detect || t < detect.t)) detect = { t, by };
           }

@@ -1,6 +1,8 @@
 /**
- * argv → config → agent; signals. keepalived's own flags are accepted where they make sense
- * (`-f`, `-t`, `-n`, `-l`, `-D`, `-P`), so a systemd unit or script written for keepalived works.
+ * argv → config → agent; signals; exit codes. keepalived's command line works: every flag of
+ * `keepalived --help` (2.2.7) is accepted (acting, or with nothing to do in keepwatch) or refused
+ * with a one-line reason (KEEPALIVED_FLAGS), so a unit or script written for keepalived either
+ * works or says why not.
  *
  * Fail safe: any uncaught exception or unhandled rejection is logged (fatal), then the agent
  * releases what it holds (masters send priority 0, VIPs are removed; Agent.emergencyStop, at most
@@ -9,40 +11,105 @@
  * whatever happens. Exit status: 0 after SIGTERM/SIGINT, 1 after a crash or a failed start.
  */
 import { parseArgs } from 'node:util';
+import { constants as osConstants } from 'node:os';
+import { createWriteStream, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { loadConfig, formatDiagnostic, summarizeInstance, ConfigError } from './config/index.js';
-import { Agent } from './agent/index.js';
+// The agent (and its native modules) is loaded only to run it: --help, -t and the subcommands
+// start fast and never depend on them.
+import type { Agent } from './agent/index.js';
 import { HostError, describe } from './adapters/errors.js';
-import { createLogger, redactUrlCredentials, type Logger } from './observability/logging.js';
+import { SdNotifier } from './adapters/sd-notify.js';
+import { SYSLOG_SOCKET, SyslogSender, streamIsJournal } from './adapters/log-output.js';
+import { createLogger, parseLogFacility, redactUrlCredentials, type Logger } from './observability/logging.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from './observability/names.js';
 import { DEFAULT_DUMP_DIR, STATE_DUMP_FILE, STATS_DUMP_FILE, STATS_METRIC_NAMES, formatStateDump, formatStatsDump, writeDumpFile, type MetricSeries } from './observability/state-dump.js';
 import { preflightScripts } from './tracking/preflight.js';
 import { SystemProcessRunner } from './adapters/process.js';
-import { VERSION } from './version.js';
+import { DEFAULT_PORT, VERSION } from './version.js';
+
+/**
+ * keepalived's flags (2.2.7's `keepalived --help`) besides -f, -t, -v, -h: what each does here.
+ * `acts`: it does what keepalived's does; `no-op`: accepted, keepwatch has nothing to do for it
+ * (the reason says why); `refused`: keepwatch exits 2 with the reason (doing nothing would hide
+ * a difference the user relies on).
+ */
+interface CompatFlag {
+  readonly long: string;
+  readonly short?: string;
+  readonly value?: boolean;
+  readonly action: 'acts' | 'no-op' | 'refused';
+  readonly why: string;
+}
+
+export const KEEPALIVED_FLAGS: readonly CompatFlag[] = [
+  { long: 'vrrp', short: 'P', action: 'no-op', why: 'keepwatch runs the VRRP side only' },
+  { long: 'check', short: 'C', action: 'refused', why: "health checkers (LVS/IPVS) are keepalived's; keepwatch runs the VRRP side only (run keepalived -C beside it)" },
+  { long: 'no_bfd', short: 'B', action: 'no-op', why: 'keepwatch has no BFD' },
+  { long: 'all', action: 'no-op', why: 'keepwatch is one process: there are no child processes to force' },
+  { long: 'log-console', short: 'l', action: 'acts', why: 'human-readable lines (time level message key=value) on stdout instead of JSON' },
+  { long: 'log-detail', short: 'D', action: 'acts', why: 'detail: debug lines (GARPs, script runs, tracker weights), error stacks in -l lines, CPU time at stop' },
+  { long: 'log-facility', short: 'S', value: true, action: 'acts', why: 'log through syslog (/dev/log) with facility local0-7 (0-7), user or daemon, as keepalived does' },
+  { long: 'no-syslog', short: 'G', action: 'acts', why: 'no syslog output (cancels -S); the log stays on stdout' },
+  { long: 'umask', short: 'u', value: true, action: 'acts', why: 'the umask for files keepwatch creates (octal)' },
+  { long: 'release-vips', short: 'X', action: 'no-op', why: 'keepwatch always removes its VIPs when an instance leaves MASTER' },
+  { long: 'dont-release-vrrp', short: 'V', action: 'refused', why: 'keepwatch always releases its VIPs when it stops (priority 0, VIPs removed): a stopped node that keeps a VIP is a split brain' },
+  { long: 'dont-release-ipvs', short: 'I', action: 'no-op', why: 'keepwatch has no IPVS' },
+  { long: 'dont-respawn', short: 'R', action: 'no-op', why: "keepwatch has no child processes; systemd's Restart= restarts it" },
+  { long: 'dont-fork', short: 'n', action: 'no-op', why: 'keepwatch never forks (its unit is Type=notify)' },
+  { long: 'dump-conf', short: 'd', action: 'acts', why: "logs each instance's settings at start" },
+  { long: 'pid', short: 'p', value: true, action: 'acts', why: 'writes the PID file (removed at exit)' },
+  { long: 'vrrp_pid', short: 'r', value: true, action: 'acts', why: "writes the PID file: keepwatch's one process is the VRRP process" },
+  { long: 'genhash', short: 'T', action: 'refused', why: "genhash is keepalived's HTTP-checker digest tool, not part of keepwatch" },
+  { long: 'checkers_pid', short: 'c', value: true, action: 'no-op', why: 'there is no checker process' },
+  { long: 'address-monitoring', short: 'a', action: 'no-op', why: 'changes to keepwatch\'s own VIPs are always logged (vip-repaired); other addresses are not its business' },
+  { long: 'bfd_pid', short: 'b', value: true, action: 'no-op', why: 'there is no BFD process' },
+  { long: 'snmp', short: 'x', action: 'refused', why: 'keepwatch has no SNMP agent: the same facts are on /metrics (Prometheus) and /v1/state' },
+  { long: 'snmp-agent-socket', short: 'A', value: true, action: 'refused', why: 'keepwatch has no SNMP agent (see -x)' },
+  { long: 'namespace', short: 's', value: true, action: 'refused', why: "run keepwatch inside the namespace instead: 'ip netns exec NAME keepwatch ...' or NetworkNamespacePath= in the unit" },
+  { long: 'core-dump', short: 'm', action: 'no-op', why: "a crash is a logged JavaScript error with its stack; core files are systemd-coredump's (LimitCORE=)" },
+  { long: 'core-dump-pattern', short: 'M', value: true, action: 'refused', why: 'it rewrites the system-wide /proc/sys/kernel/core_pattern: set that with sysctl' },
+  { long: 'all-config', short: 'e', action: 'no-op', why: 'a missing configuration file is always an error in keepwatch' },
+  { long: 'config-id', short: 'i', value: true, action: 'no-op', why: "keepwatch rejects '@id' configuration lines, so there is nothing to select" },
+  { long: 'signum', value: true, action: 'acts', why: 'prints the signal number for STOP, RELOAD, DATA or STATS and exits' },
+];
+
+/** `--signum=` (keepalived): the signal of each function keepwatch has. */
+const SIGNAL_FUNCTIONS: Readonly<Record<string, NodeJS.Signals>> = { STOP: 'SIGTERM', RELOAD: 'SIGHUP', DATA: 'SIGUSR1', STATS: 'SIGUSR2' };
+
+const flagText = (f: CompatFlag) => `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? ' X' : ''}`;
 
 const USAGE = `Usage:
   keepwatch [-f FILE] [options]          run the VRRP agent in the foreground
-  keepwatch -t [-f FILE]                 check a keepalived.conf: exit 0, or 1 with every error
+  keepwatch -t [-f FILE]                 check a keepalived.conf: exit 0 (clean), 5 (warnings), 1 (errors)
+  keepwatch status [--listen HOST:PORT] [--json]
+                                         the agent's instances as a table (like 'show vrrp')
   keepwatch lab [--peer keepalived] [--demo]
                                          a two-router LAN in network namespaces: watch a failover
-  keepwatch status [--listen HOST:PORT]  the agent's instances as a table (like 'show vrrp')
-  keepwatch flood --source ADDR [--interface IF] [--vrid N] [--version 2|3] [--only REASON]
-                [--rate PPS] [--seconds S]
-                                         lab tool: invalid adverts at a rate (run inside a lab namespace)
+  keepwatch flood --source ADDR [options] lab tool: invalid adverts at a rate (inside a lab namespace)
   keepwatch --version
+  keepwatch COMMAND --help               a command's own options
 
 Options:
   -f, --use-file FILE      keepalived.conf to use (default /etc/keepalived/keepalived.conf)
-  -t, --config-test        check the configuration and exit
-      --listen HOST:PORT   serve /metrics, /healthz, /v1/state (default 0.0.0.0:9650; 'off' for none)
+  -t, --config-test[=LOG]  check the configuration and exit; with LOG, the findings go to that file
+      --listen HOST:PORT   serve /metrics, /healthz, /v1/state (default 0.0.0.0:${DEFAULT_PORT}; 'off' for none)
       --capture-dir DIR    flight recorder: write the last 30 s of VRRP/ARP frames to DIR at every election
       --guard-config FILE  split-brain guard settings (default /etc/keepwatch/guard.conf if present)
       --alertmanager-url URL  push split-brain alerts to this Alertmanager (v2 API)
-      --log-level LEVEL    trace|debug|info|warn|error (default info)
+      --runbook-base-url URL  where the pushed alert's runbook link points
+                           (default ${DEFAULT_RUNBOOK_BASE_URL})
+      --log-level LEVEL    trace|debug|info|warn|error (default info; debug with -D)
       --metrics-cache-ms MS  /metrics renders at most once per MS, scrapes in between get that body (default 1000)
       --dump-dir DIR       where SIGUSR1/SIGUSR2 write keepwatch.data and keepwatch.stats (default /tmp)
   Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and other OTEL_* variables) to export OTLP/HTTP.
   -h, --help               this text
-  Accepted for keepalived compatibility and ignored: -n/--dont-fork, -l/--log-console,
-  -D/--log-detail, -P/--vrrp, -S/--log-facility N, -p/--pid FILE, -r/--vrrp_pid FILE
+  -v, --version            the version
+
+Logs: one JSON object per line on stdout. Under systemd (stdout is the journal) each line starts
+with its priority (<3> error, <4> warning, <6> info, <7> debug), so 'journalctl -p err' works.
+
+keepalived's other flags:
+${KEEPALIVED_FLAGS.map((f) => `  ${flagText(f).padEnd(27)}${f.action === 'refused' ? 'REFUSED: ' : f.action === 'no-op' ? 'accepted, nothing to do: ' : ''}${f.why}`).join('\n')}
 
 Signals (the agent):
   SIGTERM, SIGINT  stop: masters send priority 0 and remove their VIPs; exit 0
@@ -53,39 +120,44 @@ Signals (the agent):
                    one JSON log line and DIR/keepwatch.stats
   SIGPIPE          ignored
   Never Node's inspector: SIGUSR1 does not open a debugger port.
-  A crash (uncaught error) logs the error, releases priority and VIPs and exits 1.`;
+  A crash (uncaught error) logs the error, releases priority and VIPs and exits 1.
+systemd: with NOTIFY_SOCKET set (Type=notify) the agent sends READY=1 once every instance has
+started, STATUS= with the instances' states, WATCHDOG=1 (WatchdogSec=), RELOADING=1 and STOPPING=1.`;
 
 /**
  * Exit codes, the one table: what systemd and scripts see.
- * - ok: SIGTERM/SIGINT handled, `-t` with a valid config, `--help`, `--version`;
+ * - ok: SIGTERM/SIGINT handled, `-t` with a clean config, `--help`, `--version`;
  * - failure: a config with errors (`-t` or start), a host problem at start (interface, privileges,
  *   libpcap, script users), a crash (after releasing priority and VIPs), a stop that hung;
- * - usage: bad command-line arguments.
+ * - usage: bad command-line arguments, or a keepalived flag keepwatch refuses;
+ * - configWarnings: `-t` found only warnings: the agent would run this file, but keepalived 2.2.7
+ *   exits 5 (KEEPALIVED_EXIT_CONFIG_TEST) whenever its config test reports anything, and scripts
+ *   written for it (`keepalived -t || fail`) must see the same.
  */
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failure: 1, usage: 2, configWarnings: 5 } as const;
 
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
-
-function configTest(file: string): number {
+/** `-t`: every finding with its place (to `out`), the summary on stdout; the exit code (EXIT). */
+function configTest(file: string, out: NodeJS.WritableStream = process.stderr): number {
   const result = loadConfig(file);
-  for (const d of result.diagnostics) (d.severity === 'error' ? process.stderr : process.stderr).write(`${formatDiagnostic(d)}\n`);
+  for (const d of result.diagnostics) out.write(`${formatDiagnostic(d)}\n`);
   if (!result.config) {
     const n = result.diagnostics.filter((d) => d.severity === 'error').length;
-    process.stderr.write(`${file}: ${n} error${n === 1 ? '' : 's'}; configuration rejected\n`);
+    out.write(`${file}: ${n} error${n === 1 ? '' : 's'}; configuration rejected\n`);
     return EXIT.failure;
   }
   // Scripts: keepalived checks them when it starts; so do we, here, with their place.
   const scriptIssues = preflightScripts(result.config, new SystemProcessRunner());
-  for (const d of scriptIssues) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  for (const d of scriptIssues) out.write(`${formatDiagnostic(d)}\n`);
   if (scriptIssues.some((d) => d.severity === 'error')) {
-    process.stderr.write(`${file}: script problems (missing, unsafe or unknown users); configuration rejected\n`);
+    out.write(`${file}: script problems (missing, unsafe or unknown users); configuration rejected\n`);
     return EXIT.failure;
   }
   for (const i of result.config.instances) process.stdout.write(`${summarizeInstance(i)}\n`);
   const w = result.diagnostics.length + scriptIssues.length;
-  process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}` : ''})\n`);
-  return EXIT.ok;
+  process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}: exit ${EXIT.configWarnings}, as keepalived -t` : ''})\n`);
+  return w ? EXIT.configWarnings : EXIT.ok;
 }
 
 interface RunOptions {
@@ -93,7 +165,71 @@ interface RunOptions {
   readonly captureDir?: string;
   readonly guardConfigPath?: string;
   readonly alertmanagerUrl?: string;
+  readonly runbookBaseUrl?: string;
   readonly metricsMinIntervalMs?: number;
+  readonly logDetail?: boolean;
+  readonly dumpConfig?: boolean;
+}
+
+/** How the log is written (keepalived's -l, -D, -S, -G; --log-level). */
+interface LogSettings {
+  readonly level: string;
+  readonly human: boolean;
+  readonly detail: boolean;
+  /** syslog facility code (-S), unless -G. */
+  readonly facility?: number;
+}
+
+/**
+ * The logger main.ts runs with: JSON (or -l human lines) on stdout, with sd-daemon priority
+ * prefixes when stdout is this unit's journal stream; with -S through the local syslog socket
+ * instead (and on stdout too with -l, as keepalived's -l -S). A line the syslog socket refuses
+ * goes to stderr, so nothing is lost silently.
+ */
+function makeLogger(settings: LogSettings): Logger {
+  const journalPrefix = streamIsJournal(process.env, 1);
+  let syslog: { facility: number; send(frame: string): unknown } | undefined;
+  if (settings.facility !== undefined) {
+    if (!existsSync(SYSLOG_SOCKET)) {
+      process.stderr.write(`keepwatch: -S: no syslog socket at ${SYSLOG_SOCKET}; logging to stdout\n`);
+    } else {
+      try {
+        const sender = new SyslogSender();
+        const facility = settings.facility;
+        syslog = { facility, send: (frame: string) => sender.send(frame) || process.stderr.write(`${frame.replace(/^<\d+>/, '')}\n`) };
+      } catch (err) {
+        process.stderr.write(`keepwatch: -S: ${describe(err)}; logging to stdout\n`);
+      }
+    }
+  }
+  return createLogger({
+    level: settings.level as 'info',
+    format: settings.human ? 'human' : 'json',
+    detail: settings.detail,
+    journalPrefix,
+    ...(syslog ? { syslog, ...(settings.human ? {} : { console: null }) } : {}),
+  });
+}
+
+/** -p/-r: `PID\n`, written at start, removed at exit (only if it still names us). */
+function writePidFiles(files: readonly string[], log: Logger): void {
+  const mine = `${process.pid}\n`;
+  for (const f of files) {
+    try {
+      writeFileSync(f, mine, { mode: 0o644 });
+    } catch (err) {
+      log.warn({ event: 'pid-file', file: f }, `could not write the PID file ${f}: ${describe(err)}`);
+    }
+  }
+  process.on('exit', () => {
+    for (const f of files) {
+      try {
+        if (readFileSync(f, 'utf8') === mine) unlinkSync(f);
+      } catch {
+        /* gone already */
+      }
+    }
+  });
 }
 
 /** How long a crash may spend releasing priority and VIPs (Agent.emergencyStop). */
@@ -153,8 +289,13 @@ async function statsMetrics(agent: Agent): Promise<MetricSeries[]> {
   return out;
 }
 
-async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir: string): Promise<void> {
-  const log = createLogger(logLevel as 'info');
+async function runAgent(file: string, logSettings: LogSettings, run: RunOptions, dumpDir: string, pidFiles: readonly string[]): Promise<void> {
+  const log = makeLogger(logSettings);
+  // The service manager (systemd, Type=notify): told READY/STATUS/WATCHDOG/RELOADING/STOPPING.
+  // Its variables are ours alone: taken out of the environment so no child inherits them.
+  const notifier = SdNotifier.fromEnvironment(process.env, { pid: process.pid, onError: (message) => log.warn({ event: 'service-manager' }, message) });
+  for (const name of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete process.env[name];
+  if (pidFiles.length > 0) writePidFiles(pidFiles, log);
   let agent: Agent | undefined;
   let phase: Phase = 'starting';
   let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -197,6 +338,7 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
     if (phase === 'starting' || !agent) {
       // Nothing is held yet: the instances start last, in the same turn that ends the start.
       log.info({ event: 'signal', signal }, `${signal} while starting: exiting`);
+      notifier.stopping(`${signal} while starting: exiting`);
       process.exitCode = EXIT.ok;
       process.exit(EXIT.ok);
     }
@@ -278,16 +420,23 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
   let fault: FaultInjection | undefined;
   try {
     fault = parseFaultInjection(process.env[FAULT_ENV]);
-    agent = await Agent.start({ configPath: file, log, ...run });
+    const { Agent } = await import('./agent/index.js');
+    agent = await Agent.start({ configPath: file, log, notifier, ...run });
   } catch (err) {
     log.flush?.();
+    let why: string;
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.report}\nkeepwatch: configuration has errors; not starting\n`);
+      why = 'configuration has errors; not starting';
+      process.stderr.write(`${err.report}\nkeepwatch: ${why}\n`);
     } else if (err instanceof HostError) {
-      process.stderr.write(`keepwatch: ${redactUrlCredentials(err.message)}\n`);
+      why = redactUrlCredentials(err.message);
+      process.stderr.write(`keepwatch: ${why}\n`);
     } else {
-      process.stderr.write(`keepwatch: cannot start: ${redactUrlCredentials(describe(err))}\n`);
+      why = `cannot start: ${redactUrlCredentials(describe(err))}`;
+      process.stderr.write(`keepwatch: ${why}\n`);
     }
+    // `systemctl status` shows the reason next to the failure.
+    notifier.status(`failed to start: ${why.split('\n')[0]}`);
     process.exit(EXIT.failure);
   }
   if ((phase as Phase) === 'crashed') return; // a crash while starting: its handler exits
@@ -298,28 +447,38 @@ async function runAgent(file: string, logLevel: string, run: RunOptions, dumpDir
   if (fault) armFaultInjection(fault, log);
 }
 
-async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'status') {
-    const { runStatus } = await import('./status.js');
-    process.exitCode = await runStatus(argv.slice(1));
-    return;
-  }
-  if (argv[0] === 'flood') {
-    const { runFlood } = await import('./lab/flood.js');
-    process.exitCode = await runFlood(argv.slice(1));
-    return;
-  }
-  if (argv[0] === 'lab') {
-    const { runLab } = await import('./lab/lab.js');
-    process.exitCode = await runLab(argv.slice(1));
-    return;
-  }
+/** A subcommand's own options: a usage error or --help never becomes a stack trace. */
+async function subcommand(name: string, argv: string[]): Promise<number> {
+  if (name === 'status') return (await import('./status.js')).runStatus(argv);
+  if (name === 'flood') return (await import('./lab/flood.js')).runFlood(argv);
+  return (await import('./lab/lab.js')).runLab(argv);
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`keepwatch: ${message}\nRun 'keepwatch --help' for the options.\n`);
+  return EXIT.usage;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0];
+  if (command === 'status' || command === 'flood' || command === 'lab') return subcommand(command, argv.slice(1));
+  // keepalived's `-t` takes an optional log file (`--config-test=FILE`): parseArgs has no
+  // optional values, so that form is taken out first.
+  let testLog: string | undefined;
+  const args = argv.filter((a) => {
+    const m = /^--config-test=(.*)$/.exec(a);
+    if (!m) return true;
+    testLog = m[1];
+    return false;
+  });
+  const compat = Object.fromEntries(KEEPALIVED_FLAGS.map((f) => [f.long, { type: f.value ? ('string' as const) : ('boolean' as const), ...(f.short ? { short: f.short } : {}), ...(f.long === 'log-detail' ? { multiple: true } : {}) }]));
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args,
       allowPositionals: false,
       options: {
+        ...compat,
         'use-file': { type: 'string', short: 'f' },
         'config-test': { type: 'boolean', short: 't' },
         'log-level': { type: 'string' },
@@ -327,57 +486,89 @@ async function main(argv: string[]): Promise<void> {
         'capture-dir': { type: 'string' },
         'guard-config': { type: 'string' },
         'alertmanager-url': { type: 'string' },
+        'runbook-base-url': { type: 'string' },
         'dump-dir': { type: 'string' },
         'metrics-cache-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
-        'dont-fork': { type: 'boolean', short: 'n' },
-        'log-console': { type: 'boolean', short: 'l' },
-        'log-detail': { type: 'boolean', short: 'D' },
-        vrrp: { type: 'boolean', short: 'P' },
-        'log-facility': { type: 'string', short: 'S' },
-        pid: { type: 'string', short: 'p' },
-        vrrp_pid: { type: 'string', short: 'r' },
       },
     });
   } catch (err) {
-    process.stderr.write(`keepwatch: ${describe(err)}\n\n${USAGE}\n`);
-    process.exitCode = EXIT.usage;
-    return;
+    return usageError(describe(err));
   }
-  const v = parsed.values;
+  const v = parsed.values as Record<string, string | boolean | boolean[] | undefined>;
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   if (v.help) {
     process.stdout.write(`${USAGE}\n`);
-    return;
+    return EXIT.ok;
   }
   if (v.version) {
     process.stdout.write(`keepwatch ${VERSION}\n`);
-    return;
+    return EXIT.ok;
   }
-  const file = v['use-file'] ?? DEFAULT_CONFIG;
-  if (v['config-test']) {
-    process.exitCode = configTest(file);
-    return;
+  for (const f of KEEPALIVED_FLAGS) if (f.action === 'refused' && v[f.long] !== undefined) return usageError(`${f.short ? `-${f.short}/` : ''}--${f.long}: not supported: ${f.why}`);
+  const signum = str('signum');
+  if (signum !== undefined) {
+    const signal = SIGNAL_FUNCTIONS[signum.toUpperCase()];
+    if (!signal) {
+      process.stderr.write(`keepwatch: --signum=${signum}: keepwatch has ${Object.keys(SIGNAL_FUNCTIONS).join(', ')} (no STATS_CLEAR, no JSON dump: SIGUSR1 writes JSON)\n`);
+      return EXIT.failure;
+    }
+    process.stdout.write(`${osConstants.signals[signal]}\n`);
+    return EXIT.ok;
   }
-  const listen = v.listen === 'off' ? undefined : (v.listen ?? '0.0.0.0:9650');
-  const cacheText = v['metrics-cache-ms'];
-  if (cacheText !== undefined && !/^\d{1,5}$/.test(cacheText)) {
-    process.stderr.write(`keepwatch: --metrics-cache-ms '${cacheText}': expected milliseconds, 0-99999\n`);
-    process.exitCode = EXIT.usage;
-    return;
+  const umask = str('umask');
+  if (umask !== undefined) {
+    if (!/^0?[0-7]{1,3}$/.test(umask)) return usageError(`-u/--umask '${umask}': expected an octal mask such as 022`);
+    process.umask(parseInt(umask, 8));
   }
+  const file = str('use-file') ?? DEFAULT_CONFIG;
+  const listenText = str('listen');
+  const listen = listenText === 'off' ? undefined : (listenText ?? `0.0.0.0:${DEFAULT_PORT}`);
+  const cacheText = str('metrics-cache-ms');
+  if (cacheText !== undefined && !/^\d{1,5}$/.test(cacheText)) return usageError(`--metrics-cache-ms '${cacheText}': expected milliseconds, 0-99999`);
+  const runbookBaseUrl = str('runbook-base-url');
+  if (runbookBaseUrl !== undefined && !/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(runbookBaseUrl)) return usageError(`--runbook-base-url '${runbookBaseUrl}': expected an absolute URL (https://..., file:///...)`);
+  const facilityText = str('log-facility');
+  const facility = facilityText === undefined ? undefined : parseLogFacility(facilityText);
+  if (facilityText !== undefined && facility === undefined) return usageError(`-S/--log-facility '${facilityText}': expected 0-7, local0-7, user or daemon`);
+  const level = str('log-level');
+  if (level !== undefined && !['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) return usageError(`--log-level '${level}': expected trace, debug, info, warn or error`);
+  const detail = Array.isArray(v['log-detail']) && v['log-detail'].length > 0;
+  const noSyslog = v['no-syslog'] === true;
+  if (noSyslog && facility !== undefined) process.stderr.write('keepwatch: -G/--no-syslog: the -S facility is not used; the log stays on stdout\n');
+  if (v['config-test'] || testLog !== undefined) {
+    if (!testLog) return configTest(file);
+    const out = createWriteStream(testLog, { flags: 'w' });
+    const code = configTest(file, out);
+    await new Promise<void>((resolve) => out.end(resolve));
+    return code;
+  }
+  const pidFiles = [str('pid'), str('vrrp_pid')].filter((x): x is string => x !== undefined);
   await runAgent(
     file,
-    v['log-level'] ?? 'info',
+    { level: level ?? (detail ? 'debug' : 'info'), human: v['log-console'] === true, detail, ...(facility !== undefined && !noSyslog ? { facility } : {}) },
     {
       ...(listen ? { listen } : {}),
-      ...(v['capture-dir'] ? { captureDir: v['capture-dir'] } : {}),
-      ...(v['guard-config'] ? { guardConfigPath: v['guard-config'] } : {}),
-      ...(v['alertmanager-url'] ? { alertmanagerUrl: v['alertmanager-url'] } : {}),
+      ...(str('capture-dir') ? { captureDir: str('capture-dir')! } : {}),
+      ...(str('guard-config') ? { guardConfigPath: str('guard-config')! } : {}),
+      ...(str('alertmanager-url') ? { alertmanagerUrl: str('alertmanager-url')! } : {}),
+      ...(runbookBaseUrl ? { runbookBaseUrl } : {}),
       ...(cacheText !== undefined ? { metricsMinIntervalMs: Number(cacheText) } : {}),
+      ...(detail ? { logDetail: true } : {}),
+      ...(v['dump-conf'] === true ? { dumpConfig: true } : {}),
     },
-    v['dump-dir'] ?? DEFAULT_DUMP_DIR,
+    str('dump-dir') ?? DEFAULT_DUMP_DIR,
+    [...new Set(pidFiles)],
   );
+  return EXIT.ok;
 }
 
-await main(process.argv.slice(2));
+try {
+  const code = await main(process.argv.slice(2));
+  // The agent sets its own exit code and exits from its signal handlers.
+  if (code !== EXIT.ok) process.exitCode = code;
+} catch (err) {
+  process.stderr.write(`keepwatch: ${redactUrlCredentials(describe(err))}\n`);
+  process.exitCode = EXIT.failure;
+}

@@ -2,6 +2,16 @@
 import { parseArgs } from 'node:util';
 import { request } from 'node:http';
 import { parseListen } from './http/listen.js';
+import { DEFAULT_PORT } from './version.js';
+
+export const STATUS_USAGE = `Usage: keepwatch status [--listen HOST:PORT] [--json]
+
+The running agent's instances as a table (like keepalived's 'show vrrp'), from its /v1/state.
+  --listen HOST:PORT   where the agent serves HTTP (default 127.0.0.1:${DEFAULT_PORT}; 0.0.0.0 and ::
+                       mean this host)
+  --json               /v1/state as it is, pretty-printed
+  -h, --help           this text
+Exit status: 0 shown, 1 no agent answering (or it answered an error), 2 bad arguments.`;
 
 interface InstanceView {
   name: string;
@@ -53,7 +63,17 @@ export function renderTable(instances: InstanceView[]): string {
 }
 
 export async function runStatus(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { listen: { type: 'string', default: '127.0.0.1:9650' }, json: { type: 'boolean', default: false } } });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { listen: { type: 'string', default: `127.0.0.1:${DEFAULT_PORT}` }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    process.stderr.write(`keepwatch status: ${(err as Error).message}\n\n${STATUS_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${STATUS_USAGE}\n`);
+    return 0;
+  }
   let addr;
   try {
     addr = parseListen(values.listen!);

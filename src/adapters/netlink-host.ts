@@ -6,6 +6,7 @@
  *
  * rtnetlink messages are `{ data, attrs }`: a link's index is `link.data.index`.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { formatIp, formatMac, parseIp, type IpFamily } from '../protocol/inet.js';
@@ -144,6 +145,28 @@ export class NetlinkHost implements InterfaceInfo, AddressManager {
       return a.address;
     }
     return undefined;
+  }
+
+  /** Interface → [forwarding, when read (ms)]: re-read after 5 s, as keepalived rechecks it. */
+  private readonly forwarding = new Map<string, [boolean, number]>();
+
+  /** net.ipv6.conf.IFACE.forwarding (the Router flag of our unsolicited NAs); false if unreadable. */
+  ipv6Forwarding(iface: string): boolean {
+    const now = performance.now();
+    const cached = this.forwarding.get(iface);
+    if (cached && now - cached[1] < 5000) return cached[0];
+    let on = false;
+    // An interface name never holds a '/' (the kernel refuses it), so the path stays in conf/.
+    if (!iface.includes('/') && iface !== '.' && iface !== '..') {
+      try {
+        on = readFileSync(`/proc/sys/net/ipv6/conf/${iface}/forwarding`, 'utf8').trim() !== '0';
+      } catch {
+        /* no IPv6 on it, or gone: no Router flag */
+      }
+    }
+    if (this.forwarding.size > 1024) this.forwarding.clear();
+    this.forwarding.set(iface, [on, now]);
+    return on;
   }
 
   /** Whether the address is on the interface now (the truth for `vip_present`). */

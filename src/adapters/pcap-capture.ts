@@ -1,8 +1,9 @@
 /**
- * Captures VRRP and ARP with `pcap`, one live session per interface, in immediate mode
- * (`buffer_timeout: 0`: the default 1 s buffer delayed adverts by a median 421 ms here). The same
- * sessions inject Ethernet frames (gratuitous ARP, ARP probes). No protocol decisions here: each
- * frame goes to the handler with its capture time; the core decodes it.
+ * Captures VRRP, ARP and IPv6 neighbour advertisements with `pcap`, one live session per
+ * interface, in immediate mode (`buffer_timeout: 0`: the default 1 s buffer delayed adverts by a
+ * median 421 ms here). The same sessions inject Ethernet frames (gratuitous ARP, ARP probes,
+ * unsolicited NAs, neighbour solicitations). No protocol decisions here: each frame goes to the
+ * handler with its capture time; the core decodes it.
  */
 import { createRequire } from 'node:module';
 import type { FrameInjector } from '../ports/index.js';
@@ -23,8 +24,19 @@ interface PcapModule {
   warningHandler: (message: string) => void;
 }
 
-/** VRRP over IPv4/IPv6 and ARP; nothing else crosses into JavaScript. */
-export const CAPTURE_FILTER = 'ip proto 112 or ip6 proto 112 or arp';
+/**
+ * VRRPv2 `auth_type AH`: IPv4 protocol 51 whose AH header's next-header byte (the first after
+ * the IPv4 header, whatever its options) is VRRP; AH for anything else stays in the kernel.
+ */
+export const AH_VRRP_FILTER = '(ip proto 51 and ip[(ip[0] & 0xf) * 4] == 112)';
+
+/**
+ * VRRP over IPv4/IPv6, ARP, and IPv6 neighbour advertisements (ICMPv6 type 136, the first byte
+ * after a plain IPv6 header: RFC 6980 keeps extension headers off ND) — the split-brain guard's
+ * NDP counterpart of ARP; and VRRPv2 under AH (`AH_VRRP_FILTER`). Nothing else crosses into
+ * JavaScript.
+ */
+export const CAPTURE_FILTER = `ip proto 112 or ip6 proto 112 or arp or (icmp6 and ip6[40] == 136) or ${AH_VRRP_FILTER}`;
 
 /** (interface, frame bytes (valid only during the call), capture time in wall-clock µs). */
 export type FrameHandler = (iface: string, frame: Uint8Array, wallUs: number) => void;

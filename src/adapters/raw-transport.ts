@@ -3,11 +3,15 @@
  * (SO_BINDTODEVICE), multicast loopback off (keepalived does the same: we never hear ourselves).
  * IPv4 uses IP_HDRINCL with the header keepalived sends (TOS 0xc0, TTL 255, no DF, an IP ID
  * counter per instance); IPv6 lets the kernel build the header (hop limit 255, traffic class 0xc0,
- * source = the interface's link-local address). The codec encodes; this adapter only sends.
+ * source = the interface's link-local address). VRRPv2 `auth_type AH` goes out as IP protocol 51
+ * through a socket of that protocol (keepalived's too: its presence also keeps the kernel from
+ * answering received unicast AH adverts with ICMP protocol-unreachable), each packet sealed by the
+ * codec (protocol/ah.ts) with its own IP ID and ICV. The codec encodes; this adapter only sends.
  */
 import { createRequire } from 'node:module';
 import { encodeAdvert } from '../protocol/advert.js';
-import { IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from '../protocol/constants.js';
+import { encodeAhAdvertPacket } from '../protocol/ah.js';
+import { IPPROTO_AH, IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from '../protocol/constants.js';
 import { buildIpv4Header } from '../protocol/frame.js';
 import { finishChecksum, ipBytes, sumWords, type IpFamily } from '../protocol/inet.js';
 import type { AdvertTransport, OutgoingAdvert } from '../ports/index.js';
@@ -64,15 +68,21 @@ export class RawSocketTransport implements AdvertTransport {
 
   constructor(private readonly onError: SendErrorHandler) {}
 
-  /** Opens the socket for an interface ahead of time, so privilege problems show at start. */
-  open(iface: string, family: IpFamily): void {
-    this.socketFor(iface, family);
+  /**
+   * Opens the socket for an interface ahead of time, so privilege problems show at start.
+   * `ah`: the IPv4 socket for `auth_type AH` adverts (IP protocol 51) too; otherwise it opens at
+   * the first AH advert.
+   */
+  open(iface: string, family: IpFamily, opts: { ah?: boolean } = {}): void {
+    this.socketFor(iface, family, IPPROTO_VRRP);
+    if (opts.ah && family === 'ipv4') this.socketFor(iface, family, IPPROTO_AH);
   }
 
   send(advert: OutgoingAdvert): void {
+    const ah = advert.family === 'ipv4' && advert.fields.ah !== undefined;
     let socket: RawSocket;
     try {
-      socket = this.socketFor(advert.interface, advert.family);
+      socket = this.socketFor(advert.interface, advert.family, ah ? IPPROTO_AH : IPPROTO_VRRP);
     } catch (err) {
       for (const d of advert.destinations) this.onError(advert, d, err as Error);
       return;
@@ -80,6 +90,14 @@ export class RawSocketTransport implements AdvertTransport {
     // One IP ID per advert, shared by its unicast copies (keepalived: observed).
     const id = ((this.ipIds.get(advert.instance) ?? 0) % 0xffff) + 1;
     this.ipIds.set(advert.instance, id);
+    if (ah) {
+      // Every AH packet is new: its sequence number, IP ID and destination are in the ICV.
+      for (const destination of advert.destinations) {
+        const packet = encodeAhAdvertPacket(advert.fields, { source: advert.source, destination, id });
+        this.sendNow(socket, Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength), advert, destination);
+      }
+      return;
+    }
     let perFields = this.packets.get(advert.fields);
     if (!perFields) {
       perFields = new Map();
@@ -134,12 +152,10 @@ export class RawSocketTransport implements AdvertTransport {
     this.sockets.clear();
   }
 
-  /** Closes the socket of one interface (it went away); the next send reopens it. */
+  /** Closes the sockets of one interface (it went away); the next send reopens them. */
   reset(iface: string): void {
-    for (const family of ['ipv4', 'ipv6'] as const) {
-      const key = `${iface}|${family}`;
-      const s = this.sockets.get(key);
-      if (!s) continue;
+    for (const [key, s] of this.sockets) {
+      if (!key.startsWith(`${iface}|`)) continue;
       try {
         s.close();
       } catch {
@@ -149,17 +165,18 @@ export class RawSocketTransport implements AdvertTransport {
     }
   }
 
-  private socketFor(iface: string, family: IpFamily): RawSocket {
-    const key = `${iface}|${family}`;
+  private socketFor(iface: string, family: IpFamily, protocol: number): RawSocket {
+    const key = `${iface}|${family}|${protocol}`;
     const existing = this.sockets.get(key);
     if (existing) return existing;
     const { raw } = this;
+    const what = protocol === IPPROTO_AH ? 'VRRP with AH (IP protocol 51)' : 'VRRP';
     let s: RawSocket;
     try {
-      s = raw.createSocket({ protocol: IPPROTO_VRRP, addressFamily: family === 'ipv4' ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6, bufferSize: 256 });
+      s = raw.createSocket({ protocol, addressFamily: family === 'ipv4' ? raw.AddressFamily.IPv4 : raw.AddressFamily.IPv6, bufferSize: 256 });
     } catch (err) {
-      if (isPermissionError(err)) throw privilegeError('CAP_NET_RAW', 'sending VRRP adverts (raw socket)', err);
-      throw new HostError('socket', `cannot open a raw socket for VRRP on ${iface}: ${describe(err)}`, { cause: err });
+      if (isPermissionError(err)) throw privilegeError('CAP_NET_RAW', `sending ${what} adverts (raw socket)`, err);
+      throw new HostError('socket', `cannot open a raw socket for ${what} on ${iface}: ${describe(err)}`, { cause: err });
     }
     // Receiving is pcap's job: never wake up for what this socket would queue.
     s.pauseRecv();

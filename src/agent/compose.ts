@@ -11,6 +11,7 @@
  */
 import { hostname } from 'node:os';
 import type { KeepalivedConfig } from '../config/model.js';
+import type { ServiceNotifier } from '../ports/index.js';
 import { VrrpEngine } from '../core/engine.js';
 import type { VrrpRouter } from '../core/router.js';
 import { AgentBus, type RejectReason } from '../events/index.js';
@@ -23,6 +24,7 @@ import { smtpSend } from '../adapters/smtp.js';
 import { describe } from '../adapters/errors.js';
 import type { Logger } from '../observability/logging.js';
 import { observe, type Observability } from '../observability/index.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from '../observability/names.js';
 import type { HttpDeps, HttpRoute } from '../http/server.js';
 import { SplitBrainGuard } from '../guard/guard.js';
 import type { GuardConfig } from '../guard/config.js';
@@ -50,6 +52,14 @@ export interface AgentOptions {
   readonly metricsMinIntervalMs?: number;
   /** Push split-brain alerts to this Alertmanager (overrides the guard file's `alertmanager`). */
   readonly alertmanagerUrl?: string;
+  /** Where the pushed alert's runbook_url points: `<base>/KeepwatchSplitBrain.md`. */
+  readonly runbookBaseUrl?: string;
+  /** The service manager (systemd's notify socket, main.ts opens it); default: none. */
+  readonly notifier?: ServiceNotifier;
+  /** `-D`: the stop line carries the CPU time used (as keepalived's `Stopped - used ...`). */
+  readonly logDetail?: boolean;
+  /** `-d`: log each instance's settings at start (keepalived's --dump-conf). */
+  readonly dumpConfig?: boolean;
 }
 
 /** What the agent read before it builds anything (lifecycle.ts loads and checks it). */
@@ -95,7 +105,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
   const { log } = opts;
   const clock = new SystemClock();
   const bus = new AgentBus();
-  bus.onListenerError = (err, e) => log.error({ err, event: e.type }, `event subscriber failed on ${e.type}: ${describe(err)}`);
+  bus.onListenerError = (err, e) => log.error({ err, event: 'subscriber-failed', busEvent: e.type }, `event subscriber failed on ${e.type}: ${describe(err)}`);
   // The host watcher needs the engine, and the adapters report to it: wired once it exists.
   let host: HostWatch | undefined;
   const transport = new RawSocketTransport((advert, destination, error) => {
@@ -179,10 +189,14 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
   const alerts = amUrl
     ? new GuardAlerts(
         bus,
-        new AlertmanagerPusher(amUrl, (ok, error) => {
-          metrics.alertPush(ok);
-          if (!ok) log.warn({ event: 'alertmanager', url: amUrl }, `could not push the split-brain alert to ${amUrl}: ${error}`);
-        }),
+        new AlertmanagerPusher(
+          amUrl,
+          (ok, error) => {
+            metrics.alertPush(ok);
+            if (!ok) log.warn({ event: 'alertmanager', url: amUrl }, `could not push the split-brain alert to ${amUrl}: ${error}`);
+          },
+          opts.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL,
+        ),
         node,
         clock,
       )

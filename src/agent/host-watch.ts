@@ -15,6 +15,7 @@ import type { PcapCapture } from '../adapters/pcap-capture.js';
 import type { RawSocketTransport } from '../adapters/raw-transport.js';
 import { HostError, describe } from '../adapters/errors.js';
 import type { Logger } from '../observability/logging.js';
+import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
 
 /** Every VIP of a config with its interface (`dev` or the instance's). */
 export function allVips(config: Pick<KeepalivedConfig, 'instances'>): VipAssignment[] {
@@ -61,7 +62,7 @@ export class HostWatch {
     if (this.stopping) return;
     const { bus, log, capture, transport, engine, clock } = this.deps;
     bus.emit({ type: 'link-changed', interface: name, up, atMs: clock.now() });
-    log.info({ event: 'link', interface: name, up }, `interface ${name} is ${up ? 'up' : 'down'}`);
+    log.info({ event: 'link', [A.interface]: name, up }, `interface ${name} is ${up ? 'up' : 'down'}`);
     // libpcap sessions die with their link (ENETDOWN): close on down, reopen on up.
     if (!up) capture.close(name);
     if (up) {
@@ -70,7 +71,7 @@ export class HostWatch {
         try {
           capture.open(name);
         } catch (err) {
-          log.error({ event: 'capture-failed', interface: name }, describe(err));
+          log.error({ event: 'capture-failed', [A.interface]: name }, describe(err));
         }
       }
     }
@@ -79,12 +80,12 @@ export class HostWatch {
   }
 
   onVipRepaired(assignment: VipAssignment): void {
-    this.deps.log.warn({ event: 'vip-repaired', instance: assignment.instance, vip: assignment.vip.address, interface: assignment.interface }, `(${assignment.instance}) VIP ${assignment.vip.address} was removed from ${assignment.interface} by someone else: put back`);
+    this.deps.log.warn({ event: 'vip-repaired', [A.instance]: assignment.instance, [A.vip]: assignment.vip.address, [A.interface]: assignment.interface }, `(${assignment.instance}) VIP ${assignment.vip.address} was removed from ${assignment.interface} by someone else: put back`);
     this.deps.bus.emit({ type: 'vip-repaired', assignment, atMs: this.deps.clock.now() });
   }
 
   onVipResult(assignment: VipAssignment, action: 'add' | 'remove', error: Error | undefined, durationMs: number): void {
-    if (error) this.deps.log.error({ event: 'vip-failed', instance: assignment.instance, vip: assignment.vip.address, action }, error.message);
+    if (error) this.deps.log.error({ event: 'vip-failed', [A.instance]: assignment.instance, [A.vip]: assignment.vip.address, [A.interface]: assignment.interface, action }, error.message);
     this.deps.bus.emit({ type: 'vip-result', assignment, action, ...(error ? { error } : {}), durationMs, atMs: this.deps.clock.now() });
   }
 
@@ -95,7 +96,8 @@ export class HostWatch {
   /** Raw sockets for sending, a capture session per interface whose link is up. */
   openSockets(instances: readonly VrrpInstanceConfig[]): void {
     for (const i of instances) {
-      this.deps.transport.open(i.interface, i.family);
+      // auth_type AH: its IP protocol 51 socket too (without one the kernel answers unicast AH adverts with ICMP protocol-unreachable).
+      this.deps.transport.open(i.interface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH' });
       if (this.deps.netlink.linkUp(i.interface)) this.deps.capture.open(i.interface);
     }
   }
@@ -119,7 +121,7 @@ export class HostWatch {
 export async function reconcileStaleVips(netlink: Pick<NetlinkHost, 'hasAddress' | 'removeNow'>, log: Logger, instances: readonly VrrpInstanceConfig[]): Promise<void> {
   const stale = allVips({ instances }).filter((a) => netlink.hasAddress(a.interface, a.vip.address));
   for (const a of stale) {
-    log.warn({ event: 'vip-reconciled', instance: a.instance, vip: a.vip.address, interface: a.interface }, `(${a.instance}) removing VIP ${a.vip.address} left on ${a.interface} (by a crash?) before joining`);
+    log.warn({ event: 'vip-reconciled', [A.instance]: a.instance, [A.vip]: a.vip.address, [A.interface]: a.interface }, `(${a.instance}) removing VIP ${a.vip.address} left on ${a.interface} (by a crash?) before joining`);
     await netlink.removeNow(a);
   }
 }

@@ -5,10 +5,12 @@
  *
  * Start order: config, guard settings and script users (any error: nothing is built) → adapters
  * and subscribers (compose) → every interface checked → VIPs left by a crash removed → HTTP →
- * sockets and captures → link states → trackers' initial weights → instances → trackers → guard.
+ * sockets and captures → link states → trackers' initial weights → instances → trackers → guard
+ * → READY=1 to the service manager (service.ts: then STATUS= on transitions, WATCHDOG=1).
  */
 import { existsSync } from 'node:fs';
-import { loadConfig, ConfigError } from '../config/index.js';
+import { loadConfig, ConfigError, summarizeInstance } from '../config/index.js';
+import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { VrrpRouter } from '../core/router.js';
 import { describe } from '../adapters/errors.js';
@@ -21,7 +23,9 @@ import { VERSION } from '../version.js';
 import { compose, type AgentOptions, type Parts } from './compose.js';
 import { HostWatch, allVips, reconcileStaleVips } from './host-watch.js';
 import { Reloader, type ReloadResult } from './reload.js';
+import { ServiceManagerLink } from './service.js';
 import { scriptUsersOrThrow } from './users.js';
+import { NO_SERVICE_MANAGER } from '../adapters/sd-notify.js';
 
 export type { AgentOptions };
 
@@ -48,9 +52,12 @@ export class Agent {
   private stopping = false;
   private http: { close(): Promise<void> } | undefined;
   private readonly reloader: Reloader;
+  /** systemd: READY, STATUS, WATCHDOG, RELOADING, STOPPING (service.ts). */
+  private readonly service: ServiceManagerLink;
 
   private constructor(private readonly parts: Parts) {
-    this.reloader = new Reloader(parts);
+    this.service = new ServiceManagerLink({ notifier: parts.opts.notifier ?? NO_SERVICE_MANAGER, clock: parts.clock, bus: parts.bus, routers: () => parts.routers() });
+    this.reloader = new Reloader(parts, { started: () => this.service.reloading(), ended: (ok, why) => this.service.reloaded(ok, why) });
   }
 
   /** Loads the config, checks the host, reconciles leftover VIPs and starts every instance. */
@@ -69,6 +76,7 @@ export class Agent {
     const { opts, log, netlink, engine, host } = parts;
     const { config } = parts.live;
     HostWatch.checkInterfaces(netlink, config);
+    if (opts.dumpConfig) for (const i of config.instances) log.info({ event: 'config-dump', [A.instance]: i.name }, summarizeInstance(i));
     netlink.setVipAddresses(allVips(config).map((v) => v.vip.address));
     await reconcileStaleVips(netlink, log, config.instances);
     if (opts.listen) {
@@ -83,6 +91,8 @@ export class Agent {
     parts.live.trackers.start();
     parts.guard.start();
     log.info({ event: 'started', instances: config.instances.length, interfaces: engine.interfaces }, `keepwatch started: ${config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
+    // Every instance has started: the service manager may consider us up.
+    this.service.ready();
   }
 
   get routers(): VrrpRouter[] {
@@ -110,6 +120,7 @@ export class Agent {
   async stop(budgetMs = 800): Promise<void> {
     if (this.stopping) return;
     const p = this.parts;
+    this.service.stopping('stopping: masters send priority 0 and remove their VIPs');
     p.guard.stop();
     p.alerts?.stop();
     p.live.trackers.stop();
@@ -126,7 +137,11 @@ export class Agent {
     p.capture.close();
     p.transport.close();
     p.netlink.close();
-    p.log.info({ event: 'stopped' }, 'keepwatch stopped');
+    if (p.opts.logDetail) {
+      // keepalived -D: "Stopped - used 0.123456 user time, 0.012345 system time".
+      const cpu = process.cpuUsage();
+      p.log.info({ event: 'stopped', cpuUserMs: Math.round(cpu.user / 1000), cpuSystemMs: Math.round(cpu.system / 1000) }, `keepwatch stopped - used ${(cpu.user / 1e6).toFixed(3)} s user time, ${(cpu.system / 1e6).toFixed(3)} s system time`);
+    } else p.log.info({ event: 'stopped' }, 'keepwatch stopped');
   }
 
   /**
@@ -145,6 +160,7 @@ export class Agent {
       }
     };
     p.log.warn({ event: 'emergency-stop', reason }, `emergency stop (${reason}): masters send priority 0, VIPs are removed`);
+    step('service manager', () => this.service.stopping(`crashed (${reason}): releasing priority and VIPs, then exiting`));
     const release = async () => {
       step('guard', () => p.guard.stop());
       step('alerts', () => p.alerts?.stop());

@@ -12,6 +12,7 @@ import { describe } from '../adapters/errors.js';
 import { resolveScriptUsersAsync, type ScriptUsers } from '../tracking/users.js';
 import { systemGetentAsync } from '../adapters/process.js';
 import type { Parts } from './compose.js';
+import { sameIdentity } from '../core/router.js';
 import { HostWatch, allVips } from './host-watch.js';
 import { scriptUsersOrThrow } from './users.js';
 
@@ -25,34 +26,49 @@ function comparable(c: VrrpInstanceConfig): unknown {
   return JSON.parse(JSON.stringify(c, (k, v) => (k === 'location' || k === 'scriptLocation' ? undefined : v)));
 }
 
-/** Which instances a new config keeps, restarts, adds and removes. */
-export function diffInstances(before: KeepalivedConfig, after: KeepalivedConfig): { kept: string[]; restarted: string[]; added: string[]; removed: string[] } {
+/**
+ * Which instances a new config keeps (unchanged), reconfigures in place (changed, same identity:
+ * core/router.ts sameIdentity), restarts (identity changed), adds and removes.
+ */
+export function diffInstances(before: KeepalivedConfig, after: KeepalivedConfig): { kept: string[]; reconfigured: string[]; restarted: string[]; added: string[]; removed: string[] } {
   const next = new Map(after.instances.map((i) => [i.name, i]));
   const kept: string[] = [];
+  const reconfigured: string[] = [];
   const restarted: string[] = [];
   const removed: string[] = [];
   for (const old of before.instances) {
     const now = next.get(old.name);
     if (!now) removed.push(old.name);
     else if (isDeepStrictEqual(comparable(old), comparable(now))) kept.push(old.name);
+    else if (sameIdentity(old, now)) reconfigured.push(old.name);
     else restarted.push(old.name);
   }
   const known = new Set(before.instances.map((i) => i.name));
   const added = after.instances.filter((i) => !known.has(i.name)).map((i) => i.name);
-  return { kept, restarted, added, removed };
+  return { kept, reconfigured, restarted, added, removed };
+}
+
+/** Told when each reload starts and ends (lifecycle.ts: the service manager hears RELOADING/READY). */
+export interface ReloadHooks {
+  started(): void;
+  /** `why`: the first line of the refusal. */
+  ended(ok: boolean, why?: string): void;
 }
 
 export class Reloader {
   private running: Promise<void> = Promise.resolve();
   private pending: Promise<ReloadResult> | undefined;
 
-  constructor(private readonly parts: Parts) {}
+  constructor(
+    private readonly parts: Parts,
+    private readonly hooks: ReloadHooks = { started: () => {}, ended: () => {} },
+  ) {}
 
   reload(): Promise<ReloadResult> {
     if (this.pending) return this.pending;
     const run = this.running.then(() => {
       this.pending = undefined;
-      return this.apply();
+      return this.applyTold();
     });
     this.pending = run;
     this.running = run.then(
@@ -61,6 +77,25 @@ export class Reloader {
     );
     return run;
   }
+
+  /** One reload, with the hooks told when it starts and how it ended. */
+  private async applyTold(): Promise<ReloadResult> {
+    this.hooks.started();
+    try {
+      const r = await this.apply();
+      const first = r.diagnostics.find((d) => d.severity === 'error');
+      this.hooks.ended(r.ok, r.ok ? undefined : (this.refusal ?? (first ? formatDiagnostic(first) : undefined)));
+      return r;
+    } catch (err) {
+      this.hooks.ended(false, describe(err));
+      throw err;
+    } finally {
+      this.refusal = undefined;
+    }
+  }
+
+  /** Why the running reload was refused, when it is not a config error (an interface, a user). */
+  private refusal: string | undefined;
 
   private async apply(): Promise<ReloadResult> {
     const p = this.parts;
@@ -83,6 +118,7 @@ export class Reloader {
       users = scriptUsersOrThrow(log, await resolveScriptUsersAsync(next, systemGetentAsync));
     } catch (err) {
       log.error({ event: 'reload', result: 'failure' }, `reload refused: ${describe(err)}`);
+      this.refusal = describe(err);
       return failed();
     }
     const diff = diffInstances(p.live.config, next);
@@ -93,6 +129,9 @@ export class Reloader {
     p.live.config = next;
     p.netlink.setVipAddresses(allVips(next).map((v) => v.vip.address));
     await p.netlink.settle();
+    // Same identity: the new settings apply in place (VIPs added or removed on a master, new
+    // priority and timers), no election, no flap.
+    for (const c of next.instances.filter((i) => diff.reconfigured.includes(i.name))) p.engine.reconfigureInstance(c);
     const starting = next.instances.filter((i) => diff.restarted.includes(i.name) || diff.added.includes(i.name));
     for (const c of starting) {
       const r = p.engine.addInstance(c);
@@ -108,7 +147,7 @@ export class Reloader {
     p.live.trackers = p.makeTrackers(next, users);
     p.live.trackers.adopt(previous);
     p.live.trackers.start();
-    log.info({ event: 'reload', result: 'success', kept: diff.kept, restarted: diff.restarted, added: diff.added }, `config reloaded: ${diff.kept.length} kept, ${diff.restarted.length} restarted, ${diff.added.length} added`);
+    log.info({ event: 'reload', result: 'success', kept: diff.kept, reconfigured: diff.reconfigured, restarted: diff.restarted, added: diff.added, removed: diff.removed }, `config reloaded: ${diff.kept.length} kept, ${diff.reconfigured.length} changed in place, ${diff.restarted.length} restarted, ${diff.added.length} added, ${diff.removed.length} removed`);
     bus.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: clock.now() });
     return { ok: true, diagnostics: result.diagnostics };
   }

@@ -172,9 +172,11 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
   const addrs = addressFamily(c);
   const version = protocolVersion(c, addrs.family);
   const { iface, vrid } = identity(c);
-  const { state, priority, initialState } = stateAndPriority(c);
+  const stated = stateAndPriority(c);
+  const priority = stated.priority;
   virtualAddressRules(c, addrs, version);
   const authentication = authenticationOf(c, version);
+  const { state, initialState } = ahStartState(c, authentication, stated);
   const { nopreempt, preemptDelayMs } = preemption(c, state, priority, initialState);
   const advertIntervalMs = advertInterval(c, version);
   unicastRules(c, addrs.peers);
@@ -203,6 +205,7 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
     garpMasterRefreshMs: garp.masterRefreshMs,
     garpMasterRefreshRepeat: garp.masterRefreshRepeat,
     garpIntervalMs: garp.intervalMs,
+    gnaIntervalMs: g.vrrpGnaIntervalMs,
     garpLowerPrioDelayMs: garp.lowerPrioDelayMs,
     garpLowerPrioRepeat: garp.lowerPrioRepeat,
     notify: notifyScripts(s),
@@ -339,7 +342,11 @@ function virtualAddressRules({ s, who, strict, sink }: InstanceContext, a: Insta
   }
 }
 
-/** Authentication (VRRPv2 only; vrrp_complete_instance ignores it in strict mode and for v3). */
+/**
+ * Authentication (VRRPv2 only; vrrp_complete_instance ignores it in strict mode and for v3, and
+ * so for IPv6, which keepwatch runs as VRRPv3 only). `auth_type PASS` sends the first 8 bytes of
+ * `auth_pass`; `auth_type AH` keys HMAC-MD5-96 with the same 8 bytes (protocol/ah.ts).
+ */
 function authenticationOf({ s, strict, sink }: InstanceContext, version: VrrpVersion): AuthenticationConfig | undefined {
   const auth = s.get<Section>('authentication');
   if (!auth) return undefined;
@@ -349,17 +356,34 @@ function authenticationOf({ s, strict, sink }: InstanceContext, version: VrrpVer
   if (strict) sink.warning(kw, 'authentication is not supported in strict mode; ignored (keepalived: "Strict mode does not support authentication")');
   else if (version === 3) sink.warning(kw, 'authentication is not part of VRRPv3; ignored (as keepalived does)');
   else if (!type) {
-    if (auth.value.lacks('auth_type')) sink.error(kw, "authentication has no 'auth_type': expected PASS");
-  } else if (type.value === 'AH') sink.error(type.loc, 'auth_type AH is not supported by keepwatch');
-  else if (!pass || pass.value === '') {
-    if (pass || auth.value.lacks('auth_pass')) sink.error(pass?.loc ?? type.loc, 'auth_type PASS needs a non-empty auth_pass');
+    if (auth.value.lacks('auth_type')) sink.error(kw, "authentication has no 'auth_type': expected PASS or AH");
+  } else if (!pass || pass.value === '') {
+    if (pass || auth.value.lacks('auth_pass')) sink.error(pass?.loc ?? type.loc, `auth_type ${type.value} needs a non-empty auth_pass`);
   } else {
     if (Buffer.byteLength(pass.value) > 8) {
       sink.warning(pass.loc, 'auth_pass is longer than 8 characters; only the first 8 are used (as keepalived does)');
     }
-    return { type: 'PASS', password: pass.value, location: kw };
+    return { type: type.value === 'AH' ? 'AH' : 'PASS', password: pass.value, location: kw };
   }
   return undefined;
+}
+
+/**
+ * keepalived (vrrp_complete_instance): "Initial state master is incompatible with AH
+ * authentication - clearing": a non-owner AH instance starts as BACKUP, to learn the peers' AH
+ * sequence number from an advert before it sends its own. keepwatch starts every non-owner
+ * instance as BACKUP anyway; the nopreempt and preempt_delay rules then see BACKUP, as there.
+ */
+function ahStartState(
+  { s, who, sink }: InstanceContext,
+  authentication: AuthenticationConfig | undefined,
+  stated: { state: { value: InitialState; loc: SourceLocation } | undefined; priority: number; initialState: InitialState },
+): { state: { value: InitialState; loc: SourceLocation } | undefined; initialState: InitialState } {
+  const { state, priority, initialState } = stated;
+  if (authentication?.type !== 'AH' || initialState !== 'MASTER' || priority === 255) return { state, initialState };
+  const loc = state?.loc ?? s.nameLoc;
+  sink.warning(loc, `state MASTER does not go with auth_type AH: ${who} starts as BACKUP to learn the AH sequence number first (as keepalived does)`);
+  return { state: { value: 'BACKUP', loc }, initialState: 'BACKUP' };
 }
 
 /** `nopreempt` / `preempt` (whichever comes last wins) and `preempt_delay`. */

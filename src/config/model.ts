@@ -123,6 +123,12 @@ export interface VrrpInstanceConfig {
   readonly garpMasterRefreshRepeat: number;
   /** `garp_interval` (instance) else `vrrp_garp_interval` (global), in ms; default 0. */
   readonly garpIntervalMs: number;
+  /**
+   * `vrrp_gna_interval` (global), in ms; default 0: the spacing of the unsolicited neighbour
+   * advertisements for IPv6 VIPs, as `garpIntervalMs` spaces the gratuitous ARPs. The repeat,
+   * delay and refresh settings (`garp_master_*`, `garp_lower_prio_*`) apply to both, as in keepalived.
+   */
+  readonly gnaIntervalMs: number;
   /** `garp_lower_prio_delay` in ms and `garp_lower_prio_repeat`; defaults: master delay and repeat. */
   readonly garpLowerPrioDelayMs: number;
   readonly garpLowerPrioRepeat: number;

@@ -6,7 +6,7 @@
 import type { KeepalivedConfig, SyncGroupConfig, VrrpInstanceConfig } from '../config/model.js';
 import { passwordAuthData } from '../protocol/advert.js';
 import { checkAdvert, type AdvertExpectations, type DropReason } from '../protocol/check.js';
-import { AUTH_AH, AUTH_NONE, AUTH_PASS } from '../protocol/constants.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, IPPROTO_ICMPV6 } from '../protocol/constants.js';
 import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
 import { bytesEqual, formatIp, formatMac, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
 import { VrrpRouter, type RouterDeps } from './router.js';
@@ -26,7 +26,9 @@ export function expectationsFor(c: VrrpInstanceConfig): AdvertExpectations {
     family: c.family,
     advertIntervalMs: c.advertIntervalMs,
     authType: auth ? (auth.type === 'PASS' ? AUTH_PASS : AUTH_AH) : AUTH_NONE,
-    ...(auth?.type === 'PASS' ? { authData: passwordAuthData(auth.password) } : {}),
+    // PASS: the bytes the peer sends; AH: the HMAC key. keepalived uses the same 8 bytes for both.
+    ...(auth ? { authData: passwordAuthData(auth.password) } : {}),
+    ...(auth?.type === 'AH' ? { ahZeroTtl: c.unicastPeers.length > 0 } : {}),
     addresses: c.virtualAddresses.map((v) => ipBytes(v.address)),
     checksumAsV2: c.v3ChecksumAsV2,
     ...(c.checkUnicastSrc && c.unicastPeers.length > 0 ? { unicastPeers: c.unicastPeers.map((p) => ipBytes(p.address)) } : {}),
@@ -76,6 +78,17 @@ export class VrrpEngine {
     return router;
   }
 
+  /**
+   * A hitless reload of one instance (same identity: VrrpRouter.canReconfigure): the receive
+   * expectations and the router's settings change in place.
+   */
+  reconfigureInstance(c: VrrpInstanceConfig): void {
+    const r = this.routers.get(c.name);
+    if (!r) throw new Error(`no instance ${c.name}`);
+    r.reconfigure(c);
+    this.slots.set(slotKey(c.interface, c.family, c.vrid), { ...expectationsFor(c), router: r });
+  }
+
   /** Removes an instance (after stopping it); used by reload. */
   removeInstance(name: string): void {
     const r = this.routers.get(name);
@@ -112,6 +125,7 @@ export class VrrpEngine {
       return { kind: 'own', vrid, ...(slot ? { instance: slot.router.name } : {}) };
     }
     if (parsed.kind === 'arp') return { kind: 'arp', ethernet: parsed.ethernet };
+    if (parsed.ip.protocol === IPPROTO_ICMPV6 && parsed.ip.family === 'ipv6') return { kind: 'ndp', ethernet: parsed.ethernet, ip: parsed.ip };
     if (parsed.ip.protocol !== 112) return { kind: 'other' };
     return this.handlePacket(iface, parsed.ip, atMs, parsed.ethernet.sourceMac);
   }
@@ -124,8 +138,15 @@ export class VrrpEngine {
       const priority = packet.payload.length >= 8 ? packet.payload[2] : undefined;
       return this.dropped(iface, result.reason, formatIp(packet.source), atMs, result.vrid, result.instance?.router.name, mac, priority);
     }
-    result.instance.router.receiveAdvert(mac ? { ...result.advert, sourceMac: mac } : result.advert, atMs);
-    return { kind: 'accepted', instance: result.instance.router.name, vrid: result.advert.vrid };
+    const router = result.instance.router;
+    // AH: an authenticated advert must carry a sequence number above the instance's counter, which
+    // then takes it (keepalived's anti-replay check, in every state).
+    const ahSequence = result.advert.ahSequence;
+    if (ahSequence !== undefined && !router.ahSequence?.accept(ahSequence)) {
+      return this.dropped(iface, 'ah-replay', result.advert.source, atMs, result.advert.vrid, router.name, mac, result.advert.priority);
+    }
+    router.receiveAdvert(mac ? { ...result.advert, sourceMac: mac } : result.advert, atMs);
+    return { kind: 'accepted', instance: router.name, vrid: result.advert.vrid };
   }
 
   private dropped(iface: string, reason: DropReason, source: string, atMs: number, vrid?: number, instance?: string, sourceMac?: string, priority?: number): FrameOutcome {

@@ -40,10 +40,12 @@
  */
 import type { VrrpInstanceConfig, VirtualAddressConfig } from '../config/model.js';
 import { passwordAuthData, type AdvertFields } from '../protocol/advert.js';
+import { AhSequenceCounter } from '../protocol/ah.js';
 import type { AcceptedAdvert } from '../protocol/check.js';
-import { AUTH_NONE, AUTH_PASS, PRIORITY_OWNER, PRIORITY_STOP } from '../protocol/constants.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, PRIORITY_OWNER, PRIORITY_STOP } from '../protocol/constants.js';
 import { compareIp } from '../protocol/inet.js';
 import { buildGratuitousArp } from '../protocol/arp.js';
+import { buildUnsolicitedNa } from '../protocol/ndp.js';
 import { masterDownIntervalMs, skewTimeMs } from '../protocol/timing.js';
 import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
 import type { VrrpEvent, GarpSentEvent, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from '../events/index.js';
@@ -100,6 +102,15 @@ export interface RouterSnapshot {
  */
 const REPLY_MIN_GAP_FRACTION = 0.25;
 
+/**
+ * Whether two settings of an instance are the same instance for a reload: same name, VRID,
+ * interface, family and version, and the address owner (255) stays the owner or not. Then the new
+ * settings apply in place (VrrpRouter.reconfigure); otherwise the instance restarts.
+ */
+export function sameIdentity(a: VrrpInstanceConfig, b: VrrpInstanceConfig): boolean {
+  return a.name === b.name && a.vrid === b.vrid && a.interface === b.interface && a.family === b.family && a.version === b.version && (a.priority === PRIORITY_OWNER) === (b.priority === PRIORITY_OWNER);
+}
+
 export class VrrpRouter {
   private stateValue: VrrpState = 'init';
   private priorityOffset = 0;
@@ -118,17 +129,92 @@ export class VrrpRouter {
   private lastSentAtMs = -Infinity;
   private lastTransitionValue: StateChangedEvent | undefined;
   private holdDetail: string | undefined;
-  private readonly authData: Uint8Array | undefined;
+  /** VRRPv2 auth: the PASS bytes, or the AH key (both keepalived's 8 `auth_data` bytes). */
+  private authData: Uint8Array | undefined;
+  private authType: number = AUTH_NONE;
+  /**
+   * `auth_type AH`: the instance's sequence number, shared by the adverts it sends and the ones
+   * it accepts (the engine's replay check); keepalived's `ipsecah_counter` (ah.ts).
+   */
+  ahSequence: AhSequenceCounter | undefined;
   private readonly fieldsCache = new Map<number, AdvertFields>();
-  private readonly destinations: readonly string[];
+  private destinations: readonly string[] = [];
+  private configValue: VrrpInstanceConfig;
 
   constructor(
-    readonly config: VrrpInstanceConfig,
+    config: VrrpInstanceConfig,
     private readonly deps: RouterDeps,
   ) {
+    this.configValue = config;
     this.masterAdvertIntervalMsValue = config.advertIntervalMs;
-    this.authData = config.version === 2 && config.authentication?.type === 'PASS' ? passwordAuthData(config.authentication.password) : undefined;
+    this.applySettings(config);
+  }
+
+  /** The instance's settings (a hitless reload may replace them: reconfigure()). */
+  get config(): VrrpInstanceConfig {
+    return this.configValue;
+  }
+
+  /** What the settings decide for sending: auth bytes, the AH counter (kept), destinations. */
+  private applySettings(config: VrrpInstanceConfig): void {
+    const auth = config.version === 2 ? config.authentication : undefined;
+    this.authData = auth ? passwordAuthData(auth.password) : undefined;
+    this.authType = !auth ? AUTH_NONE : auth.type === 'PASS' ? AUTH_PASS : AUTH_AH;
+    // keepalived keeps the AH count across a reload; so do we (a new counter only for a new AH).
+    this.ahSequence = auth?.type === 'AH' ? (this.ahSequence ?? new AhSequenceCounter()) : undefined;
     this.destinations = config.unicastPeers.length > 0 ? config.unicastPeers.map((p) => p.address) : [config.mcastGroup];
+    this.fieldsCache.clear();
+  }
+
+  /**
+   * Whether `next` can replace this instance's settings in place (a hitless reload): the same
+   * VRID, interface, family and version, and the address owner (255) stays the owner or not.
+   * Anything else is a new instance: it restarts.
+   */
+  canReconfigure(next: VrrpInstanceConfig): boolean {
+    return sameIdentity(this.configValue, next);
+  }
+
+  /**
+   * A hitless reload (SIGHUP, same identity): the new settings apply without an election. A master
+   * adds the new VIPs and removes the dropped ones in place (GARPs for what it holds), and
+   * advertises a changed priority or interval at once; a backup restarts its Master_Down_Timer
+   * with the new values (a backup that now outranks a preemptable master preempts as usual).
+   * keepalived 2.2.7 restarts such an instance; a reload must not flap the VIP.
+   */
+  reconfigure(next: VrrpInstanceConfig): void {
+    if (!this.canReconfigure(next)) throw new Error(`instance ${next.name}: not the same identity; restart it instead`);
+    const prev = this.configValue;
+    const before = this.effectivePriority;
+    const key = (v: VirtualAddressConfig) => `${v.device ?? prev.interface}|${v.address}`;
+    const prevVips = new Map([...prev.virtualAddresses, ...prev.virtualAddressesExcluded].map((v) => [key(v), v]));
+    const nextVips = new Map([...next.virtualAddresses, ...next.virtualAddressesExcluded].map((v) => [key(v), v]));
+    this.configValue = next;
+    this.applySettings(next);
+    const after = this.effectivePriority;
+    if (before !== after) this.emit({ type: 'priority-changed', ...this.ref(), from: before, to: after, basePriority: next.priority, atMs: this.deps.clock.now() });
+    if (this.stateValue === 'master') {
+      const removed = [...prevVips].filter(([k]) => !nextVips.has(k)).map(([, v]) => v);
+      const added = [...nextVips].filter(([k]) => !prevVips.has(k)).map(([, v]) => v);
+      this.changeVips('remove', removed);
+      this.changeVips('add', added);
+      if (added.length > 0) this.garpBurst(next.garpMasterRepeat, 'refresh');
+      if (before !== after || prev.advertIntervalMs !== next.advertIntervalMs || added.length + removed.length > 0) this.sendAdvertAndReschedule();
+    } else if (this.stateValue === 'backup') {
+      if (next.version === 2) this.masterAdvertIntervalMsValue = next.advertIntervalMs;
+      if (this.downTimer !== undefined) this.startDownTimer(this.masterDownIntervalMs, this.downTimerCause, this.lastAdvertAtMs ?? this.deps.clock.now());
+    }
+  }
+
+  /** Adds or removes some VIPs (a reload on a master), as applyVips does for all of them. */
+  private changeVips(action: 'add' | 'remove', vips: readonly VirtualAddressConfig[]): void {
+    if (vips.length === 0) return;
+    for (const vip of vips) {
+      const assignment = { instance: this.config.name, interface: vip.device ?? this.config.interface, vip };
+      if (action === 'add') this.deps.addresses.add(assignment);
+      else this.deps.addresses.remove(assignment);
+    }
+    this.emit({ type: 'vip-requested', instance: this.config.name, vrid: this.config.vrid, interface: this.config.interface, action, vips: vips.map((v) => v.address), atMs: this.deps.clock.now() });
   }
 
   get name(): string {
@@ -392,7 +478,9 @@ export class VrrpRouter {
     }
     // A lower-priority (or tie-losing) master: answer now so it yields without waiting an
     // interval (RFC 9568 §6.4.3; keepalived does the same), then refresh ARP caches it may have
-    // poisoned (keepalived's garp_lower_prio_delay / _repeat).
+    // poisoned (keepalived's garp_lower_prio_delay / _repeat). With AH, continue after its
+    // sequence number first (keepalived's "Syncing seq_num"), so it accepts our answer.
+    if (advert.ahSequence !== undefined) this.ahSequence?.syncFromLowerPriority(advert.ahSequence);
     if (atMs - this.lastSentAtMs >= this.config.advertIntervalMs * REPLY_MIN_GAP_FRACTION) this.sendAdvertAndReschedule();
     if (this.config.garpLowerPrioRepeat > 0 && !this.lowerPrioGarpPending) {
       // keepalived: garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay;
@@ -435,7 +523,11 @@ export class VrrpRouter {
       this.emit({ type: 'send-failed', instance: c.name, interface: c.interface, reason: `no ${c.family} address on ${c.interface} to send from`, atMs: now });
       return;
     }
-    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations: this.destinations, fields: this.fieldsFor(priority), checksumAsV2: c.v3ChecksumAsV2 });
+    const base = this.fieldsFor(priority);
+    // AH: every advert takes the next sequence number (its unicast copies share it); keepalived
+    // zeroes the TTL in the ICV of a unicast instance.
+    const fields = this.ahSequence ? { ...base, ah: { sequence: this.ahSequence.next(), zeroTtl: c.unicastPeers.length > 0 } } : base;
+    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations: this.destinations, fields, checksumAsV2: c.v3ChecksumAsV2 });
     this.lastSentAtMs = now;
     this.emit({ type: 'advert-sent', ...this.ref(), priority, atMs: now, destinations: this.destinations });
   }
@@ -451,7 +543,7 @@ export class VrrpRouter {
         priority,
         advertIntervalMs: c.advertIntervalMs,
         addresses: c.virtualAddresses.map((v) => v.address),
-        authType: this.authData ? AUTH_PASS : AUTH_NONE,
+        authType: this.authType,
         ...(this.authData ? { authData: this.authData } : {}),
       };
       this.fieldsCache.set(priority, f);
@@ -485,33 +577,44 @@ export class VrrpRouter {
   }
 
   /**
-   * `repeat` gratuitous ARPs for every IPv4 VIP, per device. With `garp_interval` /
-   * `vrrp_garp_interval` set, frames are spaced by it (keepalived's garp interval); else all at once.
+   * `repeat` gratuitous ARPs for every IPv4 VIP and `repeat` unsolicited neighbour advertisements
+   * (RFC 4861 §7.2.6) for every IPv6 VIP, per device, as keepalived's vrrp_send_link_update: the
+   * same repeat, delay and refresh settings for both. Frames of one family are spaced by its own
+   * interval — `garp_interval` / `vrrp_garp_interval` for ARP, `vrrp_gna_interval` for NA
+   * (keepalived's per-interface rate limits) — else sent at once. One `garp-sent` per device and
+   * family (`protocol`), so keepwatch_garp_sent_total counts both kinds of frame.
    */
   private garpBurst(repeat: number, reason: GarpSentEvent['reason']): void {
-    const byDevice = new Map<string, string[]>();
+    const byDevice = new Map<string, VirtualAddressConfig[]>();
     for (const vip of this.allVips()) {
-      if (vip.family !== 'ipv4') continue; // IPv6 unsolicited NA: not yet (the IPv6 network side comes later)
       const dev = vip.device ?? this.config.interface;
-      byDevice.set(dev, [...(byDevice.get(dev) ?? []), vip.address]);
+      byDevice.set(dev, [...(byDevice.get(dev) ?? []), vip]);
     }
-    for (const [dev, vips] of byDevice) {
+    for (const [dev, devVips] of byDevice) {
       const mac = this.deps.interfaces.mac(dev);
       const now = this.deps.clock.now();
       if (!mac) {
-        this.emit({ type: 'send-failed', instance: this.config.name, interface: dev, reason: `no MAC known for ${dev}: gratuitous ARP not sent`, atMs: now });
+        const what = [...new Set(devVips.map((v) => (v.family === 'ipv4' ? 'gratuitous ARP' : 'unsolicited neighbour advertisement')))].join(' / ');
+        this.emit({ type: 'send-failed', instance: this.config.name, interface: dev, reason: `no MAC known for ${dev}: ${what} not sent`, atMs: now });
         continue;
       }
-      const frames: Uint8Array[] = [];
-      for (let r = 0; r < repeat; r++) for (const vip of vips) frames.push(buildGratuitousArp(mac, vip));
-      const spacing = this.config.garpIntervalMs;
-      if (spacing <= 0) {
-        for (const f of frames) this.deps.frames.inject(dev, f);
-      } else {
-        this.deps.frames.inject(dev, frames[0]!);
-        frames.slice(1).forEach((f, i) => this.scheduleGarp(spacing * (i + 1), () => this.deps.frames.inject(dev, f)));
+      for (const protocol of ['arp', 'ndp'] as const) {
+        const vips = devVips.filter((v) => v.family === (protocol === 'arp' ? 'ipv4' : 'ipv6')).map((v) => v.address);
+        if (vips.length === 0) continue;
+        // keepalived sets the Router flag when IPv6 forwarding is on for the interface.
+        const router = protocol === 'ndp' && (this.deps.interfaces.ipv6Forwarding?.(dev) ?? false);
+        const build = protocol === 'arp' ? (vip: string) => buildGratuitousArp(mac, vip) : (vip: string) => buildUnsolicitedNa(mac, vip, { router });
+        const frames: Uint8Array[] = [];
+        for (let r = 0; r < repeat; r++) for (const vip of vips) frames.push(build(vip));
+        const spacing = protocol === 'arp' ? this.config.garpIntervalMs : this.config.gnaIntervalMs;
+        if (spacing <= 0) {
+          for (const f of frames) this.deps.frames.inject(dev, f);
+        } else {
+          this.deps.frames.inject(dev, frames[0]!);
+          frames.slice(1).forEach((f, i) => this.scheduleGarp(spacing * (i + 1), () => this.deps.frames.inject(dev, f)));
+        }
+        this.emit({ type: 'garp-sent', instance: this.config.name, vrid: this.config.vrid, interface: dev, vips, mac, count: frames.length, reason, protocol, atMs: now });
       }
-      this.emit({ type: 'garp-sent', instance: this.config.name, vrid: this.config.vrid, interface: dev, vips, mac, count: frames.length, reason, atMs: now });
     }
   }
 
@@ -574,6 +677,7 @@ export class VrrpRouter {
       // routers' timers, and subscribers (metrics, traces, logs) must not delay it.
       this.master = undefined;
       this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
+      this.ahSequence?.enterMaster();
       this.sendAdvertAndReschedule();
     }
     this.emit(event);

@@ -4,7 +4,7 @@
  * down, a captured frame with what the engine made of it, a reload, an agent error.
  */
 import type { DropReason } from '../protocol/check.js';
-import type { EthernetHeader } from '../protocol/frame.js';
+import type { EthernetHeader, IpPacket } from '../protocol/frame.js';
 
 /** Which VIP, on which interface, for which instance (a VipAssignment as far as events need). */
 export interface VipRef {
@@ -30,6 +30,8 @@ export type FrameOutcome =
   | { readonly kind: 'dropped'; readonly reason: DropReason; readonly vrid?: number; readonly instance?: string }
   | { readonly kind: 'own'; readonly vrid?: number; readonly instance?: string }
   | { readonly kind: 'arp'; readonly ethernet: EthernetHeader }
+  /** ICMPv6 from another node: Neighbor Discovery (the capture passes only neighbour advertisements). */
+  | { readonly kind: 'ndp'; readonly ethernet: EthernetHeader; readonly ip: IpPacket }
   | { readonly kind: 'other' };
 
 export type HostEvent =

@@ -122,6 +122,12 @@ export interface GarpSentEvent {
   /** Frames in this burst. */
   readonly count: number;
   readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority' | 'guard';
+  /**
+   * What the frames are: gratuitous ARPs for IPv4 VIPs (`arp`; also when absent) or unsolicited
+   * neighbour advertisements for IPv6 VIPs (`ndp`, RFC 4861 §7.2.6). Both count in
+   * keepwatch_garp_sent_total (no label: the family is the instance's).
+   */
+  readonly protocol?: 'arp' | 'ndp';
   readonly atMs: number;
 }
 

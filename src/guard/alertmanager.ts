@@ -17,21 +17,29 @@ export interface AlertPush {
   readonly startsAt: Date;
 }
 
+/** The alert the agents push (no Prometheus rule may carry this name). */
+export const SPLIT_BRAIN_ALERT = 'KeepwatchSplitBrain';
+
 export class AlertmanagerPusher {
+  /**
+   * `runbookBaseUrl`: where the runbooks are served (`--runbook-base-url`, the same base as the
+   * rules' and dashboards'); the alert links to `<base>/KeepwatchSplitBrain.md`.
+   */
   constructor(
     private readonly baseUrl: string,
-    private readonly onResult: (ok: boolean, error?: string) => void = () => {},
+    private readonly onResult: (ok: boolean, error?: string) => void,
+    private readonly runbookBaseUrl: string,
   ) {}
 
-  async push(a: AlertPush): Promise<void> {
-    const now = new Date();
-    const body = [
+  /** The request body for one push (Alertmanager v2: a list of alerts). */
+  body(a: AlertPush, now: Date): unknown[] {
+    return [
       {
-        labels: { alertname: 'KeepwatchSplitBrain', severity: 'critical', source: 'keepwatch-agent', ...a.labels },
+        labels: { alertname: SPLIT_BRAIN_ALERT, severity: 'critical', source: 'keepwatch-agent', ...a.labels },
         annotations: {
           summary: a.summary,
           description: a.description,
-          runbook_url: 'https://github.com/keepwatch/keepwatch/blob/main/alerts/runbooks/KeepwatchSplitBrain.md',
+          runbook_url: `${this.runbookBaseUrl.replace(/\/+$/, '')}/${SPLIT_BRAIN_ALERT}.md`,
         },
         startsAt: a.startsAt.toISOString(),
         // Firing: valid for a few minutes unless re-sent; resolved: ends now.
@@ -39,6 +47,10 @@ export class AlertmanagerPusher {
         generatorURL: 'keepwatch://guard',
       },
     ];
+  }
+
+  async push(a: AlertPush): Promise<void> {
+    const body = this.body(a, new Date());
     try {
       const res = await fetch(`${this.baseUrl}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(3000) });
       if (!res.ok) this.onResult(false, `Alertmanager answered ${res.status}: ${(await res.text()).slice(0, 200)}`);

@@ -11,7 +11,7 @@
  *     unknown_peer_policy hold   # hold | yield, when the other holder's priority is unknown (default hold)
  *     witness 192.168.1.1        # optional: a node that cannot reach it (ARP) yields
  *     secret_file /etc/keepwatch/guard.secret   # shared HMAC secret for the peer cross-check
- *     peer 192.168.1.12:9650     # other agents to cross-check (repeatable)
+ *     peer 192.168.1.12:11200    # other agents to cross-check (repeatable)
  *     detect pcap arp peer       # sources to use (default: all that are configured)
  *     alertmanager http://alertmanager:9093      # optional (also --alertmanager-url)
  * }

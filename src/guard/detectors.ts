@@ -1,9 +1,11 @@
 /**
- * The guard's senses that act on the network: ARP probes (RFC 5227) for the VIPs and the witness,
- * and the signed cross-check polls of peer agents. They report what they find; they decide nothing.
+ * The guard's senses that act on the network: ARP probes (RFC 5227) for the IPv4 VIPs and the
+ * witness, neighbour solicitations (RFC 4861 §7.2.2) for the IPv6 VIPs, and the signed
+ * cross-check polls of peer agents. They report what they find; they decide nothing.
  */
 import type { Clock, FrameInjector, InterfaceInfo } from '../ports/index.js';
 import { buildArpProbe } from '../protocol/arp.js';
+import { buildNeighbourSolicitation } from '../protocol/ndp.js';
 import type { GuardPeer } from './config.js';
 
 /** A peer agent's view of one of its instances (the cross-check answer). */
@@ -28,11 +30,18 @@ export interface PeerClient {
   fetch(peer: GuardPeer, timeoutMs: number): Promise<PeerInstance[]>;
 }
 
-/** ARP probes per second at most (VIPs take turns beyond that). */
+/** Probes (ARP and neighbour solicitations together) per second at most (VIPs take turns beyond that). */
 export const MAX_PROBES_PER_SECOND = 64;
 
-/** Sends RFC 5227 probes, at most MAX_PROBES_PER_SECOND; VIPs take turns beyond that. */
-export class ArpProber {
+/**
+ * Asks who holds each VIP, at most MAX_PROBES_PER_SECOND; VIPs take turns beyond that. An IPv4
+ * address gets an RFC 5227 ARP probe (sender 0.0.0.0: no cache changes); an IPv6 address a
+ * neighbour solicitation from the interface's link-local address with our MAC, to the address's
+ * solicited-node group. Holders answer both unicast to us, so neither moves any neighbour's entry
+ * for the VIP (a DAD-style probe from :: would: its answers go to all nodes; see ndp.ts). No
+ * link-local address on the interface (yet): the IPv6 VIPs there are not probed.
+ */
+export class NeighbourProber {
   /** Probe frames by `mac|target`: one per VIP and interface we own, so bounded by the config. */
   private readonly frames = new Map<string, Uint8Array>();
   private cursor = 0;
@@ -69,10 +78,13 @@ export class ArpProber {
     done.add(key);
     const mac = this.interfaces.mac(iface);
     if (!mac) return;
-    const frameKey = `${mac}|${target}`;
+    const ipv6 = target.includes(':');
+    const linkLocal = ipv6 ? this.interfaces.primaryAddress(iface, 'ipv6') : undefined;
+    if (ipv6 && !linkLocal) return;
+    const frameKey = `${mac}|${linkLocal ?? ''}|${target}`;
     let frame = this.frames.get(frameKey);
     if (!frame) {
-      frame = buildArpProbe(mac, target);
+      frame = ipv6 ? buildNeighbourSolicitation(mac, linkLocal!, target) : buildArpProbe(mac, target);
       this.frames.set(frameKey, frame);
     }
     try {

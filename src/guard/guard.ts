@@ -7,9 +7,9 @@
  *
  * | evidence                                                        | yield | hold out | alert (gauge)           | /healthz 503 | /v1/state |
  * |-----------------------------------------------------------------|-------|----------|-------------------------|--------------|-----------|
- * | ARP claim for our VIP from a MAC learned from ACCEPTED adverts   | yes¹  | yes²     | split_brain             | yes          | yes       |
+ * | ARP/NA claim for our VIP from a MAC learned from ACCEPTED adverts| yes¹  | yes²     | split_brain             | yes          | yes       |
  * |   or from a SIGNED peer agent (an authenticated holder)          |       |          |                         |              |           |
- * | ARP claim from a MAC nobody authenticated                       | only with `unknown_peer_policy yield` (opt-in, unsafe on an untrusted LAN) | | split_brain_suspected | no | yes |
+ * | ARP/NA claim from a MAC nobody authenticated                    | only with `unknown_peer_policy yield` (opt-in, unsafe on an untrusted LAN) | | split_brain_suspected | no | yes |
  * | adverts for our VRID that our checks DISCARD (auth, version...)  | never | never    | split_brain_suspected   | no           | yes       |
  * | a lower-priority master whose accepted adverts keep coming       | never | never    | split_brain             | no           | yes       |
  * | a signed peer agent reporting MASTER for our VRID                | never alone³ | never | split_brain          | no           | yes       |
@@ -23,9 +23,17 @@
  * ³ a signed claim corroborates: the node must also be seen answering ARP for the VIP.
  * Gratuitous ARPs only ever announce our own MAC, or the winner's when it is authenticated.
  *
+ * IPv6 VIPs: Neighbor Discovery is ARP's counterpart under the same rules. An "ARP/NA claim" is
+ * an ARP reply or gratuitous ARP for an IPv4 VIP, or a neighbour advertisement (solicited or not)
+ * for an IPv6 VIP, from the MAC in its target link-layer address option. The identity learned
+ * from accepted adverts is a MAC, so it authenticates either. Probes are neighbour solicitations
+ * (detectors.ts), the hand-back an unsolicited NA announcing the winner's MAC. Both are the
+ * `arp-claim` sighting and the `arp` detection source (a metric label: no new label value).
+ *
  * Detection sources (`detect`): `pcap` turns received adverts into sightings, `arp` probes our
- * VIPs every interval while master, `peer` polls the signed cross-check. Whatever the sources,
- * VIPs are probed while held out and while another source reports a conflict (to corroborate).
+ * VIPs (ARP for IPv4, neighbour solicitations for IPv6) every interval while master, `peer` polls
+ * the signed cross-check. Whatever the sources, VIPs are probed while held out and while another
+ * source reports a conflict (to corroborate).
  *
  * The guard decides; the router acts (`hold`, `releaseHold`, `announce`) through its one
  * transition function. Everything the guard finds or does is an event for metrics, traces, logs
@@ -37,15 +45,16 @@ import type { VrrpRouter } from '../core/router.js';
 import type { Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
 import type { DropReason } from '../protocol/check.js';
 import { buildGratuitousArp, claimsAddress, parseArp, ARP_REPLY } from '../protocol/arp.js';
-import type { EthernetHeader } from '../protocol/frame.js';
+import type { EthernetHeader, IpPacket } from '../protocol/frame.js';
+import { buildUnsolicitedNa, parseNeighbourAdvert } from '../protocol/ndp.js';
 import { compareIp } from '../protocol/inet.js';
 import { arbitrate, type NodeFacts, type Verdict } from './arbitration.js';
 import type { GuardConfig, GuardPeer } from './config.js';
 import { EvidenceBook, SOURCE_OF_KIND, type Identity, type PeerClaim, type Sighting, type SightingKind, type TrackedSighting } from './evidence.js';
-import { ArpProber, PeerPoller, WitnessWatch, type PeerClient, type PeerInstance } from './detectors.js';
+import { NeighbourProber, PeerPoller, WitnessWatch, type PeerClient, type PeerInstance } from './detectors.js';
 
 /** Drop reasons that mean "another node runs our VRID and we cannot agree with it". */
-const CONFLICT_DROPS: ReadonlySet<DropReason> = new Set(['auth-mismatch', 'auth-type-mismatch', 'version-mismatch', 'interval-mismatch', 'unicast-source-unknown']);
+const CONFLICT_DROPS: ReadonlySet<DropReason> = new Set(['auth-mismatch', 'auth-type-mismatch', 'ah-replay', 'version-mismatch', 'interval-mismatch', 'unicast-source-unknown']);
 
 /** Discarded adverts per instance per second that may become evidence at all (beyond: a flood). */
 const MAX_DISCARDED_EVIDENCE_PER_SECOND = 50;
@@ -110,7 +119,7 @@ export class SplitBrainGuard {
   private readonly state = new Map<string, InstanceGuard>();
   private timer: TimerHandle | undefined;
   private stopped = false;
-  private readonly prober: ArpProber;
+  private readonly prober: NeighbourProber;
   private readonly witness: WitnessWatch | undefined;
   private readonly poller: PeerPoller | undefined;
   /** `iface|vip` → instances with that VIP (rebuilt every tick: reloads change it). */
@@ -118,7 +127,7 @@ export class SplitBrainGuard {
 
   constructor(private readonly deps: GuardDeps) {
     const { bus, config } = deps;
-    this.prober = new ArpProber(deps.frames, deps.interfaces);
+    this.prober = new NeighbourProber(deps.frames, deps.interfaces);
     if (config.witness) this.witness = new WitnessWatch(config.witness, deps.clock);
     if (deps.peers && config.sources.has('peer') && config.peers.length > 0) this.poller = new PeerPoller(deps.peers, config.peers);
     bus.on('advert-received', (e) => {
@@ -180,6 +189,7 @@ export class SplitBrainGuard {
     });
     bus.on('frame', (e) => {
       if (e.outcome.kind === 'arp') this.onArp(e.interface, e.outcome.ethernet);
+      else if (e.outcome.kind === 'ndp') this.onNeighbourAdvert(e.interface, e.outcome.ethernet, e.outcome.ip);
     });
   }
 
@@ -243,20 +253,30 @@ export class SplitBrainGuard {
     if (this.witness && arp.senderIp === this.witness.address && arp.op === ARP_REPLY) this.witness.answered();
     if (!claimsAddress(arp, arp.senderIp)) return;
     if (arp.senderMac === this.deps.interfaces.mac(iface)) return;
-    const names = this.vipIndex.get(`${iface}|${arp.senderIp}`);
+    this.claimed(iface, arp.senderIp, arp.senderMac, `${arp.op === ARP_REPLY ? 'ARP reply' : 'gratuitous ARP'}: ${arp.senderIp} is at ${arp.senderMac}`);
+  }
+
+  /**
+   * A neighbour advertisement (RFC 4861 §4.4, valid by §7.1.2): the IPv6 counterpart of an ARP
+   * reply or gratuitous ARP. Who claims the target is the MAC of its target link-layer address
+   * option (else its Ethernet source), as `senderMac` is for ARP.
+   */
+  private onNeighbourAdvert(iface: string, eth: EthernetHeader, ip: IpPacket): void {
+    const na = parseNeighbourAdvert(eth, ip);
+    if (!na || na.targetMac === this.deps.interfaces.mac(iface)) return;
+    this.claimed(iface, na.target, na.targetMac, `${na.solicited ? 'neighbour advertisement' : 'unsolicited neighbour advertisement'}: ${na.target} is at ${na.targetMac}`);
+  }
+
+  /** `mac` says it holds `address` on `iface`: a sighting for every instance with that VIP that is master or held. */
+  private claimed(iface: string, address: string, mac: string, detail: string): void {
+    const names = this.vipIndex.get(`${iface}|${address}`);
     if (!names) return;
     const now = this.deps.clock.now();
     for (const name of names) {
       const r = this.router(name);
       const g = this.guardOf(name);
       if (!r || !g || (r.state !== 'master' && r.held === undefined)) continue;
-      this.sighted(r, g, {
-        kind: 'arp-claim',
-        who: arp.senderMac,
-        atMs: now,
-        mac: arp.senderMac,
-        detail: `${arp.op === ARP_REPLY ? 'ARP reply' : 'gratuitous ARP'}: ${arp.senderIp} is at ${arp.senderMac}`,
-      });
+      this.sighted(r, g, { kind: 'arp-claim', who: mac, atMs: now, mac, detail });
     }
   }
 
@@ -321,7 +341,6 @@ export class SplitBrainGuard {
       const g = this.guardOf(r.name)!;
       const busy = r.held !== undefined || (r.state === 'master' && (cfg.sources.has('arp') || g.book.fresh(now, this.freshMs(r)).length > 0));
       for (const v of r.config.virtualAddresses) {
-        if (v.family !== 'ipv4') continue;
         const key = `${v.device ?? r.config.interface}|${v.address}`;
         const list = index.get(key);
         if (list) list.push(r.name);
@@ -483,17 +502,20 @@ export class SplitBrainGuard {
   }
 
   /**
-   * After yielding, point the neighbours at the node that keeps the VIP (our takeover GARPs sent
-   * them to us): a gratuitous ARP announcing its MAC — authenticated, never one we only saw in ARP.
+   * After yielding, point the neighbours at the node that keeps the VIP (our takeover GARPs and
+   * NAs sent them to us): a gratuitous ARP (IPv4) or an unsolicited neighbour advertisement with
+   * the Override flag (IPv6) announcing its MAC — authenticated, never one we only saw in ARP/ND.
+   * The NA's Router flag is ours (the winner's forwarding setting is not known; a pair is
+   * configured alike).
    */
   private handBack(r: VrrpRouter, winnerMac: string): void {
     for (const v of r.config.virtualAddresses) {
-      if (v.family !== 'ipv4') continue;
       const iface = v.device ?? r.config.interface;
       const mac = this.deps.interfaces.mac(iface);
       if (!mac) continue;
       try {
-        this.deps.frames.inject(iface, buildGratuitousArp(mac, v.address, winnerMac));
+        const frame = v.family === 'ipv4' ? buildGratuitousArp(mac, v.address, winnerMac) : buildUnsolicitedNa(mac, v.address, { router: this.deps.interfaces.ipv6Forwarding?.(iface) ?? false, announcedMac: winnerMac });
+        this.deps.frames.inject(iface, frame);
       } catch {
         /* link down */
       }

@@ -69,7 +69,7 @@ export interface ListenAddress {
 export function parseListen(text: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--listen '${text}': expected HOST:PORT, e.g. 0.0.0.0:9650 or [::1]:9650`);
+  if (!m || port > 65535) throw new Error(`--listen '${text}': expected HOST:PORT, e.g. 0.0.0.0:11200 or [::1]:11200`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 

@@ -127,20 +127,50 @@ export async function flood(opts: { iface: string; spec: FloodSpec; rate: number
   return { sent, errors };
 }
 
+export const FLOOD_USAGE = `Usage: keepwatch flood --source ADDR [--interface IF] [--vrid N] [--vip ADDR] [--version 2|3]
+                       [--only REASON] [--rate PPS] [--seconds S]
+
+A lab tool: sends invalid VRRP adverts (each a priority-254 takeover attempt if it were accepted)
+to the VRRP multicast group at a fixed rate, to show they are counted by reason and never move an
+election. Root, and only inside a lab namespace (keepwatch lab, test/net).
+  --source ADDR      this namespace's address: the adverts' source (required)
+  --interface IF     where to send (default eth0)
+  --vrid N           the VRID the target serves (default 51); one kind uses another VRID
+  --vip ADDR         the address listed in the adverts (default 192.0.2.1)
+  --version 2|3      the VRRP version the target runs: the mix hits each of its checks (default 2)
+  --only REASON      one kind only: ttl-not-255, checksum-invalid, version-invalid, type-invalid,
+                     vrid-not-configured, auth-mismatch, interval-mismatch (v2), version-mismatch,
+                     interval-invalid (v3)
+  --rate PPS         packets per second (default 5000)
+  --seconds S        how long (default 5)
+  -h, --help         this text
+Prints {"sent":N,"errors":N} when done. Exit status: 0 sent, 2 bad arguments.`;
+
 export async function runFlood(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      interface: { type: 'string', default: 'eth0' },
-      source: { type: 'string' },
-      vrid: { type: 'string', default: '51' },
-      vip: { type: 'string', default: '192.0.2.1' },
-      version: { type: 'string', default: '2' },
-      rate: { type: 'string', default: '5000' },
-      seconds: { type: 'string', default: '5' },
-      only: { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        interface: { type: 'string', default: 'eth0' },
+        source: { type: 'string' },
+        vrid: { type: 'string', default: '51' },
+        vip: { type: 'string', default: '192.0.2.1' },
+        version: { type: 'string', default: '2' },
+        rate: { type: 'string', default: '5000' },
+        seconds: { type: 'string', default: '5' },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`keepwatch flood: ${(err as Error).message}\n\n${FLOOD_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${FLOOD_USAGE}\n`);
+    return 0;
+  }
   if (!values.source) {
     process.stderr.write('keepwatch flood: --source ADDRESS (this namespace\'s address) is required\n');
     return 2;

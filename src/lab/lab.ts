@@ -20,6 +20,9 @@ const HOSTS = [
   { name: 'r2', ipv4: '10.250.0.2' },
   { name: 'client', ipv4: '10.250.0.10' },
 ];
+/** `--ipv6`: a VRRPv3 IPv6 VIP in fd00:250::/64, where every host also has an address (nodad). */
+const VIP6 = 'fd00:250::100';
+const IPV6_OF: Readonly<Record<string, string>> = { r1: 'fd00:250::1', r2: 'fd00:250::2', client: 'fd00:250::10' };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -28,6 +31,8 @@ interface LabOptions {
   demo: boolean;
   version: 2 | 3;
   advertInt: number;
+  /** An IPv6 VIP (VRRPv3): unsolicited neighbour advertisements move the client's neighbour entry. */
+  ipv6: boolean;
 }
 
 function color(code: number, s: string): string {
@@ -41,20 +46,23 @@ class Lab {
   private pingOk = 0;
   private readonly dir: string;
   private readonly started = Date.now();
+  /** The VIP the routers move (IPv4, or IPv6 with --ipv6). */
+  readonly vip: string;
 
   constructor(
     readonly net: NetnsLab,
     readonly opts: LabOptions,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'keepwatch-lab-'));
+    this.vip = opts.ipv6 ? VIP6 : VIP;
     const inst = (priority: number, state: 'MASTER' | 'BACKUP') => ({
       state,
       priority,
       vrid: 51,
-      version: opts.version,
+      version: opts.ipv6 ? (3 as const) : opts.version,
       advertInt: opts.advertInt,
       password: 'lab-pass',
-      vips: [`${VIP}/24 dev eth0 label eth0:vip`],
+      vips: [opts.ipv6 ? `${VIP6}/64 dev eth0` : `${VIP}/24 dev eth0 label eth0:vip`],
       garpMasterDelay: 1,
       garpMasterRepeat: 2,
     });
@@ -67,7 +75,7 @@ class Lab {
   start(): void {
     for (const r of this.routers) r.start();
     // The client pings the VIP 5 times a second; lost replies show the failover gap.
-    this.ping = this.net.spawn('client', 'stdbuf', ['-oL', 'ping', '-n', '-O', '-i', '0.2', '-W', '0.2', VIP]);
+    this.ping = this.net.spawn('client', 'stdbuf', ['-oL', 'ping', '-n', '-O', '-i', '0.2', '-W', '0.2', this.vip]);
     this.ping.stdout?.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n')) {
         if (/bytes from/.test(line)) this.pingOk++;
@@ -81,7 +89,7 @@ class Lab {
   }
 
   holders(): string[] {
-    return this.net.holders(VIP).filter((h) => h !== 'client');
+    return this.net.holders(this.vip).filter((h) => h !== 'client');
   }
 
   /** The router whose agent is running, says MASTER and holds the VIP. */
@@ -92,17 +100,17 @@ class Lab {
   /** r1 (the higher priority) is master, r2 backup, and the client's ARP entry points at r1. */
   settled(): boolean {
     const [r1, r2] = this.routers as [LabRouter, LabRouter];
-    return this.master() === r1 && r2.running && r2.state === 'backup' && this.net.hostByMac(this.net.neighbour('client', VIP)) === 'r1';
+    return this.master() === r1 && r2.running && r2.state === 'backup' && this.net.hostByMac(this.net.neighbour('client', this.vip)) === 'r1';
   }
 
   clientArp(): string {
-    const mac = this.net.neighbour('client', VIP);
+    const mac = this.net.neighbour('client', this.vip);
     return mac ? `${mac} (${this.net.hostByMac(mac) ?? '?'})` : 'no entry';
   }
 
   statusLines(): string[] {
     const holders = this.holders();
-    const lines = [`keepwatch lab — VIP ${VIP} on a bridge: r1 (keepwatch, prio 150), r2 (${this.opts.peer}, prio 100), client   [logs: ${this.dir}]`];
+    const lines = [`keepwatch lab — VIP ${this.vip} on a bridge: r1 (keepwatch, prio 150), r2 (${this.opts.peer}, prio 100), client   [logs: ${this.dir}]`];
     for (const r of this.routers) {
       const link = this.net.exec(r.host, 'cat', ['/sys/class/net/eth0/operstate']).stdout.trim();
       const state = r.running ? (r.state ?? 'starting').toUpperCase() : 'STOPPED';
@@ -110,7 +118,7 @@ class Lab {
       const last = r.transitions.at(-1);
       lines.push(`  ${r.host} ${r.kind.padEnd(10)} ${state.padEnd(8)} link ${link.padEnd(5)} ${holds}  ${last ? `last: ${last.line}` : ''}`);
     }
-    lines.push(`  client ARP for ${VIP}: ${this.clientArp()}   pings ok ${this.pingOk}, lost ${this.pingLost}`);
+    lines.push(`  client ${this.opts.ipv6 ? 'neighbour entry' : 'ARP'} for ${this.vip}: ${this.clientArp()}   pings ok ${this.pingOk}, lost ${this.pingLost}`);
     return lines;
   }
 
@@ -160,9 +168,9 @@ async function demo(lab: Lab): Promise<number> {
     const t0 = Date.now();
     await fail(old);
     const other = lab.routers.find((r) => r !== old)!;
-    const took = await lab.waitFor(() => lab.holders().includes(other.host) && lab.net.hostByMac(lab.net.neighbour('client', VIP)) === other.host, 15_000);
+    const took = await lab.waitFor(() => lab.holders().includes(other.host) && lab.net.hostByMac(lab.net.neighbour('client', lab.vip)) === other.host, 15_000);
     const lost = (lab as unknown as { pingLost: number }).pingLost - lostBefore;
-    const res = took === undefined ? 'no takeover within 15 s' : `${other.host} holds the VIP and the client's ARP entry ${took} ms after the failure (client lost ~${lost} pings)`;
+    const res = took === undefined ? 'no takeover within 15 s' : `${other.host} holds the VIP and the client's ${lab.opts.ipv6 ? 'neighbour' : 'ARP'} entry ${took} ms after the failure (client lost ~${lost} pings)`;
     results.push([what.split(' (')[0]!, res]);
     say(`    ${res}`);
     show();
@@ -213,19 +221,41 @@ async function interactive(lab: Lab): Promise<number> {
   return 0;
 }
 
+export const LAB_USAGE = `Usage: keepwatch lab [--peer keepwatch|keepalived] [--demo] [--version 2|3] [--advert-int SECONDS] [--ipv6]
+
+A two-router LAN in network namespaces (r1, r2 and a client on a bridge; VIP 10.250.0.100, VRID 51,
+r1 priority 150, r2 100) to watch a failover. Root. On a terminal, keys fail the master: k kill -9,
+s SIGTERM, d link down, u links up, r restart, q quit; without one (or with --demo) it runs a tour
+and prints what it measured. The namespaces are removed on exit.
+  --peer KIND        r2 runs keepwatch (default) or Debian's keepalived
+  --demo             the tour, even on a terminal
+  --version 2|3      VRRP version (default 2)
+  --advert-int S     advert interval in seconds (default 1; e.g. 0.1 with --version 3)
+  --ipv6             an IPv6 VIP (fd00:250::100, VRRPv3; hosts get fd00:250::/64 addresses):
+                     the client's neighbour entry follows the unsolicited neighbour advertisements
+  -h, --help         this text
+Exit status: 0 done, 1 not root or keepalived missing, 2 bad arguments.`;
+
 export async function runLab(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      peer: { type: 'string', default: 'keepwatch' },
-      demo: { type: 'boolean', default: false },
-      version: { type: 'string', default: '2' },
-      'advert-int': { type: 'string', default: '1' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        peer: { type: 'string', default: 'keepwatch' },
+        demo: { type: 'boolean', default: false },
+        version: { type: 'string', default: '2' },
+        'advert-int': { type: 'string', default: '1' },
+        ipv6: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`keepwatch lab: ${(err as Error).message}\n\n${LAB_USAGE}\n`);
+    return 2;
+  }
   if (values.help) {
-    process.stdout.write('Usage: keepwatch lab [--peer keepwatch|keepalived] [--demo] [--version 2|3] [--advert-int SECONDS]\n');
+    process.stdout.write(`${LAB_USAGE}\n`);
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -239,8 +269,8 @@ export async function runLab(argv: string[]): Promise<number> {
   }
   const stale = cleanupStale('lab');
   if (stale.length) process.stdout.write(`removed ${stale.length} namespaces left by an earlier lab run\n`);
-  const opts: LabOptions = { peer, demo: values.demo || !process.stdin.isTTY, version: values.version === '3' ? 3 : 2, advertInt: Number(values['advert-int']) || 1 };
-  const net = NetnsLab.create('lab', HOSTS);
+  const opts: LabOptions = { peer, demo: values.demo || !process.stdin.isTTY, version: values.version === '3' ? 3 : 2, advertInt: Number(values['advert-int']) || 1, ipv6: values.ipv6 };
+  const net = NetnsLab.create('lab', opts.ipv6 ? HOSTS.map((h) => ({ ...h, ipv6: IPV6_OF[h.name]! })) : HOSTS);
   const lab = new Lab(net, opts);
   let cleaning: Promise<void> | undefined;
   const cleanup = () => (cleaning ??= lab.destroy());

@@ -128,7 +128,12 @@ export class NetnsLab {
       must('ip', ['-n', this.switchNs, 'link', 'set', port, 'up']);
       must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       must('ip', ['-n', ns, 'addr', 'add', `${h.ipv4}/${h.prefixLength ?? 24}`, 'dev', 'eth0']);
-      if (h.ipv6) must('ip', ['-n', ns, 'addr', 'add', `${h.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+      if (h.ipv6) {
+        must('ip', ['-n', ns, 'addr', 'add', `${h.ipv6}/64`, 'dev', 'eth0', 'nodad']);
+        // The link-local address (VRRPv3 adverts and neighbour solicitations come from it) is
+        // usable at link up, not after a second of duplicate address detection.
+        must('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_dad=0']);
+      }
       // Let gratuitous ARP create neighbour entries too (RFC 5227 §3 announcements).
       must('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.arp_accept=1', 'net.ipv4.conf.eth0.arp_accept=1']);
       must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);

@@ -12,6 +12,7 @@ import { FlightRecorder } from './flight-recorder.js';
 import { logCoreEvents, logGuardEvents, logTrackingEvents, RateLimiter, type Logger } from './logging.js';
 import { AgentMetrics, type CaptureStats } from './metrics.js';
 import { startTracing, traceElections, traceGuard, traceNotify, type Tracing } from './tracing.js';
+import { SPAN_ATTRIBUTES as A } from './names.js';
 
 /** What observers may read of the agent (never change). */
 export interface ObservedViews {
@@ -66,8 +67,8 @@ export async function observe(bus: AgentBus, views: ObservedViews, opts: Observe
   if (opts.captureDir) {
     const r = new FlightRecorder({ dir: opts.captureDir }, (file, error) => {
       metrics.flightRecording(error ? 'failed' : 'written');
-      if (error) log.error({ event: 'flight-recorder', file }, `flight recorder could not write ${file}: ${error.message}`);
-      else log.info({ event: 'flight-recorder', file }, `flight recording written: ${file}`);
+      if (error) log.error({ event: 'flight-recorder', [A.captureFile]: file }, `flight recorder could not write ${file}: ${error.message}`);
+      else log.info({ event: 'flight-recorder', [A.captureFile]: file }, `flight recording written: ${file}`);
     });
     bus.on('frame', (e) => r.record(e.interface, e.frame, e.wallUs));
     bus.on('state-changed', (e) => r.onTransition(e));

@@ -80,7 +80,7 @@ export const METRICS = {
   vipPresent: { name: 'keepwatch_vrrp_vip_present', type: 'gauge', help: 'Whether the VIP is on the interface right now (netlink: the truth on the host).', labels: [...I, 'vip'] },
   vipRepairs: { name: 'keepwatch_vip_repairs_total', type: 'counter', help: 'VIPs removed by someone else while master, and put back.', labels: I },
   vipErrors: { name: 'keepwatch_vip_errors_total', type: 'counter', help: 'VIP additions or removals the kernel refused.', labels: [...I, 'action'] },
-  garpSent: { name: 'keepwatch_garp_sent_total', type: 'counter', help: 'Gratuitous ARP frames sent.', labels: I },
+  garpSent: { name: 'keepwatch_garp_sent_total', type: 'counter', help: 'Gratuitous ARP frames sent (and, for IPv6 VIPs, unsolicited neighbour advertisements).', labels: I },
   sendErrors: { name: 'keepwatch_send_errors_total', type: 'counter', help: 'Adverts or frames that could not be sent.', labels: I },
   capturePackets: { name: 'keepwatch_capture_packets_total', type: 'counter', help: 'Packets libpcap delivered to keepwatch, per interface (pcap_stats ps_recv).', labels: ['interface'] },
   captureDropped: { name: 'keepwatch_capture_dropped_total', type: 'counter', help: 'Packets the kernel dropped before keepwatch read them, per interface (pcap_stats ps_drop + ps_ifdrop).', labels: ['interface'] },
@@ -159,3 +159,14 @@ export const SPAN_ATTRIBUTES = {
   guardEvidence: 'vrrp.guard.evidence',
   guardPeerMac: 'vrrp.guard.peer.mac',
 } as const;
+
+/**
+ * Where alerts and dashboards link the runbooks (alerts/runbooks/<Alert>.md): one base URL for
+ * the Prometheus rules (the external label RUNBOOK_BASE_LABEL when the user sets it, else this
+ * default), the dashboards (their hidden `runbook_base_url` variable) and the alert the agents
+ * push (`--runbook-base-url`). The default is where the Debian package installs the runbooks;
+ * set your own (a wiki, the repository's web view) to make the links work in a browser.
+ */
+export const DEFAULT_RUNBOOK_BASE_URL = 'file:///usr/share/keepwatch/alerts/runbooks';
+/** The Prometheus external label that overrides DEFAULT_RUNBOOK_BASE_URL in the rules' links. */
+export const RUNBOOK_BASE_LABEL = 'keepwatch_runbook_base_url';

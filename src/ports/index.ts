@@ -68,6 +68,11 @@ export interface InterfaceInfo {
   mac(iface: string): string | undefined;
   /** The address adverts are sent from: first IPv4 address, or the IPv6 link-local one. */
   primaryAddress(iface: string, family: IpFamily): string | undefined;
+  /**
+   * Whether IPv6 forwarding is on for the interface (net.ipv6.conf.IFACE.forwarding): keepalived
+   * sets the Router flag of its unsolicited neighbour advertisements from it. Absent: off.
+   */
+  ipv6Forwarding?(iface: string): boolean;
 }
 
 // --- processes: check and notify scripts, and the user lookup they run as -------------------
@@ -152,3 +157,31 @@ export interface SmtpSettings {
  * and aborts `signal` when it passes: the sender then ends everything it opened and rejects.
  */
 export type MailSender = (message: MailMessage, deadlineMs: number, smtp: SmtpSettings, signal: AbortSignal) => Promise<void>;
+
+// --- the service manager (systemd) ------------------------------------------------------------
+
+/**
+ * What the service manager is told about the agent: systemd's sd_notify(3) protocol
+ * (src/adapters/sd-notify.ts), or nothing when no manager listens (NOTIFY_SOCKET unset). Every
+ * call is fire-and-forget: a manager that is gone or slow never blocks or fails the agent.
+ */
+export interface ServiceNotifier {
+  /** Whether a manager listens (NOTIFY_SOCKET names a socket this host can reach). */
+  readonly enabled: boolean;
+  /**
+   * How often to send WATCHDOG=1: half of WATCHDOG_USEC (sd_watchdog_enabled(3)), or undefined
+   * when the manager watches nothing (unset, or WATCHDOG_PID names another process).
+   */
+  readonly watchdogIntervalMs: number | undefined;
+  /** `READY=1` (start-up done, or a reload finished), with the status line. */
+  ready(status: string): void;
+  /** `STATUS=`: one line for `systemctl status`. */
+  status(text: string): void;
+  /** `WATCHDOG=1`: the event loop still turns. */
+  watchdog(): void;
+  /** `RELOADING=1` (with `MONOTONIC_USEC`, as Type=notify-reload wants), with the status line. */
+  reloading(status: string): void;
+  /** `STOPPING=1`, with the status line. */
+  stopping(status: string): void;
+  close(): void;
+}

@@ -42,8 +42,17 @@ export interface AdvertFields {
   readonly addresses: readonly string[];
   /** VRRPv2 auth type (0 none, 1 PASS, 2 AH); ignored for v3. */
   readonly authType?: number;
-  /** VRRPv2 auth data, 8 bytes (see `passwordAuthData`). */
+  /**
+   * VRRPv2 auth data, 8 bytes (see `passwordAuthData`): with PASS the bytes the message carries;
+   * with AH the HMAC key (keepalived keys AH with the same 8 bytes; the message carries zeros).
+   */
   readonly authData?: Uint8Array;
+  /**
+   * `auth_type AH` (IPv4): this advert's sequence number, and whether the instance uses unicast
+   * peers (keepalived then zeroes the TTL in the ICV). The sender wraps the message in an AH
+   * header with `encodeAhAdvertPacket` (ah.ts).
+   */
+  readonly ah?: { readonly sequence: number; readonly zeroTtl: boolean };
 }
 
 /** Where the message goes: needed for the VRRPv3 pseudo-header checksum. */

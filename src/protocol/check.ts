@@ -6,8 +6,9 @@
  * The cheap checks come first and allocate nothing, so a flood of invalid adverts costs little:
  * header bytes are compared in place and addresses become text only for accepted adverts.
  */
-import { AUTH_NONE, AUTH_PASS, IPPROTO_VRRP, VRRP_HEADER_LENGTH, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './constants.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS, IPPROTO_VRRP, VRRP_HEADER_LENGTH, VRRP_TTL, VRRP_TYPE_ADVERTISEMENT } from './constants.js';
 import { advertLength, computeChecksum, intervalFromWire, type VrrpVersion } from './advert.js';
+import { verifyAh } from './ah.js';
 import { bytesEqual, formatIp, isMulticastBytes, type IpFamily } from './inet.js';
 import type { IpPacket } from './frame.js';
 
@@ -26,6 +27,10 @@ export const DROP_REASONS = [
   'interval-mismatch',
   'interval-invalid',
   'unicast-source-unknown',
+  // After checkAdvert, by the engine with the instance's counter (AhSequenceCounter, ah.ts): an
+  // authenticated AH advert whose sequence number is not above the instance's (keepalived:
+  // "sequence number already processed"): a replay, or a peer that restarted its count.
+  'ah-replay',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -36,8 +41,10 @@ export interface AdvertExpectations {
   readonly advertIntervalMs: number;
   /** VRRPv2: AUTH_NONE, AUTH_PASS or AUTH_AH. */
   readonly authType: number;
-  /** VRRPv2 PASS: the 8 bytes the peer must send. */
+  /** VRRPv2 PASS: the 8 bytes the peer must send; AH: the 8-byte HMAC key (`ahKey`). */
   readonly authData?: Uint8Array;
+  /** AH: the instance uses unicast peers, so the TTL is zeroed in the ICV (keepalived). */
+  readonly ahZeroTtl?: boolean;
   /** The configured VIPs as bytes (for the address-list comparison). */
   readonly addresses: readonly Uint8Array[];
   /** `v3_checksum_as_v2`: also accept a VRRPv3 IPv4 checksum without the pseudo-header. */
@@ -62,6 +69,11 @@ export interface AcceptedAdvert {
   readonly addresses: readonly string[];
   /** The Ethernet source, when the advert came from a captured frame (set by the engine). */
   readonly sourceMac?: string;
+  /**
+   * AH: the sequence number of an advert whose ICV and SPI are good. The replay check against
+   * the instance's counter is the caller's (`AhSequenceCounter.accept`; drop reason `ah-replay`).
+   */
+  readonly ahSequence?: number;
 }
 
 export type CheckResult<T extends AdvertExpectations> =
@@ -78,7 +90,8 @@ function drop<T extends AdvertExpectations>(reason: DropReason, vrid?: number, i
 /**
  * Checks one received VRRP packet. Order (keepalived's vrrp_in_chk, cheapest first):
  * length, version, type, TTL (multicast only, RFC 5798 §7.1; keepalived does not require 255 on
- * unicast), VRID, version vs. the instance, checksum, auth type, auth data, interval (v2: equal to ours; v3: not 0), source
+ * unicast), VRID, version vs. the instance, checksum, AH present iff configured, auth type, auth
+ * data (PASS bytes, or the AH ICV and SPI), interval (v2: equal to ours; v3: not 0), source
  * (check_unicast_src), then the address list (flag only).
  */
 export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, lookup: InstanceLookup<T>): CheckResult<T> {
@@ -106,6 +119,9 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
     sumOk = computeChecksum(msg, version, family, packet.source, packet.destination, true) === wireSum;
   }
   if (!sumOk) return drop('checksum-invalid', vrid, instance);
+  // keepalived: "Received AH header but auth type not AH" / "No AH header but auth type is AH"
+  // (a VRRPv3 instance has no authentication, so AH is a mismatch there too).
+  if ((packet.ah !== undefined) !== (instance.authType === AUTH_AH)) return drop('auth-type-mismatch', vrid, instance);
 
   const addrLen = family === 'ipv4' ? 4 : 16;
   if (version === 2) {
@@ -114,8 +130,14 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
     if (authType === AUTH_PASS) {
       const off = VRRP_HEADER_LENGTH + count * addrLen;
       if (!instance.authData || !constantTimeEqual(msg, off, instance.authData)) return drop('auth-mismatch', vrid, instance);
+    } else if (authType === AUTH_AH) {
+      // RFC 2402 as keepalived checks it: the ICV over the IP header (mutable fields zeroed), the
+      // AH header and the whole message to the end of the packet, then SPI = source. A wrong key
+      // counts like a wrong password (keepalived: auth_failure for both).
+      if (!packet.ah || !instance.authData || verifyAh(packet.ah, packet.source, m, instance.authData, instance.ahZeroTtl ?? false) !== 'ok') {
+        return drop('auth-mismatch', vrid, instance);
+      }
     } else if (authType !== AUTH_NONE) {
-      // AH is configured nowhere we accept (the config refuses it), so any AH advert mismatches.
       return drop('auth-type-mismatch', vrid, instance);
     }
   }
@@ -153,6 +175,7 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
       ttl: packet.ttl,
       addressListMismatch: mismatch,
       addresses,
+      ...(packet.ah ? { ahSequence: packet.ah.sequence } : {}),
     },
   };
 }

@@ -2,6 +2,12 @@
 
 /** IANA protocol number of VRRP (RFC 5798 §5.1.1.4). */
 export const IPPROTO_VRRP = 112;
+/** IANA protocol number of the IP Authentication Header (RFC 2402): VRRPv2 `auth_type AH`. */
+export const IPPROTO_AH = 51;
+/** keepalived's sizeof(ipsec_ah_t): next header, payload length, reserved, SPI, sequence, 96-bit ICV. */
+export const AH_HEADER_LENGTH = 24;
+/** IPv6 next header of ICMPv6 (RFC 4443), which carries Neighbor Discovery (RFC 4861). */
+export const IPPROTO_ICMPV6 = 58;
 /** RFC 5798 §5.1.1.3: adverts are sent with TTL / Hop Limit 255 and MUST be checked for it. */
 export const VRRP_TTL = 255;
 /** DSCP CS6 (network control), as keepalived sends: TOS byte 0xc0. */

@@ -4,10 +4,12 @@
  * Parsing allocates only subarray views; addresses stay bytes until someone needs text.
  */
 import {
+  AH_HEADER_LENGTH,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
   ETHERTYPE_VLAN,
+  IPPROTO_AH,
   IPPROTO_VRRP,
   VRRP_TOS,
   VRRP_TTL,
@@ -21,8 +23,23 @@ export interface IpPacket {
   readonly destination: Uint8Array;
   /** IPv4 TTL or IPv6 Hop Limit. */
   readonly ttl: number;
+  /**
+   * The upper-layer protocol: past IPv6 extension headers, and past an IPv4 Authentication
+   * Header that carries VRRP (then `ah` is set and this is 112).
+   */
   readonly protocol: number;
   readonly payload: Uint8Array;
+  /** The IPv4 Authentication Header (RFC 2402) the VRRP message came in (VRRPv2 `auth_type AH`). */
+  readonly ah?: AhHeader;
+}
+
+/** An AH header of a received IPv4 packet (views into the frame), for `verifyAh` (ah.ts). */
+export interface AhHeader {
+  /** The whole IPv4 header (with options), as received: the ICV covers it. */
+  readonly ipHeader: Uint8Array;
+  /** The 24 AH bytes (next header, payload length, reserved, SPI, sequence number, ICV). */
+  readonly header: Uint8Array;
+  readonly sequence: number;
 }
 
 export interface EthernetHeader {
@@ -64,12 +81,29 @@ export function parseIpv4Packet(bytes: Uint8Array): IpPacket | IpParseError {
   if (finishChecksum(sumWords(bytes, 0, ihl)) !== 0) return 'ip-header-invalid';
   // A fragment is not a whole advert: MF set or a non-zero fragment offset.
   if ((((bytes[6]! << 8) | bytes[7]!) & 0x3fff) !== 0) return 'ip-header-invalid';
+  const protocol = bytes[9]!;
+  // An AH header whose next header is VRRP (keepalived's `auth_type AH`): the packet is VRRP,
+  // with the AH header beside it. AH for anything else stays protocol 51 (keepalived ignores it).
+  if (protocol === IPPROTO_AH && total > ihl && bytes[ihl] === IPPROTO_VRRP) {
+    if (total - ihl < AH_HEADER_LENGTH) return 'ip-header-invalid';
+    const header = bytes.subarray(ihl, ihl + AH_HEADER_LENGTH);
+    const sequence = ((header[8]! << 24) | (header[9]! << 16) | (header[10]! << 8) | header[11]!) >>> 0;
+    return {
+      family: 'ipv4',
+      source: bytes.subarray(12, 16),
+      destination: bytes.subarray(16, 20),
+      ttl: bytes[8]!,
+      protocol: IPPROTO_VRRP,
+      payload: bytes.subarray(ihl + AH_HEADER_LENGTH, total),
+      ah: { ipHeader: bytes.subarray(0, ihl), header, sequence },
+    };
+  }
   return {
     family: 'ipv4',
     source: bytes.subarray(12, 16),
     destination: bytes.subarray(16, 20),
     ttl: bytes[8]!,
-    protocol: bytes[9]!,
+    protocol,
     payload: bytes.subarray(ihl, total),
   };
 }

@@ -21,6 +21,14 @@ export function internetChecksum(bytes: Uint8Array, start = 0, end = bytes.lengt
   return finishChecksum(sumWords(bytes, start, end));
 }
 
+/**
+ * Sum of the IPv6 pseudo-header words (RFC 8200 §8.1: source, destination, 32-bit upper-layer
+ * length, three zero bytes, next header) for an upper-layer checksum such as ICMPv6's (RFC 4443 §2.3).
+ */
+export function ipv6PseudoHeaderSum(source: Uint8Array, destination: Uint8Array, upperLayerLength: number, nextHeader: number): number {
+  return sumWords(source, 0, 16) + sumWords(destination, 0, 16) + (upperLayerLength >>> 16) + (upperLayerLength & 0xffff) + nextHeader;
+}
+
 const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /**

@@ -2,13 +2,17 @@
  * An in-memory Ethernet LAN in simulated time. Each node runs a real VrrpEngine; its adverts are
  * encoded by the real codec into Ethernet frames and decoded by the receivers' engines, so the
  * whole election runs through the same bytes as on a wire. Nodes can be killed (no goodbye),
- * stopped (priority 0), partitioned and healed; a client's ARP cache follows the GARPs.
+ * stopped (priority 0), partitioned and healed; a client's ARP cache follows the GARPs, and its
+ * IPv6 neighbour cache the neighbour advertisements. Each node's "kernel" answers ARP requests
+ * and neighbour solicitations for the addresses it holds, agent or not.
  */
 import { AgentBus } from '../../src/events/index.js';
 import { encodeAdvert } from '../../src/protocol/advert.js';
-import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseEthernet } from '../../src/protocol/frame.js';
+import { encodeAhAdvertPacket } from '../../src/protocol/ah.js';
+import { buildEthernetFrame, buildIpv4Header, buildIpv6Header, multicastMac, parseEthernet, parseFrame } from '../../src/protocol/frame.js';
 import { parseArp, claimsAddress, ARP_REQUEST, ARP_REPLY } from '../../src/protocol/arp.js';
 import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../src/protocol/constants.js';
+import { buildNeighbourAdvert, parseNeighbourAdvert, parseNeighbourSolicitation } from '../../src/protocol/ndp.js';
 import { formatMac, ipBytes, isMulticast, parseMac } from '../../src/protocol/inet.js';
 import { VrrpEngine, type FrameOutcome } from '../../src/core/engine.js';
 import { EventBus, type VrrpEvent, type StateChangedEvent } from '../../src/events/index.js';
@@ -36,6 +40,8 @@ export class FakeNode {
   alive = false;
   linkUp = true;
   segment = 0;
+  /** net.ipv6.conf.eth0.forwarding: the Router flag of the node's NAs. */
+  ipv6Forwarding = false;
   readonly mac: string;
   readonly iface: string;
 
@@ -57,21 +63,28 @@ export class FakeNode {
   readonly interfaces: InterfaceInfo = {
     mac: (iface) => (iface === this.iface ? this.mac : undefined),
     primaryAddress: (iface, family) => (iface !== this.iface ? undefined : family === 'ipv4' ? this.init.ipv4 : this.init.ipv6),
+    ipv6Forwarding: (iface) => iface === this.iface && this.ipv6Forwarding,
   };
 
   private readonly transport: AdvertTransport = {
     send: (a: OutgoingAdvert) => {
       if (!this.alive || !this.linkUp) return;
       for (const dst of a.destinations) {
-        const msg = encodeAdvert(a.fields, { family: a.family, source: a.source, destination: dst, checksumAsV2: a.checksumAsV2 });
         const src = ipBytes(a.source);
         const dstBytes = ipBytes(dst);
-        const ip = a.family === 'ipv4'
-          ? buildIpv4Header({ source: src, destination: dstBytes, payloadLength: msg.length, id: 1 })
-          : buildIpv6Header({ source: src, destination: dstBytes, payloadLength: msg.length });
-        const packet = new Uint8Array(ip.length + msg.length);
-        packet.set(ip);
-        packet.set(msg, ip.length);
+        let packet: Uint8Array;
+        if (a.fields.ah && a.family === 'ipv4') {
+          // auth_type AH: the whole IPv4 packet with its AH header, as the raw transport sends it.
+          packet = encodeAhAdvertPacket(a.fields, { source: a.source, destination: dst, id: 1 });
+        } else {
+          const msg = encodeAdvert(a.fields, { family: a.family, source: a.source, destination: dst, checksumAsV2: a.checksumAsV2 });
+          const ip = a.family === 'ipv4'
+            ? buildIpv4Header({ source: src, destination: dstBytes, payloadLength: msg.length, id: 1 })
+            : buildIpv6Header({ source: src, destination: dstBytes, payloadLength: msg.length });
+          packet = new Uint8Array(ip.length + msg.length);
+          packet.set(ip);
+          packet.set(msg, ip.length);
+        }
         const dstMac = isMulticast(dst) ? multicastMac(dstBytes) : parseMac(this.lan.macOf(dst) ?? 'ff:ff:ff:ff:ff:ff')!;
         this.lan.transmit(this, buildEthernetFrame(dstMac, parseMac(this.mac)!, a.family === 'ipv4' ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, packet));
       }
@@ -128,6 +141,7 @@ export class FakeNode {
     if (!this.linkUp) return;
     // The kernel answers ARP for the addresses it holds, agent or not (as after kill -9).
     this.answerArp(frame);
+    this.answerNeighbourSolicitation(frame);
     if (!this.alive || !this.engine) return;
     const outcome = this.engine.handleFrame(this.iface, frame);
     this.outcomes.push(outcome);
@@ -152,6 +166,31 @@ export class FakeNode {
     this.lan.transmit(this, reply);
   }
 
+  /** RFC 4861 §7.2.4, as Linux answers: a solicited NA to the solicitor (all nodes for a DAD probe from ::). */
+  private answerNeighbourSolicitation(frame: Uint8Array): void {
+    const p = parseFrame(frame);
+    if (p.kind !== 'ip' || p.ip.family !== 'ipv6') return;
+    const ns = parseNeighbourSolicitation(p.ethernet, p.ip);
+    if (!ns) return;
+    const held = ns.target === this.init.ipv6 || this.vips.has(`${this.iface}/${ns.target}`);
+    if (!held) return;
+    const dad = ns.ipSource === '::';
+    this.lan.transmit(
+      this,
+      buildNeighbourAdvert({
+        sourceMac: this.mac,
+        ...(dad ? {} : { destinationMac: ns.sourceMac }),
+        source: ns.target,
+        destination: dad ? 'ff02::1' : ns.ipSource,
+        target: ns.target,
+        router: this.ipv6Forwarding,
+        solicited: !dad,
+        override: true,
+        targetMac: this.mac,
+      }),
+    );
+  }
+
   state(instance = 'VI_1'): string | undefined {
     return this.alive ? this.engine?.routers.get(instance)?.state : undefined;
   }
@@ -159,7 +198,7 @@ export class FakeNode {
 
 export class FakeLan {
   readonly nodes: FakeNode[] = [];
-  /** The client's ARP cache: IP → MAC, as GARPs and replies set it. */
+  /** The client's neighbour caches: IPv4 → MAC as GARPs and replies set it; IPv6 → MAC as NAs with the Override flag set it. */
   readonly clientArp = new Map<string, string>();
   readonly wire: { atMs: number; from: string; frame: Uint8Array }[] = [];
   recordWire = false;
@@ -205,6 +244,13 @@ export class FakeLan {
     if (eth?.etherType === 0x0806 && from.segment === 0) {
       const arp = parseArp(eth);
       if (arp && claimsAddress(arp, arp.senderIp)) this.clientArp.set(arp.senderIp, arp.senderMac);
+    }
+    if (eth?.etherType === ETHERTYPE_IPV6 && from.segment === 0) {
+      const p = parseFrame(frame);
+      const na = p.kind === 'ip' ? parseNeighbourAdvert(p.ethernet, p.ip) : undefined;
+      // RFC 4861 §7.2.5: the Override flag replaces the cached link-layer address. The client
+      // hears NAs to all nodes; a solicited one goes to the solicitor only.
+      if (na && na.override && !na.solicited) this.clientArp.set(na.target, na.targetMac);
     }
     const dst = eth ? formatMac(eth.destinationMac) : '';
     for (const n of this.nodes) {

@@ -36,7 +36,7 @@ export function peerOf(view: () => PeerInstance[]): PeerClient {
   return { fetch: async () => view() };
 }
 
-export const PEER_GUARD: GuardConfig = { ...DEFAULT_GUARD, peers: [{ host: 'peer', port: 9650 }], sources: new Set(['pcap', 'arp', 'peer']) };
+export const PEER_GUARD: GuardConfig = { ...DEFAULT_GUARD, peers: [{ host: 'peer', port: 11200 }], sources: new Set(['pcap', 'arp', 'peer']) };
 
 /** Lets the fake clock run `ms` in steps, so the guard's async peer polls settle in between. */
 export async function run(lan: FakeLan, ms: number, stepMs = 50): Promise<void> {

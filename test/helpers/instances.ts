@@ -50,6 +50,7 @@ export function instance(init: InstanceInit = {}): VrrpInstanceConfig {
     garpMasterRefreshMs: 0,
     garpMasterRefreshRepeat: 1,
     garpIntervalMs: 0,
+    gnaIntervalMs: 0,
     garpLowerPrioDelayMs: 5000,
     garpLowerPrioRepeat: 5,
     notify: {},

@@ -28,7 +28,7 @@ function guardFile(env: NetEnv, name: string, body: string[]): string {
 
 
 function healthz(env: NetEnv, host: string): { code: number; body: { status: string; reasons: { instance: string; cause: string }[] } } {
-  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', '-w', '\n%{http_code}', 'http://127.0.0.1:9650/healthz']);
+  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', '-w', '\n%{http_code}', 'http://127.0.0.1:11200/healthz']);
   const lines = r.stdout.trimEnd().split('\n');
   const code = Number(lines.pop());
   return { code, body: JSON.parse(lines.join('\n')) };
@@ -55,8 +55,8 @@ function alerts(env: NetEnv): { labels: Record<string, string>; status: { state:
 }
 
 async function pair(env: NetEnv, opts: { guard1?: string[]; guard2?: string[]; i1?: object; i2?: object } = {}): Promise<[LabRouter, LabRouter]> {
-  const g1 = guardFile(env, 'r1', opts.guard1 ?? ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:9650', 'alertmanager http://10.251.0.10:9093']);
-  const g2 = guardFile(env, 'r2', opts.guard2 ?? ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:9650', 'alertmanager http://10.251.0.10:9093']);
+  const g1 = guardFile(env, 'r1', opts.guard1 ?? ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:11200', 'alertmanager http://10.251.0.10:9093']);
+  const g2 = guardFile(env, 'r2', opts.guard2 ?? ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:11200', 'alertmanager http://10.251.0.10:9093']);
   const r1 = env.router('r1', 'keepwatch', { routerId: 'node1', instances: [fastInstance(150, opts.i1)] }, ['--guard-config', g1]);
   const r2 = env.router('r2', 'keepwatch', { routerId: 'node2', instances: [fastInstance(100, opts.i2)] }, ['--guard-config', g2]);
   r1.start();
@@ -71,7 +71,7 @@ test('VRRP cut by nftables: both go master, the guard demotes the lower priority
     startAlertmanager(env);
     const [r1, r2] = await pair(env);
     assert.equal(metric(env, 'r1', 'keepwatch_split_brain'), 0);
-    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:9650' }), 1);
+    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:11200' }), 1);
     const cutAt = Date.now();
     env.lab.setVrrpCut(true);
     // r2 stops hearing r1: master after Master_Down_Interval; the guard finds r1 holding the VIP.
@@ -109,7 +109,7 @@ test('VRRP cut by nftables: both go master, the guard demotes the lower priority
 
 test('the winner dies during a conflict: the held node takes the VIP within Master_Down_Interval plus a margin', { skip: !haveNft && 'nft missing' }, async () => {
   await withLab(async (env) => {
-    const [r1, r2] = await pair(env, { guard1: ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:9650'], guard2: ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:9650'] });
+    const [r1, r2] = await pair(env, { guard1: ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:11200'], guard2: ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:11200'] });
     env.lab.setVrrpCut(true);
     await waitFor('r2 held', () => r2.transitions.some((t) => t.cause === 'guard-demotion') && livingHolders(env).join() === 'r1', 10_000);
     await sleep(1000);
@@ -141,7 +141,7 @@ test('mismatched auth_pass without a peer agent: detected by pcap with the drop 
     r2.start();
     await waitFor('both suspect a split brain', () => metric(env, 'r1', 'keepwatch_split_brain_suspected') === 1 && metric(env, 'r2', 'keepwatch_split_brain_suspected') === 1, 20_000, 250);
     await waitFor('a pcap detection on r2', () => metric(env, 'r2', 'keepwatch_split_brain_detections_total', { source: 'pcap' }) >= 1, 5000, 250);
-    const state = JSON.parse(env.lab.exec('r2', 'curl', ['-s', 'http://127.0.0.1:9650/v1/state']).stdout) as { instances: { guard: { held: string | null; suspected: boolean; evidence: { source: string; detail: string; authenticated: boolean }[] } }[] };
+    const state = JSON.parse(env.lab.exec('r2', 'curl', ['-s', 'http://127.0.0.1:11200/v1/state']).stdout) as { instances: { guard: { held: string | null; suspected: boolean; evidence: { source: string; detail: string; authenticated: boolean }[] } }[] };
     const guard = state.instances[0]!.guard;
     assert.equal(guard.held, null);
     assert.ok(guard.evidence.some((e) => e.source === 'pcap' && /auth-mismatch/.test(e.detail) && !e.authenticated), JSON.stringify(guard.evidence));
@@ -156,13 +156,13 @@ test('mismatched auth_pass without a peer agent: detected by pcap with the drop 
 
 test('mismatched auth_pass with the signed peer cross-check: the peer vouches for its MAC, the lower priority yields', async () => {
   await withLab(async (env) => {
-    const g = (peer: string) => ['interval 0.5', 'secret_file $SECRET', `peer ${peer}:9650`];
+    const g = (peer: string) => ['interval 0.5', 'secret_file $SECRET', `peer ${peer}:11200`];
     const r1 = env.router('r1', 'keepwatch', { instances: [{ priority: 150, advertInt: 1, password: 'aaaa', vips: [`${VIP}/24`] }] }, ['--guard-config', guardFile(env, 'r1', g('10.251.0.2'))]);
     const r2 = env.router('r2', 'keepwatch', { instances: [{ priority: 100, advertInt: 1, password: 'bbbb', vips: [`${VIP}/24`] }] }, ['--guard-config', guardFile(env, 'r2', g('10.251.0.1'))]);
     r1.start();
     r2.start();
     await waitFor('r2 held by the guard, r1 sole holder', () => r2.transitions.some((t) => t.cause === 'guard-demotion') && livingHolders(env).join() === 'r1', 20_000);
-    const state = JSON.parse(env.lab.exec('r2', 'curl', ['-s', 'http://127.0.0.1:9650/v1/state']).stdout) as { instances: { guard: { held: string | null; evidence: { source: string; detail: string }[] } }[] };
+    const state = JSON.parse(env.lab.exec('r2', 'curl', ['-s', 'http://127.0.0.1:11200/v1/state']).stdout) as { instances: { guard: { held: string | null; evidence: { source: string; detail: string }[] } }[] };
     const guard = state.instances[0]!.guard;
     assert.match(guard.held ?? '', /priority 100 < 150/);
     assert.equal(metric(env, 'r2', 'keepwatch_split_brain'), 1);
@@ -192,7 +192,7 @@ for (const [label, kaPrio, kwPrio] of [['keepalived higher: keepwatch yields', 1
         await waitFor('keepalived went master too, keepwatch flags it', () => ka.state === 'master' && metric(env, 'r2', 'keepwatch_split_brain') + metric(env, 'r2', 'keepwatch_split_brain_suspected') === 1, 10_000);
         await sleep(2000);
         assert.equal(kw.state, 'master', 'keepwatch keeps the VIP (higher priority)');
-        assert.ok(kw.logLines.some((l) => l.includes('"decision":"keep"')));
+        assert.ok(kw.logLines.some((l) => l.includes('"vrrp.guard.decision":"keep"')));
         const confirmed = metric(env, 'r2', 'keepwatch_split_brain') === 1;
         assert.equal(healthz(env, 'r2').code, confirmed ? 503 : 200, 'red only while it sees an authenticated second holder');
       }
@@ -203,7 +203,7 @@ for (const [label, kaPrio, kwPrio] of [['keepalived higher: keepwatch yields', 1
 test('a witness breaks the tie for isolation: the node that cannot reach it yields, even with the higher priority', { skip: !haveNft && 'nft missing' }, async () => {
   await withLab(async (env) => {
     // The client stands in for the gateway. r1 (priority 150) stops hearing it; VRRP is cut too.
-    const g = (peer: string) => ['interval 0.5', 'secret_file $SECRET', `peer ${peer}:9650`, 'witness 10.251.0.10'];
+    const g = (peer: string) => ['interval 0.5', 'secret_file $SECRET', `peer ${peer}:11200`, 'witness 10.251.0.10'];
     const [r1, r2] = await pair(env, { guard1: g('10.251.0.2'), guard2: g('10.251.0.1') });
     assert.equal(metric(env, 'r1', 'keepwatch_guard_witness_up'), 1);
     assert.equal(metric(env, 'r2', 'keepwatch_guard_witness_up'), 1);
@@ -232,8 +232,8 @@ test('a witness breaks the tie for isolation: the node that cannot reach it yiel
 
 test('forged, unsigned and replayed cross-check messages are refused and counted; nobody is demoted', async () => {
   await withLab(async (env) => {
-    env.lab.spawn('client', process.execPath, [FAKE_PEER, '9650', 'forged']);
-    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.10:9650']);
+    env.lab.spawn('client', process.execPath, [FAKE_PEER, '11200', 'forged']);
+    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.10:11200']);
     const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150)] }, ['--guard-config', g1]);
     r1.start();
     await waitFor('r1 master', () => r1.state === 'master', 10_000);
@@ -242,13 +242,13 @@ test('forged, unsigned and replayed cross-check messages are refused and counted
     assert.equal(metric(env, 'r1', 'keepwatch_guard_demotions_total'), 0);
     assert.equal(metric(env, 'r1', 'keepwatch_split_brain'), 0);
     // Requests to r1's endpoint: unsigned, forged, then a valid one replayed.
-    const url = 'http://10.251.0.1:9650/v1/guard';
+    const url = 'http://10.251.0.1:11200/v1/guard';
     const code = (headers: string[]) => Number(env.lab.exec('client', 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', ...headers.flatMap((h) => ['-H', h]), url]).stdout);
     assert.equal(code([]), 401);
     const ts = Date.now();
     const nonce = newNonce();
     assert.equal(code([`x-keepwatch-timestamp: ${ts}`, `x-keepwatch-nonce: ${nonce}`, `x-keepwatch-signature: ${'ab'.repeat(32)}`]), 401);
-    const id = { from: 'client', to: '10.251.0.1:9650' };
+    const id = { from: 'client', to: '10.251.0.1:11200' };
     const named = [`x-keepwatch-from: ${id.from}`, `x-keepwatch-to: ${id.to}`];
     const sig = signRequest(Buffer.from(SECRET), 'GET', '/v1/guard', ts, nonce, id);
     const valid = [`x-keepwatch-timestamp: ${ts}`, `x-keepwatch-nonce: ${nonce}`, `x-keepwatch-signature: ${sig}`, ...named];
@@ -261,21 +261,21 @@ test('forged, unsigned and replayed cross-check messages are refused and counted
     for (const reason of ['unsigned', 'replayed', 'stale']) assert.ok(metric(env, 'r1', 'keepwatch_guard_rejected_total', { reason }) >= 1, reason);
     const logs = r1.logLines.join('\n');
     assert.ok(!logs.includes(SECRET), 'the secret never appears in the log');
-    assert.ok(!env.lab.exec('r1', 'curl', ['-s', 'http://127.0.0.1:9650/metrics']).stdout.includes(SECRET));
+    assert.ok(!env.lab.exec('r1', 'curl', ['-s', 'http://127.0.0.1:11200/metrics']).stdout.includes(SECRET));
     assert.equal(r1.state, 'master');
   });
 });
 
 test("the peer agent's HTTP is down while VRRP is healthy: only peer_up 0, no split-brain flag", async () => {
   await withLab(async (env) => {
-    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:9650']);
+    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:11200']);
     const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150)] }, ['--guard-config', g1]);
     const r2 = env.router('r2', 'keepwatch', { instances: [fastInstance(100)] }, ['--listen', 'off']);
     r1.start();
     r2.start();
     await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
     await sleep(2500);
-    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:9650' }), 0);
+    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:11200' }), 0);
     assert.equal(metric(env, 'r1', 'keepwatch_split_brain'), 0);
     assert.equal(healthz(env, 'r1').code, 200);
     assert.equal(r1.state, 'master');

@@ -78,10 +78,10 @@ export function fastInstance(priority: number, extra: Partial<RouterConfigSpec['
 
 /**
  * The sum of a metric's series on a host's agent that carry `labels` (NaN when none do), read
- * from a live scrape of http://127.0.0.1:9650/metrics inside its namespace.
+ * from a live scrape of http://127.0.0.1:11200/metrics inside its namespace.
  */
 export function metric(env: NetEnv, host: string, name: string, labels: Record<string, string> = {}): number {
-  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
+  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:11200/metrics']).stdout;
   let sum = 0;
   let found = false;
   for (const line of out.split('\n')) {
@@ -95,7 +95,7 @@ export function metric(env: NetEnv, host: string, name: string, labels: Record<s
 
 /** Whether a backup's agent has heard `master` (its /v1/state names it as the current master). */
 export function hears(env: NetEnv, host: string, master: string): boolean {
-  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/v1/state']);
+  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:11200/v1/state']);
   try {
     const s = JSON.parse(r.stdout) as { instances: { state: string; master: { address: string; self: boolean } | null }[] };
     return s.instances.every((i) => i.state === 'backup' && i.master?.address === master && !i.master.self);

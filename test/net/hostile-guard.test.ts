@@ -19,7 +19,7 @@ const ATTACKER = fileURLToPath(new URL('./attacker.ts', import.meta.url));
 const haveTshark = spawnSync('tshark', ['--version']).status === 0;
 
 function healthCode(env: NetEnv, host: string): number {
-  return Number(env.lab.exec(host, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:9650/healthz']).stdout);
+  return Number(env.lab.exec(host, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:11200/healthz']).stdout);
 }
 
 function rssMb(r: LabRouter): number {

@@ -35,7 +35,7 @@ function guardFile(env: NetEnv, name: string, body: string[]): string {
 }
 
 function healthCode(env: NetEnv, host: string): number {
-  return Number(env.lab.exec(host, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:9650/healthz']).stdout);
+  return Number(env.lab.exec(host, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:11200/healthz']).stdout);
 }
 
 function rssMb(r: LabRouter): number {
@@ -79,31 +79,31 @@ function jsonLines(child: ChildProcess): Record<string, unknown>[] {
 
 test('the peer endpoint refuses unsigned, stale, replayed, cross-node-replayed, rewritten and oversized requests, and counts each', async () => {
   await withLab(async (env) => {
-    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:9650']);
-    const g2 = guardFile(env, 'r2', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:9650']);
+    const g1 = guardFile(env, 'r1', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.2:11200']);
+    const g2 = guardFile(env, 'r2', ['interval 0.5', 'secret_file $SECRET', 'peer 10.251.0.1:11200']);
     const r1 = env.router('r1', 'keepwatch', { routerId: 'node1', instances: [fastInstance(150)] }, ['--guard-config', g1, '--metrics-cache-ms', '1000']);
     const r2 = env.router('r2', 'keepwatch', { routerId: 'node2', instances: [fastInstance(100)] }, ['--guard-config', g2]);
     r1.start();
     r2.start();
     await waitFor('r1 master, r2 hears it', () => r1.state === 'master' && r2.state === 'backup' && hears(env, 'r2', '10.251.0.1'), 15_000, 100);
     // The real agents' own cross-check works: their `to` is an identity of the other.
-    await waitFor('both peers up', () => metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:9650' }) === 1 && metric(env, 'r2', 'keepwatch_guard_peer_up', { peer: '10.251.0.1:9650' }) === 1, 5000, 100);
+    await waitFor('both peers up', () => metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:11200' }) === 1 && metric(env, 'r2', 'keepwatch_guard_peer_up', { peer: '10.251.0.1:11200' }) === 1, 5000, 100);
     const transitions = r1.transitions.length + r2.transitions.length;
 
-    assert.equal(guardCode(env, '10.251.0.1:9650', []), 401, 'unsigned');
-    assert.equal(guardCode(env, '10.251.0.1:9650', signedHeaders({ to: '10.251.0.1:9650', ts: Date.now() - 120_000 })), 401, 'stale');
-    const once = signedHeaders({ to: '10.251.0.1:9650' });
-    assert.equal(guardCode(env, '10.251.0.1:9650', once), 200, 'a valid request');
-    assert.equal(guardCode(env, '10.251.0.1:9650', once), 401, 'the same again: replayed');
-    assert.equal(guardCode(env, '10.251.0.1:9650', signedHeaders({ to: 'node1:9650' })), 200, 'addressed by router_id');
+    assert.equal(guardCode(env, '10.251.0.1:11200', []), 401, 'unsigned');
+    assert.equal(guardCode(env, '10.251.0.1:11200', signedHeaders({ to: '10.251.0.1:11200', ts: Date.now() - 120_000 })), 401, 'stale');
+    const once = signedHeaders({ to: '10.251.0.1:11200' });
+    assert.equal(guardCode(env, '10.251.0.1:11200', once), 200, 'a valid request');
+    assert.equal(guardCode(env, '10.251.0.1:11200', once), 401, 'the same again: replayed');
+    assert.equal(guardCode(env, '10.251.0.1:11200', signedHeaders({ to: 'node1:11200' })), 200, 'addressed by router_id');
     // Captured on its way to r2 (r2 accepts it), then played to r1.
-    const captured = signedHeaders({ to: '10.251.0.2:9650' });
-    assert.equal(guardCode(env, '10.251.0.2:9650', captured), 200);
-    assert.equal(guardCode(env, '10.251.0.1:9650', captured), 401, 'cross-node replay');
-    const fresh = signedHeaders({ to: '10.251.0.2:9650' });
-    assert.equal(guardCode(env, '10.251.0.1:9650', fresh), 401, 'even one r2 never saw');
-    assert.equal(guardCode(env, '10.251.0.1:9650', fresh.map((h) => (h.startsWith('x-keepwatch-to:') ? 'x-keepwatch-to: 10.251.0.1:9650' : h))), 401, 'its `to` rewritten');
-    const big = env.lab.exec('client', 'curl', ['-s', '-w', '\n%{http_code}', '--max-time', '3', '-H', `X-Big: ${'a'.repeat(16 * 1024)}`, 'http://10.251.0.1:9650/v1/guard']).stdout.split('\n');
+    const captured = signedHeaders({ to: '10.251.0.2:11200' });
+    assert.equal(guardCode(env, '10.251.0.2:11200', captured), 200);
+    assert.equal(guardCode(env, '10.251.0.1:11200', captured), 401, 'cross-node replay');
+    const fresh = signedHeaders({ to: '10.251.0.2:11200' });
+    assert.equal(guardCode(env, '10.251.0.1:11200', fresh), 401, 'even one r2 never saw');
+    assert.equal(guardCode(env, '10.251.0.1:11200', fresh.map((h) => (h.startsWith('x-keepwatch-to:') ? 'x-keepwatch-to: 10.251.0.1:11200' : h))), 401, 'its `to` rewritten');
+    const big = env.lab.exec('client', 'curl', ['-s', '-w', '\n%{http_code}', '--max-time', '3', '-H', `X-Big: ${'a'.repeat(16 * 1024)}`, 'http://10.251.0.1:11200/v1/guard']).stdout.split('\n');
     assert.equal(big.at(-1), '431', 'oversized headers');
     assert.deepEqual(JSON.parse(big[0]!), { error: 'request headers too large' });
 
@@ -116,7 +116,7 @@ test('the peer endpoint refuses unsigned, stale, replayed, cross-node-replayed, 
     assert.equal(metric(env, 'r1', 'keepwatch_http_requests_total', { handler: 'connection', code: '431' }), 1);
     assert.equal(r1.transitions.length + r2.transitions.length, transitions, 'nobody moved');
     assert.equal(metric(env, 'r1', 'keepwatch_guard_demotions_total'), 0);
-    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:9650' }), 1);
+    assert.equal(metric(env, 'r1', 'keepwatch_guard_peer_up', { peer: '10.251.0.2:11200' }), 1);
   });
 });
 
@@ -215,7 +215,7 @@ test('a slow-header client and a /metrics flood (64 keep-alive connections, 10 s
     const transitions = r1.transitions.length + r2.transitions.length;
     // One scrape for all three numbers, so they come from the same render.
     const hist = () => {
-      const body = env.lab.exec('r2', 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:9650/metrics']).stdout;
+      const body = env.lab.exec('r2', 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:11200/metrics']).stdout;
       const sum = (re: RegExp) => body.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       return {
         count: sum(/^keepwatch_vrrp_advert_interval_seconds_count[{ ]/),
@@ -225,14 +225,14 @@ test('a slow-header client and a /metrics flood (64 keep-alive connections, 10 s
     };
     const before = hist();
     // The flood comes from another host in real life: here it shares the two cores, so it runs niced.
-    const flood = env.lab.spawn('client', 'nice', ['-n', '10', process.execPath, '-e', FLOOD, '10.251.0.1', '9650', '10', '64']);
+    const flood = env.lab.spawn('client', 'nice', ['-n', '10', process.execPath, '-e', FLOOD, '10.251.0.1', '11200', '10', '64']);
     const result = jsonLines(flood);
     await new Promise<void>((r) => flood.once('exit', () => r()));
     await sleep(500);
     const after = hist();
     const adverts = after.count - before.count;
     const gaps = adverts - (after.within - before.within);
-    const r1Metrics = env.lab.exec('r1', 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:9650/metrics']).stdout;
+    const r1Metrics = env.lab.exec('r1', 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:11200/metrics']).stdout;
     const served = Number(/keepwatch_http_requests_total\{handler="\/metrics",code="200"\} (\d+)/.exec(r1Metrics)?.[1] ?? NaN);
     const refused = (code: string) => Number(new RegExp(`keepwatch_http_requests_total\\{handler="connection",code="${code}"\\} (\\d+)`).exec(r1Metrics)?.[1] ?? 0);
     process.stdout.write(

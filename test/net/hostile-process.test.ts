@@ -113,7 +113,7 @@ test('SIGUSR1/SIGUSR2: state and statistics dumps (log line + 0600 files), the m
     assert.ok(r1.running, 'r1 survives the signals');
     const listening = env.lab.exec('r1', 'ss', ['-ltnH']).stdout;
     assert.doesNotMatch(listening, /:9229\b/, `no inspector port in r1's namespace:\n${listening}`);
-    assert.match(listening, /:9650\b/, 'ss sees the namespace (the HTTP port is there)');
+    assert.match(listening, /:11200\b/, 'ss sees the namespace (the HTTP port is there)');
     assert.ok(!r1.logLines.some((l) => /Debugger listening/.test(l)));
 
     const data = join(dumps, 'keepwatch.data');
@@ -214,7 +214,7 @@ test('flight recorder: an unsafe directory is refused; planted symlinks are not 
     await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
     await r1.signal('SIGKILL');
     await waitFor('r2 master', () => r2.state === 'master', 5000);
-    await waitFor('r2 recorded the takeover', () => events(r2, 'flight-recorder').some((e) => String(e.file).includes('backup-master')), 3000);
+    await waitFor('r2 recorded the takeover', () => events(r2, 'flight-recorder').some((e) => String(e['vrrp.capture.file']).includes('backup-master')), 3000);
 
     const now = readdirSync(cap);
     for (const f of before) assert.ok(now.includes(f), `${f} (not ours) is still there`);

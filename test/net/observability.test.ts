@@ -24,7 +24,7 @@ interface Scrape {
 }
 
 function scrape(env: NetEnv, host: string): Scrape {
-  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:9650/metrics']);
+  const r = env.lab.exec(host, 'curl', ['-s', '--max-time', '3', 'http://127.0.0.1:11200/metrics']);
   assert.equal(r.status, 0, `scrape of ${host} failed: ${r.stderr}`);
   const types = new Map<string, string>();
   const samples: Scrape['samples'] = [];
@@ -90,13 +90,13 @@ test('metric contract on a live agent, values move through a failover; /healthz 
     assert.ok(value(before, `${METRICS.advertInterval.name}_count`, id) > 5, 'inter-arrival observed from pcap timestamps');
     assert.equal(value(before, METRICS.vipPresent.name, { ...id, vip: VIP }), 0);
 
-    const h1 = curlJson(env, 'r2', 'http://127.0.0.1:9650/healthz?state=master');
+    const h1 = curlJson(env, 'r2', 'http://127.0.0.1:11200/healthz?state=master');
     assert.equal(h1.code, 503, 'a backup is not master');
-    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:9650/healthz?state=master&instance=VI_1').code, 200);
-    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:9650/healthz?state=master&instance=nope').code, 503);
-    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:9650/healthz?bogus=1').code, 400);
-    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:9650/nope').code, 404);
-    const state = curlJson(env, 'r2', 'http://127.0.0.1:9650/v1/state').body as { instances: Record<string, unknown>[] };
+    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:11200/healthz?state=master&instance=VI_1').code, 200);
+    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:11200/healthz?state=master&instance=nope').code, 503);
+    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:11200/healthz?bogus=1').code, 400);
+    assert.equal(curlJson(env, 'r1', 'http://127.0.0.1:11200/nope').code, 404);
+    const state = curlJson(env, 'r2', 'http://127.0.0.1:11200/v1/state').body as { instances: Record<string, unknown>[] };
     const vi = state.instances[0]!;
     assert.equal(vi.state, 'backup');
     assert.deepEqual((vi.master as { address: string }).address, '10.251.0.1');
@@ -134,7 +134,7 @@ test('metric contract on a live agent, values move through a failover; /healthz 
     // FAULT: /healthz says 503 and why.
     env.lab.setLink('r2', false);
     await waitFor('r2 fault', () => r2.state === 'fault', 3000);
-    const h = curlJson(env, 'r2', 'http://127.0.0.1:9650/healthz');
+    const h = curlJson(env, 'r2', 'http://127.0.0.1:11200/healthz');
     assert.equal(h.code, 503);
     const body = h.body as { status: string; reasons: { instance: string; cause: string }[] };
     assert.equal(body.status, 'unhealthy');
@@ -207,7 +207,7 @@ test('a real Prometheus scrapes the agents and accepts every PromQL expression o
     mkdirSync(promDir, { recursive: true });
     writeFileSync(
       join(promDir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - ${fileURLToPath(new URL('../../alerts/keepwatch.rules.yml', import.meta.url))}\nscrape_configs:\n  - job_name: keepwatch\n    static_configs:\n      - targets: ['10.251.0.1:9650', '10.251.0.2:9650']\n`,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - ${fileURLToPath(new URL('../../alerts/keepwatch.rules.yml', import.meta.url))}\nscrape_configs:\n  - job_name: keepwatch\n    static_configs:\n      - targets: ['10.251.0.1:11200', '10.251.0.2:11200']\n`,
     );
     env.lab.spawn('client', 'prometheus', [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, '--web.listen-address=127.0.0.1:9090', '--log.level=warn']);
     await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
@@ -238,6 +238,6 @@ test('a real Prometheus scrapes the agents and accepts every PromQL expression o
     const series = q(`${METRICS.state.name}{state="master"} == 1`).body as { data: { result: { metric: Record<string, string> }[] } };
     assert.equal(series.data.result.length, 1, 'exactly one master in Prometheus');
     for (const l of INSTANCE_LABELS) assert.ok(l in series.data.result[0]!.metric);
-    assert.equal(series.data.result[0]!.metric.instance, '10.251.0.2:9650');
+    assert.equal(series.data.result[0]!.metric.instance, '10.251.0.2:11200');
   });
 });

@@ -11,7 +11,7 @@ import { withLab, keepwatchPair, sleep, type NetEnv } from './helpers.js';
 const SECONDS = Number(process.env.KW_SOAK_SECONDS) || 60;
 
 function histogram(env: NetEnv, host: string, name: string): { le: number; count: number }[] {
-  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:9650/metrics']).stdout;
+  const out = env.lab.exec(host, 'curl', ['-s', '--max-time', '2', 'http://127.0.0.1:11200/metrics']).stdout;
   return out
     .split('\n')
     .filter((l) => l.startsWith(`${name}_bucket{`))

@@ -138,6 +138,8 @@ test('GARP settings: global defaults flow into instances; instance values win', 
     [1000, 3, 60000, 2, 500, 10000, 1],
   );
   assert.deepEqual([w!.garpMasterDelayMs, w!.garpIntervalMs, w!.garpLowerPrioDelayMs], [10000, 1, 10000]);
+  // vrrp_gna_interval spaces the unsolicited NAs of every instance (keepalived has no instance keyword for it).
+  assert.deepEqual([v!.gnaIntervalMs, w!.gnaIntervalMs], [0.25, 0.25]);
 });
 
 test('tracking: scripts, track files and interfaces with weights; sync groups', () => {

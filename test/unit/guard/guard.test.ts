@@ -80,14 +80,14 @@ test('cross-check signatures: good ones pass; unsigned, forged, stale and replay
 });
 
 test('guard config: defaults, every keyword, errors with their place', () => {
-  const ok = parseGuardConfig('guard {\n  interval 0.5\n  hold_down 20\n  unknown_peer_policy yield\n  witness 10.0.0.254\n  secret_file /s\n  peer 10.0.0.2:9650\n  detect arp peer\n  alertmanager http://am:9093/\n}\n', 'g.conf', () => Buffer.from('a-very-long-shared-secret'));
+  const ok = parseGuardConfig('guard {\n  interval 0.5\n  hold_down 20\n  unknown_peer_policy yield\n  witness 10.0.0.254\n  secret_file /s\n  peer 10.0.0.2:11200\n  detect arp peer\n  alertmanager http://am:9093/\n}\n', 'g.conf', () => Buffer.from('a-very-long-shared-secret'));
   assert.deepEqual(ok.diagnostics, []);
   assert.equal(ok.config!.intervalMs, 500);
   assert.equal(ok.config!.holdDownMs, 20_000);
   assert.equal(ok.config!.unknownPeerPolicy, 'yield');
   assert.deepEqual([...ok.config!.sources].sort(), ['arp', 'peer']);
   assert.equal(ok.config!.alertmanagerUrl, 'http://am:9093');
-  assert.deepEqual(ok.config!.peers, [{ host: '10.0.0.2', port: 9650 }]);
+  assert.deepEqual(ok.config!.peers, [{ host: '10.0.0.2', port: 11200 }]);
   const bad = parseGuardConfig('guard {\n  intreval 1\n  unknown_peer_policy maybe\n  peer nohost\n  detect smoke\n}\n', 'g.conf', () => Buffer.from('x'));
   assert.deepEqual(bad.diagnostics.map(formatDiagnostic), [
     "g.conf:2:3: error: unknown keyword 'intreval' in guard; did you mean 'interval'?",
@@ -95,7 +95,7 @@ test('guard config: defaults, every keyword, errors with their place', () => {
     "g.conf:4:8: error: invalid peer 'nohost': expected HOST:PORT of another keepwatch agent",
     "g.conf:5:10: error: unknown detection source 'smoke': expected pcap, arp, peer",
   ]);
-  const noSecret = parseGuardConfig('guard {\n  peer 10.0.0.2:9650\n}\n', 'g.conf');
+  const noSecret = parseGuardConfig('guard {\n  peer 10.0.0.2:11200\n}\n', 'g.conf');
   assert.match(noSecret.diagnostics.map(formatDiagnostic).join('\n'), /'peer' needs a 'secret_file'/);
 });
 

@@ -39,7 +39,7 @@ function signed(opts: { from?: string; to?: string; ts?: number; nonce?: string;
   const ts = opts.ts ?? NOW;
   const nonce = opts.nonce ?? newNonce();
   const from = opts.from ?? 'node2';
-  const to = opts.to ?? '10.0.0.1:9650';
+  const to = opts.to ?? '10.0.0.1:11200';
   return {
     [HEADER_TIMESTAMP]: String(ts),
     [HEADER_NONCE]: nonce,
@@ -53,14 +53,14 @@ const partsOf = (h: Record<string, string>) => ({ timestamp: h[HEADER_TIMESTAMP]
 
 test('request signatures name sender and receiver: accepted only by the node they are addressed to', () => {
   const replay = new ReplayCache(WINDOW);
-  const mine = receiverIdentities({ address: '10.0.0.1', port: 9650 }, 'node1', 'host1');
+  const mine = receiverIdentities({ address: '10.0.0.1', port: 11200 }, 'node1', 'host1');
   const isMine = (to: string) => mine.has(to);
   const verify = (h: Record<string, string>, at = NOW) => verifyRequest(SECRET, 'GET', GUARD_PATH, partsOf(h), at, WINDOW, replay, isMine);
 
   assert.deepEqual(verify(signed()), { ok: true });
-  for (const to of ['node1:9650', 'host1:9650', 'NODE1:9650']) assert.deepEqual(verify(signed({ to })), { ok: true }, to);
+  for (const to of ['node1:11200', 'host1:11200', 'NODE1:11200']) assert.deepEqual(verify(signed({ to })), { ok: true }, to);
   // Addressed to another node, another port, or to nobody.
-  assert.deepEqual(verify(signed({ to: '10.0.0.2:9650' })), { ok: false, reason: 'wrong-receiver' });
+  assert.deepEqual(verify(signed({ to: '10.0.0.2:11200' })), { ok: false, reason: 'wrong-receiver' });
   assert.deepEqual(verify(signed({ to: '10.0.0.1:9651' })), { ok: false, reason: 'wrong-receiver' });
   assert.deepEqual(verify(signed({ to: 'not an endpoint' })), { ok: false, reason: 'wrong-receiver' });
   const noTo = signed();
@@ -70,8 +70,8 @@ test('request signatures name sender and receiver: accepted only by the node the
   anonymous[HEADER_SIGNATURE] = signRequest(SECRET, 'GET', GUARD_PATH, NOW, anonymous[HEADER_NONCE]!, { from: 'node2', to: '' });
   assert.deepEqual(verify(anonymous), { ok: false, reason: 'wrong-receiver' }, 'signed without a receiver: refused');
   // Rewriting `to` (or `from`) breaks the signature.
-  const h = signed({ to: '10.0.0.2:9650' });
-  assert.deepEqual(verify({ ...h, [HEADER_TO]: '10.0.0.1:9650' }), { ok: false, reason: 'bad-signature' });
+  const h = signed({ to: '10.0.0.2:11200' });
+  assert.deepEqual(verify({ ...h, [HEADER_TO]: '10.0.0.1:11200' }), { ok: false, reason: 'bad-signature' });
   assert.deepEqual(verify({ ...signed(), [HEADER_FROM]: 'node3' }), { ok: false, reason: 'bad-signature' });
   // The sender must name itself, within bounds.
   const noFrom = signed();
@@ -79,7 +79,7 @@ test('request signatures name sender and receiver: accepted only by the node the
   assert.deepEqual(verify(noFrom), { ok: false, reason: 'malformed' });
   assert.deepEqual(verify(signed({ from: 'x'.repeat(65) })), { ok: false, reason: 'malformed' });
   assert.deepEqual(verify(signed({ from: 'node 2' })), { ok: false, reason: 'malformed' });
-  assert.deepEqual(verify({ ...signed(), [HEADER_TO]: `${'a'.repeat(300)}:9650` }), { ok: false, reason: 'malformed' });
+  assert.deepEqual(verify({ ...signed(), [HEADER_TO]: `${'a'.repeat(300)}:11200` }), { ok: false, reason: 'malformed' });
   // The rest as before: forged, stale, replayed, garbled.
   assert.deepEqual(verify(signed({ secret: OTHER })), { ok: false, reason: 'bad-signature' });
   assert.deepEqual(verify(signed({ path: '/v1/state' })), { ok: false, reason: 'bad-signature' });
@@ -97,30 +97,30 @@ test('a signed request captured on its way to node A is refused by node B (and b
   const endpointOf = (address: string, node: string) => {
     const rejected: RejectReason[] = [];
     const ep = createGuardEndpoint(SECRET, WINDOW, () => [], (reason) => rejected.push(reason), node, 'localhost');
-    const handle = (headers: Record<string, string>): number => ep.handle({ method: 'GET', path: GUARD_PATH, headers, remoteAddress: '10.0.0.66', localAddress: address, localPort: 9650 }).status;
+    const handle = (headers: Record<string, string>): number => ep.handle({ method: 'GET', path: GUARD_PATH, headers, remoteAddress: '10.0.0.66', localAddress: address, localPort: 11200 }).status;
     return { handle, rejected };
   };
   const a = endpointOf('10.0.0.1', 'node1');
   const b = endpointOf('::ffff:10.0.0.2', 'node2');
-  const captured = signed({ ts: Date.now(), from: 'node3', to: '10.0.0.1:9650' });
+  const captured = signed({ ts: Date.now(), from: 'node3', to: '10.0.0.1:11200' });
   assert.equal(a.handle(captured), 200);
   assert.equal(b.handle(captured), 401, 'replayed to another node');
   assert.deepEqual(b.rejected, ['wrong-receiver']);
   assert.equal(a.handle(captured), 401);
   assert.deepEqual(a.rejected, ['replayed']);
   // Addressed by name: B answers to its node name.
-  assert.equal(b.handle(signed({ ts: Date.now(), to: 'node2:9650' })), 200);
-  assert.equal(b.handle(signed({ ts: Date.now(), to: 'node1:9650' })), 401);
+  assert.equal(b.handle(signed({ ts: Date.now(), to: 'node2:11200' })), 200);
+  assert.equal(b.handle(signed({ ts: Date.now(), to: 'node1:11200' })), 401);
 });
 
 test('receiver identities: one spelling per address (IPv4-mapped, IPv6 RFC 5952, brackets, zones, names in lower case)', () => {
-  assert.deepEqual([...receiverIdentities({ address: '::ffff:10.0.0.1', port: 9650 }, 'Node1', 'HOST-1')], ['10.0.0.1:9650', 'node1:9650', 'host-1:9650']);
+  assert.deepEqual([...receiverIdentities({ address: '::ffff:10.0.0.1', port: 11200 }, 'Node1', 'HOST-1')], ['10.0.0.1:11200', 'node1:11200', 'host-1:11200']);
   assert.deepEqual([...receiverIdentities({ address: 'fd00:0:0:0::1', port: 80 }, 'bad name!', 'h')], ['[fd00::1]:80', 'h:80']);
   assert.deepEqual([...receiverIdentities({ address: 'fe80::1%eth0', port: 80 }, 'n', 'n')], ['[fe80::1]:80', 'n:80']);
-  assert.equal(canonicalEndpoint('[FD00:0::1]:9650'), '[fd00::1]:9650');
-  assert.equal(canonicalEndpoint('[::ffff:10.0.0.1]:9650'), '10.0.0.1:9650');
-  assert.equal(canonicalEndpoint('Peer.Example:9650'), 'peer.example:9650');
-  for (const bad of ['10.0.0.1', '10.0.0.1:0', '10.0.0.1:65536', 'fd00::1:9650', '[zz::1]:1', 'a b:1', `${'a'.repeat(300)}:1`, '']) assert.equal(canonicalEndpoint(bad), undefined, bad);
+  assert.equal(canonicalEndpoint('[FD00:0::1]:11200'), '[fd00::1]:11200');
+  assert.equal(canonicalEndpoint('[::ffff:10.0.0.1]:11200'), '10.0.0.1:11200');
+  assert.equal(canonicalEndpoint('Peer.Example:11200'), 'peer.example:11200');
+  for (const bad of ['10.0.0.1', '10.0.0.1:0', '10.0.0.1:65536', 'fd00::1:11200', '[zz::1]:1', 'a b:1', `${'a'.repeat(300)}:1`, '']) assert.equal(canonicalEndpoint(bad), undefined, bad);
   assert.ok(isNodeName('node-1.example:a_b'));
   assert.ok(!isNodeName('') && !isNodeName('a'.repeat(65)) && !isNodeName('a\nb'));
   assert.equal(nodeNameOf('my router #1'), 'my-router--1');
@@ -130,15 +130,15 @@ test('receiver identities: one spelling per address (IPv4-mapped, IPv6 RFC 5952,
 test('response signatures cover the request nonce, the responder and the body', () => {
   const nonce = newNonce();
   const body = '{"instances":[]}';
-  const sig = signResponse(SECRET, body, nonce, NOW, '10.0.0.1:9650');
+  const sig = signResponse(SECRET, body, nonce, NOW, '10.0.0.1:11200');
   const parts = { timestamp: String(NOW), signature: sig };
-  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW, WINDOW, '10.0.0.1:9650'), { ok: true });
-  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW, WINDOW, '10.0.0.2:9650'), { ok: false, reason: 'bad-signature' }, 'another responder');
-  assert.deepEqual(verifyResponse(SECRET, body, newNonce(), parts, NOW, WINDOW, '10.0.0.1:9650'), { ok: false, reason: 'bad-signature' }, 'another request');
-  assert.deepEqual(verifyResponse(SECRET, `${body} `, nonce, parts, NOW, WINDOW, '10.0.0.1:9650'), { ok: false, reason: 'bad-signature' }, 'another body');
-  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW + 31_000, WINDOW, '10.0.0.1:9650'), { ok: false, reason: 'stale' });
-  assert.deepEqual(verifyResponse(SECRET, body, nonce, { signature: sig }, NOW, WINDOW, '10.0.0.1:9650'), { ok: false, reason: 'unsigned' });
-  assert.deepEqual(verifyResponse(SECRET, body, nonce, { ...parts, timestamp: 'soon' }, NOW, WINDOW, '10.0.0.1:9650'), { ok: false, reason: 'malformed' });
+  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW, WINDOW, '10.0.0.1:11200'), { ok: true });
+  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW, WINDOW, '10.0.0.2:11200'), { ok: false, reason: 'bad-signature' }, 'another responder');
+  assert.deepEqual(verifyResponse(SECRET, body, newNonce(), parts, NOW, WINDOW, '10.0.0.1:11200'), { ok: false, reason: 'bad-signature' }, 'another request');
+  assert.deepEqual(verifyResponse(SECRET, `${body} `, nonce, parts, NOW, WINDOW, '10.0.0.1:11200'), { ok: false, reason: 'bad-signature' }, 'another body');
+  assert.deepEqual(verifyResponse(SECRET, body, nonce, parts, NOW + 31_000, WINDOW, '10.0.0.1:11200'), { ok: false, reason: 'stale' });
+  assert.deepEqual(verifyResponse(SECRET, body, nonce, { signature: sig }, NOW, WINDOW, '10.0.0.1:11200'), { ok: false, reason: 'unsigned' });
+  assert.deepEqual(verifyResponse(SECRET, body, nonce, { ...parts, timestamp: 'soon' }, NOW, WINDOW, '10.0.0.1:11200'), { ok: false, reason: 'malformed' });
 });
 
 test('the replay cache is bounded: old nonces age out, and a nonce pushed out by a flood still cannot come back', () => {
@@ -391,7 +391,7 @@ test('peer client: an answer signed for another node (or another request) is ref
   const peer = await serve((req, res) => {
     const body = JSON.stringify({ instances: [] });
     const ts = Date.now();
-    res.writeHead(200, { [HEADER_TIMESTAMP]: String(ts), [HEADER_SIGNATURE]: signResponse(SECRET, body, String(req.headers[HEADER_NONCE]), ts, '10.9.9.9:9650') }).end(body);
+    res.writeHead(200, { [HEADER_TIMESTAMP]: String(ts), [HEADER_SIGNATURE]: signResponse(SECRET, body, String(req.headers[HEADER_NONCE]), ts, '10.9.9.9:11200') }).end(body);
   });
   try {
     const { c, rejected } = client();

@@ -18,7 +18,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_METRICS, INSTANCE_LABELS, METRICS, exportedMetricNames, type MetricSpec } from '../../../src/observability/names.js';
+import { DEFAULT_METRICS, DEFAULT_RUNBOOK_BASE_URL, INSTANCE_LABELS, METRICS, RUNBOOK_BASE_LABEL, exportedMetricNames, type MetricSpec } from '../../../src/observability/names.js';
+import { AlertmanagerPusher, SPLIT_BRAIN_ALERT } from '../../../src/guard/alertmanager.js';
 import { DROP_REASONS } from '../../../src/protocol/check.js';
 import { TRANSITION_CAUSES } from '../../../src/events/index.js';
 import { DETECTION_SOURCES } from '../../../src/guard/config.js';
@@ -52,11 +53,16 @@ import {
 const RULES_FILE = join(ROOT, 'alerts/keepwatch.rules.yml');
 const RULES_TEST_FILE = join(ROOT, 'alerts/tests/keepwatch.rules.test.yml');
 const ALERTMANAGER_FILE = join(ROOT, 'alerts/alertmanager.example.yml');
-const RUNBOOK_BASE = 'https://github.com/keepwatch/keepwatch/blob/main/alerts/runbooks/';
+/**
+ * Every rule's runbook link: the external label RUNBOOK_BASE_LABEL if Prometheus has one, else
+ * DEFAULT_RUNBOOK_BASE_URL (names.ts); the same base for the dashboards and the agents' push.
+ */
+const runbookUrlTemplate = (alert: string) => `{{ with $externalLabels.${RUNBOOK_BASE_LABEL} }}{{ . }}{{ else }}${DEFAULT_RUNBOOK_BASE_URL}{{ end }}/${alert}.md`;
 const SEVERITIES = ['critical', 'warning', 'info'];
 const STATES = ['init', 'backup', 'master', 'fault'];
 /** The alert the agents push to Alertmanager themselves (src/guard/alertmanager.ts). */
 const AGENT_ALERT_SOURCE = join(ROOT, 'src/guard/alertmanager.ts');
+const RULES_SOURCE = join(ROOT, 'alerts/keepwatch.rules.yml');
 
 // ------------------------------------------------------------------------------------------------
 // The contract, by exported series name
@@ -253,7 +259,7 @@ describe('YAML subset reader', () => {
       'n: null',
       'b: false',
       'f: 1.5',
-      'port: node1:9650',
+      'port: node1:11200',
     ].join('\n');
     assert.deepEqual(parseYaml(text), {
       groups: [{ name: 'g', rules: [{ alert: 'A', expr: 'up == 0\n  or vector(1)\n', for: '5m', labels: { severity: 'critical', n: '1:2' }, annotations: { d: 'folded text\nnew paragraph', s: "it's", q: 'a "b" é' } }] }],
@@ -261,7 +267,7 @@ describe('YAML subset reader', () => {
       n: null,
       b: false,
       f: 1.5,
-      port: 'node1:9650',
+      port: 'node1:11200',
     });
   });
 
@@ -318,7 +324,7 @@ describe('dashboards and rules use the metric contract', () => {
   test('(b) the checks catch the usual mix-ups', () => {
     const probe = (expr: string) => labelProblems({ where: 'probe', expr: substituteGrafanaVars(expr), raw: expr });
     assert.match(probe('keepwatch_vrrp_state{instance="VI_1"}').join(), /did you mean vrrp_instance/);
-    assert.match(probe('keepwatch_vrrp_state{vrrp_instance="node1:9650"}').join(), /did you mean instance/);
+    assert.match(probe('keepwatch_vrrp_state{vrrp_instance="node1:11200"}').join(), /did you mean instance/);
     assert.match(probe('keepwatch_capture_dropped_total{vrid="51"}').join(), /not a label of keepwatch_capture_dropped_total/);
     assert.match(probe('keepwatch_vrrp_adverts_dropped_total{reason="auth_mismatch"}').join(), /not one of/);
     assert.match(probe('keepwatch_vrrp_adverts_dropped_total{reason=~"auth-mismatch|bad-auth"}').join(), /bad-auth/);
@@ -465,6 +471,22 @@ describe('(c) dashboards are import-ready', () => {
     assert.ok(d.links.some((l: Json) => String(l.url).includes('/d/keepwatch-instance/')), 'link to the drill-down');
   });
 
+  test('both dashboards link the runbooks through their runbook_base_url variable (default: the rules\' default base)', () => {
+    for (const file of ['dashboards/keepwatch-fleet.json', 'dashboards/keepwatch-instance.json']) {
+      const d = loadDashboard(join(ROOT, file));
+      const v = d.templating.list.find((x: Json) => x.name === 'runbook_base_url');
+      assert.ok(v, `${file}: a runbook_base_url variable`);
+      assert.equal(v.type, 'textbox');
+      assert.equal(v.hide, 2, 'hidden from the variable bar');
+      assert.equal(v.query, DEFAULT_RUNBOOK_BASE_URL);
+      assert.equal(v.current.value, DEFAULT_RUNBOOK_BASE_URL);
+      const link = d.links.find((l: Json) => l.title === 'Runbooks');
+      assert.equal(link?.url, '${runbook_base_url}', `${file}: the Runbooks link uses the variable`);
+      assert.ok(!JSON.stringify(d).includes('github.com/keepwatch'), `${file}: no link to a project that is not this one`);
+    }
+    assert.ok(!readFileSync(RULES_SOURCE, 'utf8').includes('github.com/keepwatch'), 'nor in the rules');
+  });
+
   test('drill-down: vrrp_instance and node variables, link back to the fleet', () => {
     const d = loadDashboard(join(ROOT, 'dashboards/keepwatch-instance.json'));
     const v = new Map<string, Json>(d.templating.list.map((x: Json) => [x.name, x]));
@@ -534,7 +556,7 @@ describe('(e) amtool', { skip: HAVE_AMTOOL ? false : 'amtool not installed (apt-
   test('each severity routes to its own receiver', () => {
     const seen = new Set<string>();
     for (const severity of SEVERITIES) {
-      const r = run('amtool', ['config', 'routes', 'test', '--config.file=alerts/alertmanager.example.yml', `severity=${severity}`, 'alertname=KeepwatchAgentDown', 'job=keepwatch', 'instance=node1:9650']);
+      const r = run('amtool', ['config', 'routes', 'test', '--config.file=alerts/alertmanager.example.yml', `severity=${severity}`, 'alertname=KeepwatchAgentDown', 'job=keepwatch', 'instance=node1:11200']);
       assert.equal(r.status, 0, r.out);
       const receiver = r.out.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Warning'))!.trim();
       assert.match(receiver, new RegExp(severity), `severity=${severity} goes to ${receiver}`);
@@ -570,7 +592,7 @@ describe('(f) every alert is actionable', () => {
       if (!a.annotations.description?.trim()) p('no annotations.description');
       else if (!/\$labels\.\w+|\.Labels\.\w+/.test(a.annotations.description)) p('the description names no label value ({{ $labels.x }})');
       const url = a.annotations.runbook_url ?? '';
-      if (url !== `${RUNBOOK_BASE}${a.alert}.md`) p(`runbook_url must be ${RUNBOOK_BASE}${a.alert}.md, is '${url}'`);
+      if (url !== runbookUrlTemplate(a.alert!)) p(`runbook_url must be ${runbookUrlTemplate(a.alert!)}, is '${url}'`);
       const runbook = join(ROOT, 'alerts/runbooks', `${a.alert}.md`);
       if (!existsSync(runbook)) p(`runbook alerts/runbooks/${a.alert}.md is missing`);
       else {
@@ -622,12 +644,15 @@ describe('(f) every alert is actionable', () => {
   });
 
   test('the alert the agents push themselves: runbook, no rule of that name, backstop inhibited while it fires', () => {
-    const src = readFileSync(AGENT_ALERT_SOURCE, 'utf8');
-    const name = /alertname:\s*'(\w+)'/.exec(src)?.[1];
-    const severity = /severity:\s*'(\w+)'/.exec(src)?.[1];
-    const url = /runbook_url:\s*'([^']+)'/.exec(src)?.[1];
-    assert.ok(name && severity && url, `alertname, severity and runbook_url in ${AGENT_ALERT_SOURCE}`);
-    assert.equal(url, `${RUNBOOK_BASE}${name}.md`);
+    // What the agent sends, with the default base and with one the user set (--runbook-base-url).
+    const push = { labels: { vrrp_instance: 'VI_1', vrid: '51', node: 'node1' }, summary: 's', description: 'd', firing: true, startsAt: new Date(0) };
+    const sent = (base: string) => (new AlertmanagerPusher('http://am', () => {}, base).body(push, new Date(0))[0] as { labels: Record<string, string>; annotations: Record<string, string> });
+    const name = sent(DEFAULT_RUNBOOK_BASE_URL).labels.alertname;
+    const severity = sent(DEFAULT_RUNBOOK_BASE_URL).labels.severity;
+    assert.equal(name, SPLIT_BRAIN_ALERT, `alertname in ${AGENT_ALERT_SOURCE}`);
+    assert.ok(severity, 'a severity');
+    assert.equal(sent(DEFAULT_RUNBOOK_BASE_URL).annotations.runbook_url, `${DEFAULT_RUNBOOK_BASE_URL}/${name}.md`);
+    assert.equal(sent('https://wiki.example/runbooks/').annotations.runbook_url, `https://wiki.example/runbooks/${name}.md`, 'a trailing slash is not doubled');
     assert.ok(!alerts.some((a) => a.alert === name), `no Prometheus rule may be named ${name}: the agents push it to Alertmanager`);
     const runbook = join(ROOT, 'alerts/runbooks', `${name}.md`);
     assert.ok(existsSync(runbook), `alerts/runbooks/${name}.md (the agents' alert links to it)`);

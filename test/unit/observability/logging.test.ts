@@ -49,7 +49,7 @@ test('the logger masks credentials in url/endpoint fields, messages, nested fiel
   log.info({ endpoint: new URL('http://bob:hunter2@collector:4318/v1/traces') }, 'endpoint');
   log.info({ nested: { deeper: { target: 'smtp://mail:pw12345@relay:25' } } }, 'nested');
   log.error({ err: new Error(`fetch failed for ${url}`) }, 'with an error');
-  const child = log.child({ peer: 'http://p:peerpass@10.0.0.2:9650' });
+  const child = log.child({ peer: 'http://p:peerpass@10.0.0.2:11200' });
   child.info('child binding');
   await tick();
   const out = lines().join('\n');

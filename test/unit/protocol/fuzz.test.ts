@@ -11,7 +11,7 @@ import { parseFrame } from '../../../src/protocol/frame.js';
 import { checkAdvert, DROP_REASONS, type AdvertExpectations } from '../../../src/protocol/check.js';
 import { computeChecksum, passwordAuthData } from '../../../src/protocol/advert.js';
 import { parseArp } from '../../../src/protocol/arp.js';
-import { AUTH_NONE, AUTH_PASS } from '../../../src/protocol/constants.js';
+import { AUTH_AH, AUTH_NONE, AUTH_PASS } from '../../../src/protocol/constants.js';
 import { finishChecksum, ipBytes, sumWords } from '../../../src/protocol/inet.js';
 import { prng } from '../../helpers/prng.js';
 
@@ -25,6 +25,8 @@ const expectations: Record<number, AdvertExpectations> = {
   52: { version: 3, family: 'ipv4', advertIntervalMs: 100, authType: AUTH_NONE, addresses: [ipBytes('10.99.0.102')], checksumAsV2: true },
   53: { version: 3, family: 'ipv4', advertIntervalMs: 1000, authType: AUTH_NONE, addresses: [ipBytes('10.99.0.103')], checksumAsV2: false, unicastPeers: [ipBytes('10.99.0.1')] },
   54: { version: 3, family: 'ipv6', advertIntervalMs: 1000, authType: AUTH_NONE, addresses: [ipBytes('fd00:99::100')], checksumAsV2: false },
+  61: { version: 2, family: 'ipv4', advertIntervalMs: 1000, authType: AUTH_AH, authData: passwordAuthData('1111'), addresses: [ipBytes('10.99.0.115'), ipBytes('10.99.0.116')], checksumAsV2: false },
+  62: { version: 2, family: 'ipv4', advertIntervalMs: 1000, authType: AUTH_AH, authData: passwordAuthData('abcdefgh'), ahZeroTtl: true, addresses: [ipBytes('10.99.0.117')], checksumAsV2: false },
 };
 
 function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
@@ -68,7 +70,8 @@ function fixChecksums(frame: Uint8Array): void {
   frame[25] = h & 0xff;
   const total = (frame[16]! << 8) | frame[17]!;
   const end = Math.min(frame.length, 14 + total);
-  const vrrp = frame.subarray(14 + ihl, end);
+  // Under AH (protocol 51) the VRRP message follows the 24-byte AH header.
+  const vrrp = frame.subarray(14 + ihl + (frame[23] === 51 ? 24 : 0), end);
   if (vrrp.length < 8) return;
   vrrp[6] = 0;
   vrrp[7] = 0;
@@ -81,7 +84,7 @@ function fixChecksums(frame: Uint8Array): void {
 }
 
 test(`fuzz: ${CASES} mutated captures and random frames never throw; every drop has a reason`, () => {
-  const all = ['v2-pass', 'v2-longpass', 'v3', 'v3-unicast', 'v3-ipv6'].flatMap((n) => loadCapture(n).map((c) => c.frame));
+  const all = ['v2-pass', 'v2-longpass', 'v3', 'v3-unicast', 'v3-ipv6', 'v2-ah', 'v2-ah-unicast'].flatMap((n) => loadCapture(n).map((c) => c.frame));
   // Mostly adverts; a few ARP frames.
   const adverts = all.filter((f) => parseFrame(f).kind === 'ip');
   const seeds = [...adverts, ...adverts, ...all.filter((f) => parseFrame(f).kind === 'arp').slice(0, 4)];
