@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `keepwatch` executable. Runs the bundle in dist/ (`npm run build`, done by .ci/setup) when it
 // is newer than every source file — no TypeScript loader thread, less memory and a faster start —
-// and otherwise the TypeScript sources through tsx (KEEPWATCH_SOURCES=1 forces that).
-import { readdirSync, statSync } from 'node:fs';
+// and otherwise the TypeScript sources through tsx (KEEPWATCH_SOURCES=1 forces that). Installed
+// from the Debian package (/usr/lib/keepwatch/src/cli.mjs, no sources beside it) it is the bundle.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,8 +19,8 @@ function newestSource(dir) {
   return newest;
 }
 
-let useBundle = false;
-if (!process.env.KEEPWATCH_SOURCES) {
+let useBundle = !existsSync(join(here, 'main.ts'));
+if (!useBundle && !process.env.KEEPWATCH_SOURCES) {
   try {
     useBundle = statSync(bundle).mtimeMs >= newestSource(here);
   } catch {
