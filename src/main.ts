@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { constants as osConstants } from 'node:os';
 import { createWriteStream, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { loadConfig, formatDiagnostic, summarizeInstance, ConfigError } from './config/index.js';
+import { loadConfig, formatDiagnostic, summarizeInstance, ConfigError, defaultConfigId, type LoadOptions } from './config/index.js';
 // The agent (and its native modules) is loaded only to run it: --help, -t and the subcommands
 // start fast and never depend on them.
 import type { Agent } from './agent/index.js';
@@ -68,8 +68,8 @@ export const KEEPALIVED_FLAGS: readonly CompatFlag[] = [
   { long: 'namespace', short: 's', value: true, action: 'refused', why: "run keepwatch inside the namespace instead: 'ip netns exec NAME keepwatch ...' or NetworkNamespacePath= in the unit" },
   { long: 'core-dump', short: 'm', action: 'no-op', why: "a crash is a logged JavaScript error with its stack; core files are systemd-coredump's (LimitCORE=)" },
   { long: 'core-dump-pattern', short: 'M', value: true, action: 'refused', why: 'it rewrites the system-wide /proc/sys/kernel/core_pattern: set that with sysctl' },
-  { long: 'all-config', short: 'e', action: 'no-op', why: 'a missing configuration file is always an error in keepwatch' },
-  { long: 'config-id', short: 'i', value: true, action: 'no-op', why: "keepwatch rejects '@id' configuration lines, so there is nothing to select" },
+  { long: 'all-config', short: 'e', action: 'acts', why: 'every include check: a missing, unmatched or unreadable include is an error (plain `include` only warns)' },
+  { long: 'config-id', short: 'i', value: true, action: 'acts', why: "the config id: which '@ID' / '@^ID' lines apply, and ${_INSTANCE} (default: the host name up to its first '.')" },
   { long: 'signum', value: true, action: 'acts', why: 'prints the signal number for STOP, RELOAD, DATA or STATS and exits' },
 ];
 
@@ -139,8 +139,8 @@ const EXIT = { ok: 0, failure: 1, usage: 2, configWarnings: 5 } as const;
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
 /** `-t`: every finding with its place (to `out`), the summary on stdout; the exit code (EXIT). */
-function configTest(file: string, out: NodeJS.WritableStream = process.stderr): number {
-  const result = loadConfig(file);
+function configTest(file: string, load: LoadOptions, out: NodeJS.WritableStream = process.stderr): number {
+  const result = loadConfig(file, undefined, load);
   for (const d of result.diagnostics) out.write(`${formatDiagnostic(d)}\n`);
   if (!result.config) {
     const n = result.diagnostics.filter((d) => d.severity === 'error').length;
@@ -289,7 +289,7 @@ async function statsMetrics(agent: Agent): Promise<MetricSeries[]> {
   return out;
 }
 
-async function runAgent(file: string, logSettings: LogSettings, run: RunOptions, dumpDir: string, pidFiles: readonly string[]): Promise<void> {
+async function runAgent(file: string, load: LoadOptions, logSettings: LogSettings, run: RunOptions, dumpDir: string, pidFiles: readonly string[]): Promise<void> {
   const log = makeLogger(logSettings);
   // The service manager (systemd, Type=notify): told READY/STATUS/WATCHDOG/RELOADING/STOPPING.
   // Its variables are ours alone: taken out of the environment so no child inherits them.
@@ -421,7 +421,7 @@ async function runAgent(file: string, logSettings: LogSettings, run: RunOptions,
   try {
     fault = parseFaultInjection(process.env[FAULT_ENV]);
     const { Agent } = await import('./agent/index.js');
-    agent = await Agent.start({ configPath: file, log, notifier, ...run });
+    agent = await Agent.start({ configPath: file, configLoad: load, log, notifier, ...run });
   } catch (err) {
     log.flush?.();
     let why: string;
@@ -537,16 +537,19 @@ async function main(argv: string[]): Promise<number> {
   const detail = Array.isArray(v['log-detail']) && v['log-detail'].length > 0;
   const noSyslog = v['no-syslog'] === true;
   if (noSyslog && facility !== undefined) process.stderr.write('keepwatch: -G/--no-syslog: the -S facility is not used; the log stays on stdout\n');
+  // -i: keepalived's config id (default the short host name); -e: every include check.
+  const load: LoadOptions = { configId: str('config-id') ?? defaultConfigId(), ...(v['all-config'] === true ? { allConfig: true } : {}) };
   if (v['config-test'] || testLog !== undefined) {
-    if (!testLog) return configTest(file);
+    if (!testLog) return configTest(file, load);
     const out = createWriteStream(testLog, { flags: 'w' });
-    const code = configTest(file, out);
+    const code = configTest(file, load, out);
     await new Promise<void>((resolve) => out.end(resolve));
     return code;
   }
   const pidFiles = [str('pid'), str('vrrp_pid')].filter((x): x is string => x !== undefined);
   await runAgent(
     file,
+    load,
     { level: level ?? (detail ? 'debug' : 'info'), human: v['log-console'] === true, detail, ...(facility !== undefined && !noSyslog ? { facility } : {}) },
     {
       ...(listen ? { listen } : {}),

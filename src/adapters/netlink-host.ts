@@ -131,6 +131,16 @@ export class NetlinkHost implements InterfaceInfo, AddressManager {
     return this.byName.get(name)?.up ?? false;
   }
 
+  /** The interface's index, for requests that name it by index (routes: netlink-routes.ts). */
+  ifindex(name: string): number | undefined {
+    return this.byName.get(name)?.index;
+  }
+
+  /** Whether the link with this index is up (false when unknown). */
+  linkUpByIndex(index: number): boolean {
+    return this.links.get(index)?.up ?? false;
+  }
+
   mac(iface: string): string | undefined {
     return this.byName.get(iface)?.mac;
   }

@@ -38,6 +38,12 @@ export const AH_VRRP_FILTER = '(ip proto 51 and ip[(ip[0] & 0xf) * 4] == 112)';
  */
 export const CAPTURE_FILTER = `ip proto 112 or ip6 proto 112 or arp or (icmp6 and ip6[40] == 136) or ${AH_VRRP_FILTER}`;
 
+/** How a session is opened (PcapCapture.open). */
+export interface CaptureOptions {
+  readonly excludeSourceMac?: string;
+  readonly inboundOnly?: boolean;
+}
+
 /** (interface, frame bytes (valid only during the call), capture time in wall-clock µs). */
 export type FrameHandler = (iface: string, frame: Uint8Array, wallUs: number) => void;
 
@@ -57,7 +63,7 @@ export class PcapCapture implements FrameInjector {
     private readonly onFrame: FrameHandler,
     onWarning: (message: string) => void = () => {},
     /** Options for a session, asked for each interface when it is opened. */
-    private readonly defaults: (iface: string) => { excludeSourceMac?: string } = () => ({}),
+    private readonly defaults: (iface: string) => CaptureOptions = () => ({}),
   ) {
     // libpcap warnings ("no IPv4 address assigned") go to our log, not to stdout.
     this.pcap.warningHandler = onWarning;
@@ -68,13 +74,16 @@ export class PcapCapture implements FrameInjector {
   }
 
   /**
+   * `inboundOnly`: only frames the link receives, none it sends (a use_vmac macvlan: our MAC there
+   * is the virtual router's, which the peers' adverts carry too, so it can't tell ours apart).
    * `excludeSourceMac`: leave our own frames in the kernel (the BPF program drops them) — a master
    * would otherwise wake up once per advert it sends. The flight recorder wants them; it keeps them.
    */
-  open(iface: string, opts: { excludeSourceMac?: string } = this.defaults(iface)): void {
+  open(iface: string, opts: CaptureOptions = this.defaults(iface)): void {
     if (this.sessions.has(iface)) return;
     let session: PcapSession;
-    const filter = opts.excludeSourceMac ? `(${CAPTURE_FILTER}) and not ether src ${opts.excludeSourceMac}` : CAPTURE_FILTER;
+    const base = opts.inboundOnly ? `inbound and (${CAPTURE_FILTER})` : CAPTURE_FILTER;
+    const filter = opts.excludeSourceMac ? `(${base}) and not ether src ${opts.excludeSourceMac}` : base;
     try {
       session = this.pcap.createSession(iface, { filter, buffer_timeout: 0, buffer_size: 2 * 1024 * 1024, snap_length: 1600, promiscuous: false });
     } catch (err) {

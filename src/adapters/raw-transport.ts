@@ -1,9 +1,11 @@
 /**
  * Sends adverts with `raw-socket`: one socket per interface and family, bound to the interface
  * (SO_BINDTODEVICE), multicast loopback off (keepalived does the same: we never hear ourselves).
- * IPv4 uses IP_HDRINCL with the header keepalived sends (TOS 0xc0, TTL 255, no DF, an IP ID
- * counter per instance); IPv6 lets the kernel build the header (hop limit 255, traffic class 0xc0,
- * source = the interface's link-local address). VRRPv2 `auth_type AH` goes out as IP protocol 51
+ * IPv4 uses IP_HDRINCL with the header keepalived sends (TOS 0xc0, TTL 255 or `unicast_ttl`, no
+ * DF, an IP ID counter per instance); IPv6 lets the kernel build the header (traffic class 0xc0,
+ * source = the interface's link-local address; hop limit 255 for multicast, and for unicast
+ * `unicast_ttl` or else the kernel's default, as keepalived leaves it: 64 here, seen with tcpdump),
+ * one socket per unicast hop limit. VRRPv2 `auth_type AH` goes out as IP protocol 51
  * through a socket of that protocol (keepalived's too: its presence also keeps the kernel from
  * answering received unicast AH adverts with ICMP protocol-unreachable), each packet sealed by the
  * codec (protocol/ah.ts) with its own IP ID and ICV. The codec encodes; this adapter only sends.
@@ -64,7 +66,7 @@ export class RawSocketTransport implements AdvertTransport {
    * Encoded packets per advert content (the router reuses one fields object per priority) and per
    * source/destination: an advert is encoded once, then only its IP ID and header checksum change.
    */
-  private readonly packets = new WeakMap<object, Map<string, { source: string; checksumAsV2: boolean; packet: Buffer }>>();
+  private readonly packets = new WeakMap<object, Map<string, { source: string; checksumAsV2: boolean; ttl: number | undefined; packet: Buffer }>>();
 
   constructor(private readonly onError: SendErrorHandler) {}
 
@@ -82,7 +84,7 @@ export class RawSocketTransport implements AdvertTransport {
     const ah = advert.family === 'ipv4' && advert.fields.ah !== undefined;
     let socket: RawSocket;
     try {
-      socket = this.socketFor(advert.interface, advert.family, ah ? IPPROTO_AH : IPPROTO_VRRP);
+      socket = this.socketFor(advert.interface, advert.family, ah ? IPPROTO_AH : IPPROTO_VRRP, advert.family === 'ipv6' ? advert.ttl : undefined);
     } catch (err) {
       for (const d of advert.destinations) this.onError(advert, d, err as Error);
       return;
@@ -93,7 +95,7 @@ export class RawSocketTransport implements AdvertTransport {
     if (ah) {
       // Every AH packet is new: its sequence number, IP ID and destination are in the ICV.
       for (const destination of advert.destinations) {
-        const packet = encodeAhAdvertPacket(advert.fields, { source: advert.source, destination, id });
+        const packet = encodeAhAdvertPacket(advert.fields, { source: advert.source, destination, id, ...(advert.ttl !== undefined ? { ttl: advert.ttl } : {}) });
         this.sendNow(socket, Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength), advert, destination);
       }
       return;
@@ -107,12 +109,13 @@ export class RawSocketTransport implements AdvertTransport {
       // Keyed by destination; rebuilt when the source address (or the checksum variant) changes.
       let cached = perFields.get(destination);
       const checksumAsV2 = advert.checksumAsV2;
-      if (!cached || cached.source !== advert.source || cached.checksumAsV2 !== checksumAsV2) {
+      if (!cached || cached.source !== advert.source || cached.checksumAsV2 !== checksumAsV2 || cached.ttl !== advert.ttl) {
         const msg = encodeAdvert(advert.fields, { family: advert.family, source: advert.source, destination, checksumAsV2 });
+        const ttl = advert.ttl !== undefined ? { ttl: advert.ttl } : {};
         const packet = advert.family === 'ipv4'
-          ? Buffer.concat([buildIpv4Header({ source: ipBytes(advert.source), destination: ipBytes(destination), payloadLength: msg.length, id: 0 }), msg])
+          ? Buffer.concat([buildIpv4Header({ source: ipBytes(advert.source), destination: ipBytes(destination), payloadLength: msg.length, id: 0, ...ttl }), msg])
           : Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength);
-        cached = { source: advert.source, checksumAsV2, packet };
+        cached = { source: advert.source, checksumAsV2, ttl: advert.ttl, packet };
         perFields.set(destination, cached);
       }
       const packet = cached.packet;
@@ -165,8 +168,9 @@ export class RawSocketTransport implements AdvertTransport {
     }
   }
 
-  private socketFor(iface: string, family: IpFamily, protocol: number): RawSocket {
-    const key = `${iface}|${family}|${protocol}`;
+  /** `unicastHops`: IPv6 only, the hop limit of unicast sends (undefined: the kernel's default). */
+  private socketFor(iface: string, family: IpFamily, protocol: number, unicastHops?: number): RawSocket {
+    const key = `${iface}|${family}|${protocol}|${unicastHops ?? ''}`;
     const existing = this.sockets.get(key);
     if (existing) return existing;
     const { raw } = this;
@@ -192,7 +196,7 @@ export class RawSocketTransport implements AdvertTransport {
       } else {
         const L = raw.SocketLevel.IPPROTO_IPV6;
         s.setOption(L, IPV6_MULTICAST_HOPS, VRRP_TTL);
-        s.setOption(L, IPV6_UNICAST_HOPS, VRRP_TTL);
+        if (unicastHops !== undefined) s.setOption(L, IPV6_UNICAST_HOPS, unicastHops);
         s.setOption(L, IPV6_MULTICAST_LOOP, 0);
         s.setOption(L, IPV6_TCLASS, VRRP_TOS);
         s.setOption(L, IPV6_CHECKSUM, 6);

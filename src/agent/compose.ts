@@ -11,6 +11,7 @@
  */
 import { hostname } from 'node:os';
 import type { KeepalivedConfig } from '../config/model.js';
+import type { LoadOptions } from '../config/load.js';
 import type { ServiceNotifier } from '../ports/index.js';
 import { VrrpEngine } from '../core/engine.js';
 import type { VrrpRouter } from '../core/router.js';
@@ -38,9 +39,18 @@ import { Notifier } from '../notify/notifier.js';
 import { Mailer } from '../notify/mailer.js';
 import { VERSION } from '../version.js';
 import { HostWatch } from './host-watch.js';
+import { NetlinkVirtualLinks } from '../adapters/virtual-links.js';
+import { LinkRestorer, linkOwner, sharedMacLinks } from './virtual-links.js';
+import type { VirtualLinks } from '../ports/index.js';
+import { AcceptModeFirewall } from './firewall.js';
+import { SystemNftRunner } from '../adapters/nft.js';
+import { Routing } from './routing.js';
+import { NetlinkRoutes } from '../adapters/netlink-routes.js';
 
 export interface AgentOptions {
   readonly configPath: string;
+  /** How the config is read at start and on every reload: `-i` (config id), `-e` (all include checks). */
+  readonly configLoad?: LoadOptions;
   readonly log: Logger;
   /** `HOST:PORT` for /metrics, /healthz, /v1/state; undefined = no HTTP server. */
   readonly listen?: string;
@@ -80,6 +90,13 @@ export interface Parts {
   readonly netlink: NetlinkHost;
   readonly engine: VrrpEngine;
   readonly host: HostWatch;
+  /** The links of use_vmac / use_ipvlan (virtual-links.ts), and who puts back one someone deleted. */
+  readonly links: VirtualLinks;
+  readonly linkRestorer: LinkRestorer;
+  /** Accept mode (no_accept, vrrp_strict): keepwatch's nftables table (firewall.ts). */
+  readonly firewall: AcceptModeFirewall;
+  /** Routes, rules and static addresses (virtual_routes, static_*): routing.ts. */
+  readonly routing: Routing;
   readonly observability: Observability;
   readonly guard: SplitBrainGuard;
   readonly guardView: GuardView;
@@ -112,11 +129,14 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     bus.emit({ type: 'send-failed', instance: advert.instance, interface: advert.interface, reason: `advert to ${destination} failed: ${describe(error)}`, atMs: clock.now() });
   });
   let netlinkRef: NetlinkHost | undefined;
+  let liveRef: { config: KeepalivedConfig } | undefined;
   const capture = new PcapCapture(
     (iface, frame, wallUs) => host?.onFrame(iface, frame, wallUs),
     (message) => log.debug({ event: 'libpcap' }, message.trim()),
-    // Without the flight recorder, our own frames stay in the kernel (see PcapCapture.open).
+    // Without the flight recorder, our own frames stay in the kernel (see PcapCapture.open); on a
+    // use_vmac macvlan the peers' frames carry our MAC: only incoming frames, always.
     (iface) => {
+      if (liveRef && sharedMacLinks(liveRef.config).has(iface)) return { inboundOnly: true };
       const mac = opts.captureDir ? undefined : netlinkRef?.mac(iface);
       return mac ? { excludeSourceMac: mac } : {};
     },
@@ -128,6 +148,18 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     onError: (error) => host?.onError(error),
   });
   netlinkRef = netlink;
+  const links = NetlinkVirtualLinks.open(linkOwner(opts.configPath));
+  const routing = new Routing({ log, clock, bus });
+  routing.attach(
+    NetlinkRoutes.open({
+      ifindex: (name) => netlink.ifindex(name),
+      linkUpByIndex: (index) => netlink.linkUpByIndex(index),
+      addressesSettled: () => netlink.settle(),
+      onResult: (e, action, error, durationMs, changed) => routing.onResult(e, action, error, durationMs, changed),
+      onRepaired: (e) => routing.onRepaired(e),
+      onError: (error) => routing.onError(error),
+    }),
+  );
 
   const startedAt = new Date();
   const routers = (): VrrpRouter[] => [...engine.routers.values()];
@@ -147,6 +179,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     clock,
     transport,
     addresses: netlink,
+    routes: routing.port,
     frames: capture,
     interfaces: netlink,
     events: bus,
@@ -154,7 +187,9 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     syncGroups: () => current().syncGroups,
   });
   const live = { config: loaded.config, trackers: makeTrackers(loaded.config, loaded.users) };
-  host = new HostWatch({ log, clock, bus, netlink, capture, transport, engine, onLinkChange: () => live.trackers.onLinkChange() });
+  liveRef = live;
+  const linkRestorer = new LinkRestorer({ links, interfaces: netlink, log }, () => live.config);
+  host = new HostWatch({ log, clock, bus, netlink, capture, transport, engine, onLinkChange: () => live.trackers.onLinkChange(), onLinkGone: (name) => linkRestorer.gone(name) });
 
   // The split-brain guard, what it shows and where its alerts go.
   const cfg = loaded.guardConfig;
@@ -211,11 +246,12 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     snapshots: () => routers().map((r) => r.snapshot()),
     vipPresent: (iface, address) => netlink.hasAddress(iface, address),
     healthReasons: () => guardView.healthReasons(),
-    stateExtra: (instance) => guardView.stateOf(instance),
+    stateExtra: (instance) => ({ ...guardView.stateOf(instance), ...routing.stateOf(live.config, instance) }),
     routes: [guardRoute(createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => guardView.localView(), rejected, node))],
     now: () => clock.now(),
     startedAt,
     version: VERSION,
   };
-  return { opts, log, clock, bus, transport, capture, netlink, engine, host, observability, guard, guardView, alerts, notifier, guardConfig: cfg, http, startedAt, live, makeTrackers, routers };
+  const firewall = new AcceptModeFirewall(new SystemNftRunner(), log);
+  return { opts, log, clock, bus, transport, capture, netlink, engine, host, links, linkRestorer, firewall, routing, observability, guard, guardView, alerts, notifier, guardConfig: cfg, http, startedAt, live, makeTrackers, routers };
 }

@@ -6,7 +6,7 @@
  */
 import type { KeepalivedConfig, VrrpInstanceConfig } from '../config/model.js';
 import type { VrrpEngine } from '../core/engine.js';
-import type { VrrpRouter } from '../core/router.js';
+import { advertInterface, type VrrpRouter } from '../core/router.js';
 import type { AgentBus } from '../events/index.js';
 import type { VipAssignment } from '../ports/index.js';
 import type { SystemClock } from '../adapters/clock.js';
@@ -16,6 +16,7 @@ import type { RawSocketTransport } from '../adapters/raw-transport.js';
 import { HostError, describe } from '../adapters/errors.js';
 import type { Logger } from '../observability/logging.js';
 import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
+import { missingRoutingInterfaces } from './routing.js';
 
 /** Every VIP of a config with its interface (`dev` or the instance's). */
 export function allVips(config: Pick<KeepalivedConfig, 'instances'>): VipAssignment[] {
@@ -32,6 +33,8 @@ export interface HostWatchDeps {
   readonly engine: VrrpEngine;
   /** Trackers follow link changes (track_interface). */
   onLinkChange(): void;
+  /** A link vanished from the host (a use_vmac link of ours is made again: virtual-links.ts). */
+  onLinkGone?(name: string): void;
 }
 
 export class HostWatch {
@@ -43,12 +46,9 @@ export class HostWatch {
   /** A missing interface is one clear error per instance, with its place. */
   static checkInterfaces(netlink: Pick<NetlinkHost, 'interfaceExists'>, config: KeepalivedConfig): void {
     const missing = config.instances.filter((i) => !netlink.interfaceExists(i.interface));
-    if (missing.length > 0) {
-      throw new HostError(
-        'interface',
-        missing.map((i) => `${i.location.file}:${i.location.line}:${i.location.column}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host`).join('\n'),
-      );
-    }
+    const lines = missing.map((i) => `${i.location.file}:${i.location.line}:${i.location.column}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host`);
+    lines.push(...missingRoutingInterfaces(config, (name) => netlink.interfaceExists(name)));
+    if (lines.length > 0) throw new HostError('interface', lines.join('\n'));
   }
 
   /** One captured frame: the engine decides, the bus hears what it made of it. */
@@ -75,7 +75,9 @@ export class HostWatch {
         }
       }
     }
-    for (const r of engine.routers.values()) if (r.config.interface === name) this.applyLinkState(r, up);
+    // The instance's interface, or its use_vmac / use_ipvlan link (down or gone: FAULT, as keepalived).
+    for (const r of engine.routers.values()) if (r.config.interface === name || r.config.vmac?.name === name) this.applyLinkState(r);
+    if (!up && !this.deps.netlink.interfaceExists(name)) this.deps.onLinkGone?.(name);
     this.deps.onLinkChange();
   }
 
@@ -97,15 +99,22 @@ export class HostWatch {
   openSockets(instances: readonly VrrpInstanceConfig[]): void {
     for (const i of instances) {
       // auth_type AH: its IP protocol 51 socket too (without one the kernel answers unicast AH adverts with ICMP protocol-unreachable).
-      this.deps.transport.open(i.interface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH' });
-      if (this.deps.netlink.linkUp(i.interface)) this.deps.capture.open(i.interface);
+      // use_vmac / use_ipvlan: the link adverts go out and are heard on (core/router.ts advertInterface).
+      const iface = advertInterface(i);
+      this.deps.transport.open(iface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH' });
+      if (this.deps.netlink.linkUp(iface)) this.deps.capture.open(iface);
     }
   }
 
-  /** FAULT while the instance's link is down (a link down can't send the priority-0 goodbye). */
-  applyLinkState(r: VrrpRouter, up = this.deps.netlink.linkUp(r.config.interface)): void {
-    const name = r.config.interface;
-    r.setFault(`interface:${name}`, up ? undefined : `interface ${name} down`, { linkDown: !up });
+  /** FAULT while the instance's link is down, unless dont_track_primary (VrrpRouter.setInterfaceUp). */
+  applyLinkState(r: VrrpRouter, up = this.linksUp(r)): void {
+    r.setInterfaceUp(up);
+  }
+
+  /** The instance's interface is up, and so is its use_vmac / use_ipvlan link if it has one. */
+  private linksUp(r: VrrpRouter): boolean {
+    const { netlink } = this.deps;
+    return netlink.linkUp(r.config.interface) && (!r.config.vmac || netlink.linkUp(r.config.vmac.name));
   }
 
   /** Closes capture sessions of interfaces no instance uses any more (after a reload). */

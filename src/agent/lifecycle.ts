@@ -25,6 +25,7 @@ import { HostWatch, allVips, reconcileStaleVips } from './host-watch.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { ServiceManagerLink } from './service.js';
 import { scriptUsersOrThrow } from './users.js';
+import { removeLinks, syncLinks } from './virtual-links.js';
 import { NO_SERVICE_MANAGER } from '../adapters/sd-notify.js';
 
 export type { AgentOptions };
@@ -32,7 +33,7 @@ export type { AgentOptions };
 export const DEFAULT_GUARD_CONFIG = '/etc/keepwatch/guard.conf';
 
 function loadOrThrow(opts: AgentOptions): KeepalivedConfig {
-  const result = loadConfig(opts.configPath);
+  const result = loadConfig(opts.configPath, undefined, opts.configLoad);
   for (const d of result.diagnostics) if (d.severity === 'warning') opts.log.warn({ event: 'config-warning', location: `${d.location.file}:${d.location.line}:${d.location.column}` }, d.message);
   if (!result.config) throw new ConfigError(result.diagnostics);
   return result.config;
@@ -77,8 +78,14 @@ export class Agent {
     const { config } = parts.live;
     HostWatch.checkInterfaces(netlink, config);
     if (opts.dumpConfig) for (const i of config.instances) log.info({ event: 'config-dump', [A.instance]: i.name }, summarizeInstance(i));
+    // use_vmac / use_ipvlan links before any VIP goes on them (a crash's leftovers reused or removed).
+    await syncLinks({ links: parts.links, interfaces: netlink, log }, config);
     netlink.setVipAddresses(allVips(config).map((v) => v.vip.address));
     await reconcileStaleVips(netlink, log, config.instances);
+    // Accept mode: the nftables table before any VIP can be added (a crash's leftover replaced).
+    await parts.firewall.start(config.instances);
+    // Virtual routes and rules left by a crash go too; static_* are set (routing.ts).
+    await parts.routing.start(config);
     if (opts.listen) {
       const listen = parseListen(opts.listen);
       this.http = await startHttp(listen, parts.http, { ...DEFAULT_HTTP_LIMITS, ...(opts.metricsMinIntervalMs !== undefined ? { metricsMinIntervalMs: opts.metricsMinIntervalMs } : {}) });
@@ -125,18 +132,27 @@ export class Agent {
     p.alerts?.stop();
     p.live.trackers.stop();
     p.engine.stop();
+    // static_ipaddress / static_routes / static_rules go at exit, as keepalived's do.
+    p.routing.stopStatic(p.live.config);
     this.stopping = true;
     p.host.stopping = true;
-    const settled = p.netlink.settle();
+    const settled = Promise.all([p.netlink.settle(), p.routing.settle()]);
     // Raw sends complete on the next poll of the socket; give them a moment too.
     await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
+    // The VIPs are gone: their drop rules may go (accept mode; ~20 ms).
+    await Promise.race([p.firewall.remove(), new Promise((r) => setTimeout(r, 300))]);
     // notify_stop scripts get a short grace period; the exit must stay under a second.
     await Promise.race([p.notifier.idle(), new Promise((r) => setTimeout(r, 150))]);
     // Flush the election spans of the shutdown, within what is left of the budget.
     await Promise.race([Promise.allSettled([p.observability.shutdown(), this.http?.close()]), new Promise((r) => setTimeout(r, 300))]);
     p.capture.close();
     p.transport.close();
+    // The priority-0 adverts went out on the use_vmac links and their VIPs are gone: the links go.
+    p.linkRestorer.stop();
+    await Promise.race([removeLinks({ links: p.links, log: p.log }), new Promise((r) => setTimeout(r, 300))]);
+    p.links.close();
     p.netlink.close();
+    p.routing.close();
     if (p.opts.logDetail) {
       // keepalived -D: "Stopped - used 0.123456 user time, 0.012345 system time".
       const cpu = process.cpuUsage();
@@ -173,6 +189,10 @@ export class Agent {
       // What is still there (an instance that threw before releasing) goes directly.
       const left = allVips(p.live.config).filter((a) => p.netlink.hasAddress(a.interface, a.vip.address));
       await Promise.allSettled(left.map((a) => p.netlink.removeNow(a)));
+      await p.firewall.remove(300);
+      // Virtual routes and rules too (removing what is gone is no error); static ones stay.
+      step('routes', () => p.routing.releaseVirtual(p.live.config));
+      await p.routing.settle();
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([

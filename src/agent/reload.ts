@@ -15,6 +15,7 @@ import type { Parts } from './compose.js';
 import { sameIdentity } from '../core/router.js';
 import { HostWatch, allVips } from './host-watch.js';
 import { scriptUsersOrThrow } from './users.js';
+import { checkLinks, syncLinks } from './virtual-links.js';
 
 export interface ReloadResult {
   readonly ok: boolean;
@@ -100,7 +101,7 @@ export class Reloader {
   private async apply(): Promise<ReloadResult> {
     const p = this.parts;
     const { log, bus, clock } = p;
-    const result = loadConfig(p.opts.configPath);
+    const result = loadConfig(p.opts.configPath, undefined, p.opts.configLoad);
     const failed = (): ReloadResult => {
       bus.emit({ type: 'reload', result: 'failure', diagnostics: result.diagnostics, atMs: clock.now() });
       return { ok: false, diagnostics: result.diagnostics };
@@ -115,6 +116,8 @@ export class Reloader {
     let users: ScriptUsers;
     try {
       HostWatch.checkInterfaces(p.netlink, next);
+      // use_vmac / use_ipvlan links the new config can't have (a name held by a link not ours).
+      await checkLinks({ links: p.links, interfaces: p.netlink }, next);
       users = scriptUsersOrThrow(log, await resolveScriptUsersAsync(next, systemGetentAsync));
     } catch (err) {
       log.error({ event: 'reload', result: 'failure' }, `reload refused: ${describe(err)}`);
@@ -122,16 +125,31 @@ export class Reloader {
       return failed();
     }
     const diff = diffInstances(p.live.config, next);
+    // Accept mode: the drop rules of the old and the new VIPs while the instances change (firewall.ts).
+    await p.firewall.widen(p.live.config.instances, next.instances);
     for (const name of [...diff.restarted, ...diff.removed]) {
       p.engine.routers.get(name)?.stop();
       p.engine.removeInstance(name);
     }
+    const before = p.live.config;
     p.live.config = next;
+    p.routing.reload(before, next);
     p.netlink.setVipAddresses(allVips(next).map((v) => v.vip.address));
     await p.netlink.settle();
+    // use_vmac / use_ipvlan: the new config's links made, ours it no longer has removed (checked above).
+    try {
+      await syncLinks({ links: p.links, interfaces: p.netlink, log }, next);
+    } catch (err) {
+      log.error({ event: 'virtual-link-failed' }, `reload: ${describe(err)}`);
+    }
     // Same identity: the new settings apply in place (VIPs added or removed on a master, new
     // priority and timers), no election, no flap.
-    for (const c of next.instances.filter((i) => diff.reconfigured.includes(i.name))) p.engine.reconfigureInstance(c);
+    for (const c of next.instances.filter((i) => diff.reconfigured.includes(i.name))) {
+      p.engine.reconfigureInstance(c);
+      // dont_track_primary may have changed: the link state is looked at again.
+      const r = p.engine.routers.get(c.name);
+      if (r) p.host.applyLinkState(r);
+    }
     const starting = next.instances.filter((i) => diff.restarted.includes(i.name) || diff.added.includes(i.name));
     for (const c of starting) {
       const r = p.engine.addInstance(c);
@@ -147,6 +165,8 @@ export class Reloader {
     p.live.trackers = p.makeTrackers(next, users);
     p.live.trackers.adopt(previous);
     p.live.trackers.start();
+    await p.netlink.settle();
+    await p.firewall.settle(next.instances);
     log.info({ event: 'reload', result: 'success', kept: diff.kept, reconfigured: diff.reconfigured, restarted: diff.restarted, added: diff.added, removed: diff.removed }, `config reloaded: ${diff.kept.length} kept, ${diff.reconfigured.length} changed in place, ${diff.restarted.length} restarted, ${diff.added.length} added, ${diff.removed.length} removed`);
     bus.emit({ type: 'reload', result: 'success', diagnostics: result.diagnostics, atMs: clock.now() });
     return { ok: true, diagnostics: result.diagnostics };

@@ -23,17 +23,22 @@ import type {
   InitialState,
   KeepalivedConfig,
   NotifyScripts,
+  RouteConfig,
+  RuleConfig,
   SourceLocation,
   SyncGroupConfig,
   TrackFileConfig,
   TrackReference,
   VirtualAddressConfig,
+  VirtualLinkConfig,
   VrrpInstanceConfig,
   VrrpScriptConfig,
   VrrpVersion,
 } from './model.js';
 import { didYouMean, formatLocation, type DiagnosticSink } from './diagnostics.js';
 import type { ParsedAddress } from './schema.js';
+import { ruleDevices } from './routes.js';
+import { LinkNames, instanceLinks, linkPrefix } from './vmac.js';
 import { FAMILY_NAME, defined, type Interpretation, type Mutable, type NameEntry, type PeerEntry, type Section } from './interpret.js';
 
 /** Microseconds (pass 1's `secs` values) → milliseconds (the model's unit). */
@@ -54,7 +59,7 @@ export function assemble(it: Interpretation, files: readonly string[], sink: Dia
   const instances = assembleInstances(instanceSections, global, known, sink);
   const syncGroups = assembleSyncGroups(it.named.vrrp_sync_group, new Set(instanceSections.map((s) => s.name)), known, sink);
 
-  return { files, global, instances, scripts, trackFiles, syncGroups, virtualServers: it.virtualServers };
+  return { files, global, instances, scripts, trackFiles, syncGroups, virtualServers: it.virtualServers, ...staticRouting(it.statics) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -82,15 +87,70 @@ function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
     v3ChecksumAsV2: s.val<boolean>('v3_checksum_as_v2') ?? false,
     vrrpGarpIntervalMs: usToMs(s.val<number>('vrrp_garp_interval')) ?? 0,
     vrrpGnaIntervalMs: usToMs(s.val<number>('vrrp_gna_interval')) ?? 0,
-    vrrpGarpMasterDelayMs: (s.val<number>('vrrp_garp_master_delay') ?? 5) * 1000,
-    vrrpGarpMasterRepeat: repeatCount(s, 'vrrp_garp_master_repeat', sink) ?? 5,
-    vrrpGarpMasterRefreshMs: (s.val<number>('vrrp_garp_master_refresh') ?? 0) * 1000,
-    vrrpGarpMasterRefreshRepeat: repeatCount(s, 'vrrp_garp_master_refresh_repeat', sink) ?? 1,
+    vrrpGarpMasterDelayMs: minGarp(s, 'vrrp_garp_master_delay', s.val<number>('vrrp_garp_master_delay'), 5, 0) * 1000,
+    vrrpGarpMasterRepeat: minGarp(s, 'vrrp_garp_master_repeat', repeatCount(s, 'vrrp_garp_master_repeat', sink), 5, 1),
+    vrrpGarpMasterRefreshMs: minGarp(s, 'vrrp_garp_master_refresh', s.val<number>('vrrp_garp_master_refresh'), 0, 0) * 1000,
+    vrrpGarpMasterRefreshRepeat: minGarp(s, 'vrrp_garp_master_refresh_repeat', repeatCount(s, 'vrrp_garp_master_refresh_repeat', sink), 1, 0),
     vrrpGarpLowerPrioDelayMs: lowerDelaySec === undefined ? undefined : lowerDelaySec * 1000,
     vrrpGarpLowerPrioRepeat: s.val<number>('vrrp_garp_lower_prio_repeat'),
     scriptUser: scriptUser && defined({ user: scriptUser.value[0]!, group: scriptUser.value[1], location: scriptUser.stmt.keyword.location }),
     enableScriptSecurity: s.val<boolean>('enable_script_security') ?? false,
+    vmacPrefix: linkPrefix(s, 'vmac_prefix', sink),
+    vmacAddrPrefix: linkPrefix(s, 'vmac_addr_prefix', sink),
+    vrrpMinGarp: s.val<boolean>('vrrp_min_garp') ?? false,
+    vrrpLowerPrioNoAdvert: s.val<boolean>('vrrp_lower_prio_no_advert') ?? false,
+    vrrpHigherPrioSendAdvert: s.val<boolean>('vrrp_higher_prio_send_advert') ?? false,
+    vrrpGarpExtraIf: garpExtraIfSetting(s, ['vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl'], 1, sink),
   });
+}
+
+/** Whether `a` comes after `b` in the file (keepalived applies the lines in order). */
+function isAfter(a: SourceLocation, b: SourceLocation): boolean {
+  return a.line > b.line || (a.line === b.line && a.column > b.column);
+}
+
+/**
+ * A global GARP setting under `vrrp_min_garp` (keepalived global_parser.c
+ * `vrrp_min_garp_handler`): when that line is read, each of `vrrp_garp_master_repeat` (5 → 1),
+ * `_delay` (5 s → 0), `_refresh` (0 → 0) and `_refresh_repeat` (1 → 0) that still holds its default
+ * takes the minimal value; a value written after it, or a value other than the default, stays.
+ */
+function minGarp(s: Section, k: string, value: number | undefined, dflt: number, min: number): number {
+  const mg = s.get<boolean>('vrrp_min_garp');
+  const set = s.get<number>(k);
+  if (!mg?.value || (set && isAfter(set.stmt.keyword.location, mg.stmt.keyword.location))) return value ?? dflt;
+  return (value ?? dflt) === dflt ? min : (value ?? dflt);
+}
+
+/**
+ * `garp_extra_if [all] N` / `vrrp_garp_extra_if [all] N` (and their old names `vmac_garp_intvl`,
+ * `vrrp_vmac_garp_intvl`, deprecated after keepalived 2.2.2), words in either order; N from `minSec`
+ * (0 in an instance: off) to 86400 seconds. The later of the two names wins.
+ */
+function garpExtraIfSetting(s: Section, [name, old]: readonly [string, string], minSec: number, sink: DiagnosticSink): { intervalMs: number; all: boolean } | undefined {
+  const cur = s.get<string[]>(name);
+  const dep = s.get<string[]>(old);
+  if (dep) sink.warning(dep.stmt.keyword.location, `'${old}' is deprecated (keepalived 2.2.2); write '${name}'`);
+  const g = cur && dep ? (isAfter(dep.stmt.keyword.location, cur.stmt.keyword.location) ? dep : cur) : (cur ?? dep);
+  if (!g) return undefined;
+  let all = false;
+  let seconds: number | undefined;
+  for (const t of g.stmt.args) {
+    if (t.text === 'all') all = true;
+    else {
+      const n = /^\d+$/.test(t.text) ? Number(t.text) : NaN;
+      if (!(n >= minSec && n <= 86400)) {
+        sink.error(t.location, `invalid ${g.stmt.keyword.text} '${t.text}': expected 'all' or a whole number of seconds from ${minSec} to 86400`);
+        return undefined;
+      }
+      seconds = n;
+    }
+  }
+  if (seconds === undefined) {
+    sink.error(g.stmt.keyword.location, `${g.stmt.keyword.text} needs an interval in seconds (keepalived ignores it without one)`);
+    return undefined;
+  }
+  return { intervalMs: seconds * 1000, all };
 }
 
 /** `X 0` where keepalived raises a repeat count to 1, with a warning. */
@@ -130,8 +190,9 @@ function assembleInstances(sections: readonly Section[], g: GlobalDefs, known: K
   const vridLoc = new Map<VrrpInstanceConfig, SourceLocation>();
   /** VRID key → the first instance (by its index in `instances`) that has it. */
   const vridOwner = new Map<string, number>();
+  const linkNames = LinkNames.collect(sections, sink);
   for (const s of sections) {
-    const inst = assembleInstance(s, g, known, sink);
+    const inst = assembleInstance(s, g, known, sink, linkNames);
     if (!inst) continue;
     const loc = s.get<number>('virtual_router_id')!.loc;
     let first = Infinity;
@@ -165,7 +226,7 @@ function vridKeys(i: VrrpInstanceConfig): string[] {
 }
 
 /** One `vrrp_instance`; undefined when it has an error (reported). */
-function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: DiagnosticSink): VrrpInstanceConfig | undefined {
+function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: DiagnosticSink, linkNames: LinkNames): VrrpInstanceConfig | undefined {
   const errorsBefore = sink.errorCount;
   const c: InstanceContext = { s, who: `vrrp_instance ${s.name}`, g, strict: s.val<boolean>('strict_mode') ?? g.vrrpStrict, sink };
 
@@ -181,8 +242,19 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
   const advertIntervalMs = advertInterval(c, version);
   unicastRules(c, addrs.peers);
   const garp = garpSettings(c);
+  const adverts = advertReplies(c);
+  const accept = acceptMode(c, priority, version);
+  const mcastGroup = multicastGroup(c, addrs);
+  const unicastTtl = unicastTtlOf(c, addrs.peers);
   const { trackInterfaces, trackScripts, trackFiles } = trackRefs(s, known, sink);
+  const routing = virtualRouting(s, iface, trackInterfaces);
+  const links = instanceLinks(
+    { s, who: c.who, g, strict: c.strict, sink, iface, vrid, family: addrs.family, unicast: addrs.peers.length > 0, names: linkNames },
+    addrs.vips,
+    s.list<VirtualAddressConfig>('virtual_ipaddress_excluded'),
+  );
 
+  const garpExtraIf = garpExtraIfOf(c, iface, links);
   if (iface === undefined || vrid === undefined || sink.errorCount > errorsBefore) return undefined;
   const instance: Mutable<VrrpInstanceConfig> = {
     name: s.name,
@@ -196,10 +268,10 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
     family: addrs.family,
     nopreempt,
     preemptDelayMs,
-    virtualAddresses: addrs.vips,
-    virtualAddressesExcluded: s.list<VirtualAddressConfig>('virtual_ipaddress_excluded'),
+    virtualAddresses: links.vips,
+    virtualAddressesExcluded: links.excluded,
     unicastPeers: addrs.peers.map(({ address, location }) => ({ address, location })),
-    mcastGroup: addrs.family === 'ipv4' ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6,
+    mcastGroup,
     garpMasterDelayMs: garp.masterDelayMs,
     garpMasterRepeat: garp.masterRepeat,
     garpMasterRefreshMs: garp.masterRefreshMs,
@@ -209,7 +281,7 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
     garpLowerPrioDelayMs: garp.lowerPrioDelayMs,
     garpLowerPrioRepeat: garp.lowerPrioRepeat,
     notify: notifyScripts(s),
-    trackInterfaces,
+    trackInterfaces: routing.trackInterfaces,
     trackScripts,
     trackFiles,
     strict: c.strict,
@@ -217,7 +289,16 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
     checkUnicastSrc: s.val<boolean>('check_unicast_src') ?? g.vrrpCheckUnicastSrc,
     v3ChecksumAsV2: s.val<boolean>('v3_checksum_as_v2') ?? g.v3ChecksumAsV2,
     dontTrackPrimary: s.val<boolean>('dont_track_primary') ?? false,
+    virtualRoutes: routing.routes,
+    virtualRules: routing.rules,
+    accept,
+    lowerPrioNoAdvert: adverts.lowerPrioNoAdvert,
+    higherPrioSendAdvert: adverts.higherPrioSendAdvert,
   };
+  if (unicastTtl !== undefined) instance.unicastTtl = unicastTtl;
+  if (garpExtraIf) instance.garpExtraIf = garpExtraIf;
+  if (links.vmac) instance.vmac = links.vmac;
+  if (links.extraVmacs.length > 0) instance.extraVmacs = links.extraVmacs;
   if (authentication) instance.authentication = authentication;
   if (addrs.usrc) instance.unicastSrcIp = addrs.usrc.value.address;
   if (addrs.msrc) instance.mcastSrcIp = addrs.msrc.value.address;
@@ -490,12 +571,131 @@ function lowerPrio(s: Section, k: string, strict: boolean, dflt: number, sink: D
   return r.value;
 }
 
-/** Drops (with a warning) references to vrrp_scripts / vrrp_track_files that do not exist. */
+/**
+ * `lower_prio_no_advert` and `higher_prio_send_advert` (instance, else global; vrrp_complete_instance):
+ * strict mode forces the first on and the second off, with a warning when written otherwise.
+ */
+function advertReplies({ s, g, strict, sink }: InstanceContext): { lowerPrioNoAdvert: boolean; higherPrioSendAdvert: boolean } {
+  const lower = s.get<boolean>('lower_prio_no_advert');
+  const higher = s.get<boolean>('higher_prio_send_advert');
+  let lowerPrioNoAdvert = lower?.value ?? (strict || g.vrrpLowerPrioNoAdvert);
+  let higherPrioSendAdvert = higher?.value ?? (!strict && g.vrrpHigherPrioSendAdvert);
+  if (strict && !lowerPrioNoAdvert) {
+    sink.warning(lower!.loc, 'strict mode requires lower_prio_no_advert; keepalived turns it back on');
+    lowerPrioNoAdvert = true;
+  }
+  if (strict && higherPrioSendAdvert) {
+    sink.warning(higher!.loc, 'strict mode requires higher_prio_send_advert to be off; keepalived turns it off');
+    higherPrioSendAdvert = false;
+  }
+  return { lowerPrioNoAdvert, higherPrioSendAdvert };
+}
+
+/**
+ * Accept mode (vrrp_complete_instance): `accept` / `no_accept`, whichever comes last; unset, on
+ * unless in strict mode; an address owner (255) always accepts; strict VRRPv2 cannot (RFC 3768 has
+ * no accept mode: keepalived resets it). Returns whether traffic to the VIPs is accepted.
+ */
+function acceptMode({ s, strict, sink }: InstanceContext, priority: number, version: VrrpVersion): boolean {
+  if (priority === 255) return true;
+  const yes = s.get<boolean>('accept');
+  const no = s.get<boolean>('no_accept');
+  let accept = yes && (!no || isAfter(yes.stmt.keyword.location, no.stmt.keyword.location)) ? true : no ? false : !strict;
+  if (accept && strict && version === 2) {
+    sink.warning(yes!.stmt.keyword.location, 'accept mode for VRRPv2 does not comply with RFC 3768; keepalived resets it in strict mode (no_accept)');
+    accept = false;
+  }
+  return accept;
+}
+
+/**
+ * The instance's multicast group: `mcast_dst_ip`, else the global group of its family. keepalived
+ * skips (with an error line, keeping the default) a group of the other family, an IPv4 address
+ * that is not multicast, an IPv6 one that is not link-local multicast (ffX2::/16), and any
+ * `mcast_dst_ip` of a unicast instance.
+ */
+function multicastGroup({ s, who, g, sink }: InstanceContext, a: InstanceAddresses): string {
+  const dflt = a.family === 'ipv4' ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6;
+  const md = s.get<ParsedAddress>('mcast_dst_ip');
+  if (!md) return dflt;
+  const ip = md.value;
+  const why =
+    a.peers.length > 0 ? 'has no effect with unicast_peer'
+    : ip.family !== a.family ? `is ${FAMILY_NAME[ip.family]} but ${who} is ${FAMILY_NAME[a.family]}`
+    : ip.family === 'ipv4' && (ip.bytes[0]! & 0xf0) !== 0xe0 ? 'is not a multicast address (224.0.0.0/4)'
+    : ip.family === 'ipv6' && (ip.bytes[0] !== 0xff || (ip.bytes[1]! & 0x0f) !== 2) ? 'is not a link-local multicast address (ffX2::/16)'
+    : undefined;
+  if (!why) return ip.address;
+  sink.warning(md.loc, `mcast_dst_ip ${ip.address} ${why}; ignored, adverts go to ${a.peers.length > 0 ? 'the unicast peers' : dflt} (as keepalived does)`);
+  return dflt;
+}
+
+/**
+ * `unicast_ttl`: only with unicast peers. Without them keepalived logs "resetting" but sets the TTL
+ * to 0, and the kernel keeps IPv4 multicast with TTL 0 on the host: keepalived 2.2.7 then sends no
+ * advert at all (seen with tcpdump in a namespace). keepwatch ignores it instead (multicast adverts
+ * keep TTL 255, RFC 5798 §5.1.1.3).
+ */
+function unicastTtlOf({ s, sink }: InstanceContext, peers: readonly PeerEntry[]): number | undefined {
+  const t = s.get<number>('unicast_ttl');
+  if (!t) return undefined;
+  if (peers.length > 0) return t.value;
+  sink.warning(t.loc, 'unicast_ttl has no effect without unicast_peer; ignored (keepalived says "resetting" but sets the TTL to 0 and its IPv4 adverts then never leave the host)');
+  return undefined;
+}
+
+/**
+ * `garp_extra_if` (instance; 0 = off), else the global `vrrp_garp_extra_if`: the interfaces it sends
+ * on, as keepalived's vrrp_complete_instance and vrrp_send_vmac_update choose them. An interface
+ * of a VIP other than the instance's own link (its `use_vmac` macvlan, else its interface) counts
+ * when it is one of the instance's macvlans, or with `all` any; the own link too with
+ * `vmac_xmit_base`. keepalived turns the setting off when no VIP is on such a macvlan and, without
+ * `all`, when none is on another interface either (a warning when the instance wrote it).
+ */
+function garpExtraIfOf(
+  { s, who, g, sink }: InstanceContext,
+  iface: string | undefined,
+  links: { readonly vmac?: VirtualLinkConfig; readonly extraVmacs: readonly VirtualLinkConfig[]; readonly vips: readonly VirtualAddressConfig[]; readonly excluded: readonly VirtualAddressConfig[] },
+): VrrpInstanceConfig['garpExtraIf'] {
+  const own = garpExtraIfSetting(s, ['garp_extra_if', 'vmac_garp_intvl'], 0, sink);
+  const setting = own ?? g.vrrpGarpExtraIf;
+  if (!setting || setting.intervalMs === 0 || iface === undefined) return undefined;
+  const ownLink = links.vmac?.kind === 'macvlan' ? links.vmac.name : iface;
+  const ours = new Set([...(links.vmac?.kind === 'macvlan' ? [links.vmac.name] : []), ...links.extraVmacs.map((l) => l.name)]);
+  const devices = [...new Set([...links.vips, ...links.excluded].map((v) => v.device ?? iface))];
+  const extraVmac = devices.some((d) => d !== ownLink && ours.has(d));
+  const extraIf = devices.some((d) => d !== ownLink && !ours.has(d));
+  if (extraVmac || (extraIf && setting.all)) {
+    const xmitBase = links.vmac?.xmitBase === true;
+    const interfaces = devices.filter((d) => (ours.has(d) || setting.all) && (d !== ownLink || xmitBase));
+    return { intervalMs: setting.intervalMs, all: setting.all, interfaces };
+  }
+  const written = s.get<string[]>('garp_extra_if') ?? s.get<string[]>('vmac_garp_intvl');
+  if (own && written) {
+    const kw = written.stmt.keyword.text;
+    sink.warning(
+      written.stmt.keyword.location,
+      extraIf
+        ? `${kw} without 'all' sends only on the macvlans of VIPs (use_vmac), and ${who} has none on another interface: nothing is sent (keepalived turns it off too); write '${kw} all N' to send on the other interfaces`
+        : `${kw}: every VIP of ${who} is on its own link, so there is nothing to send (keepalived turns it off too)`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * References to vrrp_scripts / vrrp_track_files that do not exist: a `track_script` one is an
+ * error (issue 15: keepalived only warns, and a misspelt check is then silently never tracked, so
+ * it never fails over); a `track_file` one is dropped with a warning, as keepalived does.
+ */
 function trackRefs(s: Section, known: Known, sink: DiagnosticSink): Pick<VrrpInstanceConfig, 'trackInterfaces' | 'trackScripts' | 'trackFiles'> {
   const check = (k: string, defined: ReadonlySet<string>, of: string): TrackReference[] =>
     s.list<TrackReference>(k).filter((r) => {
       if (defined.has(r.name)) return true;
-      sink.warning(r.location, `${k} '${r.name}' refers to an undefined ${of}; ignored (keepalived logs and ignores it too)`);
+      if (k === 'track_script') {
+        const guess = sink.saturated ? '' : didYouMean(r.name, defined);
+        sink.error(r.location, `track_script '${r.name}' refers to an undefined vrrp_script${guess} (keepalived only warns and runs without this check; keepwatch refuses it: a check that is silently not tracked never triggers a failover)`);
+      } else sink.warning(r.location, `${k} '${r.name}' refers to an undefined ${of}; ignored (keepalived logs and ignores it too)`);
       return false;
     });
   return {
@@ -611,4 +811,43 @@ function assembleSyncGroups(sections: readonly Section[], instanceNames: Readonl
     );
   }
   return syncGroups;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes and rules (config/routes.ts reads each line).
+
+/**
+ * `virtual_routes` / `virtual_rules` of an instance, and its tracked interfaces with those the
+ * tracked ones name: keepalived (vrrp.c, "routes/rules we need to monitor") tracks a route's
+ * `dev` and a rule's `iif`/`oif` like a `track_interface` of weight 0, so the instance goes to
+ * FAULT while one is down. Interfaces already tracked, and the instance's own, are not repeated.
+ */
+function virtualRouting(
+  s: Section,
+  iface: string | undefined,
+  tracked: readonly TrackReference[],
+): { routes: RouteConfig[]; rules: RuleConfig[]; trackInterfaces: TrackReference[] } {
+  const routes = s.list<RouteConfig>('virtual_routes');
+  const rules = s.list<RuleConfig>('virtual_rules');
+  const trackInterfaces = [...tracked];
+  const seen = new Set([...tracked.map((t) => t.name), ...(iface ? [iface] : [])]);
+  const implicit = (names: readonly string[], location: SourceLocation): void => {
+    for (const name of names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      trackInterfaces.push({ name, reverse: false, location });
+    }
+  };
+  for (const r of routes) if (r.track) implicit(r.device ? [r.device] : [], r.location);
+  for (const r of rules) if (r.track) implicit(ruleDevices(r), r.location);
+  return { routes, rules, trackInterfaces };
+}
+
+/** `static_ipaddress`, `static_routes`, `static_rules` (top level). */
+function staticRouting(statics: Section): Pick<KeepalivedConfig, 'staticAddresses' | 'staticRoutes' | 'staticRules'> {
+  return {
+    staticAddresses: statics.list<VirtualAddressConfig & { device: string }>('static_ipaddress'),
+    staticRoutes: statics.list<RouteConfig>('static_routes'),
+    staticRules: statics.list<RuleConfig>('static_rules'),
+  };
 }

@@ -41,8 +41,10 @@ export class DiagnosticSink {
     this.add('warning', location, message);
   }
 
+  /** A place made by expansion (expand.ts) adds which expansion to the message: `(expanded from $X at f:1:2)`. */
   add(severity: Severity, location: SourceLocation, message: string): void {
     const n = severity === 'error' ? ++this.errors : ++this.warnings;
+    if (location.expansion) message = `${message} (expanded from ${location.expansion})`;
     if (n <= (severity === 'error' ? MAX_REPORTED_ERRORS : MAX_REPORTED_WARNINGS)) this.items.push({ severity, message, location });
     else this.firstDropped ??= location;
   }

@@ -11,6 +11,8 @@
  *   a regular file. (A swap to a device in that window is still opened, then refused; Node has no
  *   O_PATH to close the window entirely, and whoever can swap files in /etc owns the config anyway.)
  * - At most `maxBytes` are read, whatever the file claims its size is (it may grow while being read).
+ * - keepalived.conf and its includes must not be executable (`refuseExecutable`), as keepalived
+ *   requires (lib/parser.c `check_glob_file`: "not a regular non-executable file").
  */
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
@@ -33,9 +35,9 @@ export function statKind(path: string): FileKind | undefined {
   return st ? kindOf(st) : undefined;
 }
 
-export type RefusalCode = 'ENOTREG' | 'EFBIG';
+export type RefusalCode = 'ENOTREG' | 'EFBIG' | 'EEXEC';
 
-/** A file that was not read: not a regular file (`ENOTREG`) or over the size cap (`EFBIG`). */
+/** A file that was not read: not a regular file (`ENOTREG`), over the size cap (`EFBIG`), executable (`EEXEC`). */
 export class FileRefusedError extends Error {
   override name = 'FileRefusedError';
   constructor(
@@ -59,6 +61,13 @@ const notRegular = (kind: FileKind): FileRefusedError =>
   new FileRefusedError('ENOTREG', `it is a ${kind}, not a regular file; not opened`, kind);
 const tooBig = (maxBytes: number): FileRefusedError =>
   new FileRefusedError('EFBIG', `it is larger than ${formatBytes(maxBytes)}, the most keepwatch reads from one file`);
+
+/** A `check` for `readRegularFile`: refuses a file with any execute bit (keepalived's rule for its configuration). */
+export function refuseExecutable(st: Stats): void {
+  if (st.mode & 0o111) {
+    throw new FileRefusedError('EEXEC', `it is executable (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); keepalived reads no executable configuration file, nor does keepwatch (chmod a-x)`);
+  }
+}
 
 export interface RegularFile {
   readonly bytes: Buffer;

@@ -5,6 +5,8 @@ export {
   parseConfigText,
   nodeConfigFs,
   expandGlob,
+  expandBraces,
+  defaultConfigId,
   segmentMatcher,
   MAX_INCLUDE_DEPTH,
   MAX_FILE_BYTES,
@@ -14,7 +16,19 @@ export {
   MAX_DIR_ENTRIES,
   MAX_TOKENS,
   type ConfigFs,
+  type LoadOptions,
 } from './load.js';
+export {
+  Expander,
+  MAX_EXPANDED_LINE_CHARS,
+  MAX_EXPANDED_CHARS,
+  MAX_EXPANSION_DEPTH,
+  MAX_SEQUENCE_VALUES,
+  MAX_SEQUENCE_ITERATIONS,
+  MAX_SUBSTITUTIONS,
+  MAX_DEFINITIONS,
+  type ExpandOptions,
+} from './expand.js';
 export {
   formatDiagnostic,
   formatLocation,

@@ -36,6 +36,7 @@ import {
   SECRET_BLOCKS,
   SECRET_KEYWORDS,
   TRUE_FALSE,
+  VIP_FLAGS,
   VIP_OPTIONS_ACTED,
   VIP_OPTIONS_IGNORED,
   VIP_SCOPES,
@@ -52,6 +53,7 @@ import {
   type ValueSpec,
 } from './schema.js';
 import { formatIpv4, isMulticastBytes, parseIpv4 } from '../protocol/inet.js';
+import { RulePriorities, parseRouteLine, parseRuleLine, type LineContext } from './routes.js';
 
 /** The warning for a keyword keepwatch accepts but does not act on (yet). */
 export const NOT_ACTED_ON = (keyword: string): string => `'${keyword}' is accepted but not acted on by keepwatch yet`;
@@ -124,6 +126,8 @@ export interface Interpretation {
   /** The named top-level blocks, in file order (duplicates included: pass 2 reports them). */
   readonly named: Readonly<Record<NamedKind, readonly Section[]>>;
   readonly virtualServers: readonly VirtualServerConfig[];
+  /** The top-level lists: `static_ipaddress`, `static_routes`, `static_rules`. */
+  readonly statics: Section;
 }
 
 /** Top-level blocks that carry a name (`vrrp_instance NAME { ... }`). */
@@ -146,6 +150,9 @@ class Interpreter implements Interpretation {
     vrrp_sync_group: [],
   };
   readonly virtualServers: VirtualServerConfig[] = [];
+  readonly statics = new Section('top level', 'top level', '', { file: '', line: 1, column: 1 });
+  /** keepalived's numbering of rules written without a preference, in file order. */
+  private readonly rulePriorities = new RulePriorities();
   /** > 0 while reading a `SECRET_BLOCKS` block: its tokens are not shown. */
   private secretDepth = 0;
 
@@ -177,6 +184,9 @@ class Interpreter implements Interpretation {
       } else if (v.t === 'lvs') {
         const vs = this.virtualServer(stmt);
         if (vs) this.virtualServers.push(vs);
+      } else if (v.t === 'list') {
+        // static_ipaddress / static_routes / static_rules: a list block of its own, like an instance's.
+        this.fillStatements(this.statics, { keyword: stmt.keyword, args: [], argsText: '', block: { statements: [stmt] } });
       }
     }
   }
@@ -194,9 +204,10 @@ class Interpreter implements Interpretation {
         // its did-you-mean would tell the word all but two letters anyway.)
         this.sink.error(stmt.keyword.location, `unknown keyword ${where} (not shown: it may be a password); expected ${[...table.keys()].join(' or ')}`);
       } else if (word.startsWith('$')) {
-        this.sink.error(stmt.keyword.location, `parameter definitions and substitutions ('${word}') are not supported by keepwatch`);
+        // expand.ts left it: not defined (yet) where it is used, or not a definition's form.
+        this.sink.error(stmt.keyword.location, `'${word}' is not a defined name here, so it stays a keyword, an unknown one (keepalived leaves an undefined '$NAME' as written; '$NAME=VALUE' before its use defines it)`);
       } else if (word.startsWith('@')) {
-        this.sink.error(stmt.keyword.location, `conditional configuration lines ('${word}') are not supported by keepwatch`);
+        this.sink.error(stmt.keyword.location, `'${word}' is not a condition here: a line takes one '@ID' (or '@^ID') at its start, followed by a blank (keepalived reads this as a keyword too)`);
       } else if (parent && tableOf(parent.kind).has(word)) {
         // A keyword of the enclosing block: most likely this block's '}' is missing.
         parent.suggested.add(word);
@@ -237,6 +248,8 @@ class Interpreter implements Interpretation {
       if (!spec) continue;
       const word = stmt.keyword.text;
       const v = spec.value;
+      // Acted on while loading (load.ts: `include_check`, which may be given again and again).
+      if (v.t === 'any') continue;
       if (v.t === 'list') {
         if (stmt.args[0]) this.extra(stmt, 0);
         const list = section.lists.get(word) ?? { stmt, entries: [], lines: 0 };
@@ -393,6 +406,27 @@ class Interpreter implements Interpretation {
         const vip = this.vip(e, list);
         return vip ? [vip] : [];
       }
+      case 'route': {
+        const r = parseRouteLine([e.keyword, ...e.args], this.lineContext(list));
+        return r ? [r] : [];
+      }
+      case 'rule': {
+        const r = parseRuleLine([e.keyword, ...e.args], this.lineContext(list), this.rulePriorities);
+        return r ? [r] : [];
+      }
+      case 'static-address': {
+        const tg = e.args.find((t) => t.text === 'track_group');
+        if (tg) {
+          this.sink.error(tg.location, `'track_group' in ${list} is not supported by keepwatch: static track groups (track_group) are not implemented`);
+          return [];
+        }
+        const vip = this.vip(e, list);
+        if (vip && vip.device === undefined) {
+          this.sink.error(e.keyword.location, `static address ${vip.address} in ${list} needs 'dev IF' (keepalived would use default_interface, eth0 unless set; keepwatch does not guess)`);
+          return [];
+        }
+        return vip ? [vip] : [];
+      }
       case 'peer': {
         const ip = parseAddress(e.keyword.text);
         if (!ip) {
@@ -446,6 +480,10 @@ class Interpreter implements Interpretation {
     }
   }
 
+  private lineContext(list: string): LineContext {
+    return { sink: this.sink, list, isStatic: list.startsWith('static_'), guess: (w, c) => this.guess(w, c) };
+  }
+
   /** `ADDR[/PREFIX] [brd ADDR|+|-] [dev IF] [scope SCOPE] [label LABEL] [no_track] ...` */
   private vip(e: Statement, list: string): VirtualAddressConfig | undefined {
     const text = e.keyword.text;
@@ -476,6 +514,7 @@ class Interpreter implements Interpretation {
     let scope = 'global';
     let label: string | undefined;
     const ignoredOptions: string[] = [];
+    let useVmac: true | undefined;
     const a = e.args;
     const needs: Record<string, string> = {
       dev: 'an interface name',
@@ -490,15 +529,24 @@ class Interpreter implements Interpretation {
       const opt = a[i]!;
       const o = opt.text;
       const takesValue = VIP_OPTIONS_ACTED.has(o) || VIP_OPTIONS_IGNORED[o] === true;
-      if (!VIP_OPTIONS_ACTED.has(o) && !Object.hasOwn(VIP_OPTIONS_IGNORED, o)) {
+      if (!VIP_OPTIONS_ACTED.has(o) && !VIP_FLAGS.has(o) && !Object.hasOwn(VIP_OPTIONS_IGNORED, o)) {
         if (parseAddress(o.split('/')[0]!)) {
           this.sink.error(opt.location, `unexpected '${o}' after virtual address ${shown}: write one address per line`);
           return undefined;
         }
-        const all = [...VIP_OPTIONS_ACTED, ...Object.keys(VIP_OPTIONS_IGNORED)];
+        const all = [...VIP_OPTIONS_ACTED, ...VIP_FLAGS, ...Object.keys(VIP_OPTIONS_IGNORED)];
         const guess = this.guess(o, all);
         this.sink.error(opt.location, `unknown option '${o}' for virtual address ${shown}${guess ? `; did you mean '${guess}'?` : ''}`);
         return undefined;
+      }
+      if (o === 'use_vmac') {
+        if (list.startsWith('static_')) {
+          // keepalived: "Unknown configuration entry 'use_vmac' for ip address - ignoring".
+          this.sink.error(opt.location, `'use_vmac' is not an option of ${list} (only of a VRRP instance's addresses)`);
+          return undefined;
+        }
+        useVmac = true;
+        continue;
       }
       const param = takesValue ? a[i + 1] : undefined;
       if (takesValue && !param) {
@@ -560,6 +608,7 @@ class Interpreter implements Interpretation {
       scope,
       label,
       ignoredOptions,
+      useVmac,
       location: e.keyword.location,
     });
   }

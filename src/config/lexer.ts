@@ -48,10 +48,12 @@ export interface LexOptions {
 const EMPTY: TokenLine = Object.freeze([]) as TokenLine;
 const LINE_BREAK = /\r\n|\n|\r/g;
 
-export function lex(text: string, file: string, sink: DiagnosticSink, options: LexOptions = {}): TokenLine[] {
+/**
+ * Calls `each(line, lineNo)` for every physical line of `text` (split at LF, CRLF or CR; a leading
+ * byte-order mark dropped), until it returns false.
+ */
+export function eachLine(text: string, each: (line: string, lineNo: number) => boolean): void {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
-  const out: TokenLine[] = [];
-  const { budget, dropEmpty } = options;
   const crs = text.includes('\r');
   let from = 0;
   for (let lineNo = 1; ; lineNo++) {
@@ -67,30 +69,50 @@ export function lex(text: string, file: string, sink: DiagnosticSink, options: L
       to = nl < 0 ? text.length : nl;
       next = nl < 0 ? -1 : nl + 1;
     }
-    const toks = to > from ? lexLine(text.slice(from, to), file, lineNo, sink, budget) : EMPTY;
-    if (toks.length || !dropEmpty) out.push(toks);
-    if (budget && budget.used > budget.maxTokens) break;
+    if (!each(to > from ? text.slice(from, to) : '', lineNo)) break;
     if (next < 0) break;
     from = next;
   }
+}
+
+export function lex(text: string, file: string, sink: DiagnosticSink, options: LexOptions = {}): TokenLine[] {
+  const out: TokenLine[] = [];
+  const { budget, dropEmpty } = options;
+  eachLine(text, (line, lineNo) => {
+    const toks = line ? lexPhysicalLine(line, file, lineNo, sink, budget) : EMPTY;
+    if (toks.length || !dropEmpty) out.push(toks);
+    return !(budget && budget.used > budget.maxTokens);
+  });
   return out;
 }
 
 const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
+/** Where character `i` of a line is; asked for in increasing order of `i`. */
+export interface Locator {
+  at(i: number): SourceLocation;
+}
+
 /**
- * 1-based columns of UTF-16 indexes in code points (a surrogate pair is one column), asked for in
- * increasing order: counting resumes where the last call stopped, so a line costs its length once.
+ * A physical line of a file: 1-based columns of UTF-16 indexes in code points (a surrogate pair is
+ * one column). Counting resumes where the last call stopped, so a line costs its length once.
  */
-class Columns {
+class PhysicalLine implements Locator {
   private index = 0;
   private column = 1;
+  private readonly astral: boolean;
   constructor(
     private readonly line: string,
-    private readonly astral: boolean,
-  ) {}
-  at(i: number): number {
+    private readonly file: string,
+    private readonly lineNo: number,
+  ) {
+    this.astral = ASTRAL.test(line);
+  }
+  at(i: number): SourceLocation {
+    return { file: this.file, line: this.lineNo, column: this.columnAt(i) };
+  }
+  private columnAt(i: number): number {
     if (!this.astral) return i + 1;
     const { line } = this;
     for (let k = this.index; k < i; k++) {
@@ -103,10 +125,18 @@ class Columns {
   }
 }
 
-function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSink, budget?: LexBudget): TokenLine {
+/** The tokens of one physical line (`lineNo` of `file`). */
+export function lexPhysicalLine(line: string, file: string, lineNo: number, sink: DiagnosticSink, budget?: LexBudget): TokenLine {
+  return lexLine(line, new PhysicalLine(line, file, lineNo), sink, budget);
+}
+
+/**
+ * The tokens of one line of text whose characters `locator` places (a physical line, or a line
+ * made by expanding definitions: expand.ts).
+ */
+export function lexLine(line: string, locator: Locator, sink: DiagnosticSink, budget?: LexBudget): TokenLine {
   let tokens: Token[] | undefined;
   const n = line.length;
-  const columns = new Columns(line, ASTRAL.test(line));
   let i = 0;
   while (i < n) {
     // whitespace: C `isspace` minus the newline (space, tab, CR, VT, FF)
@@ -116,7 +146,7 @@ function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSin
     if (i >= n) break;
     const c = line[i]!;
     if (c === '!' || c === '#') break;
-    const location: SourceLocation = { file, line: lineNo, column: columns.at(i) };
+    const location = locator.at(i);
     if (budget && ++budget.used > budget.maxTokens) {
       sink.error(location, `more than ${budget.maxTokens} words in this configuration; nothing from here on is read`);
       break;
@@ -164,4 +194,36 @@ function lexLine(line: string, file: string, lineNo: number, sink: DiagnosticSin
     }
   }
   return tokens ?? EMPTY;
+}
+
+const INCLUDE_KEYWORD = /^include[rmwba]?$/;
+
+/**
+ * On an `include` line, a brace glob is one word: `inc/{a,b}.conf` lexes as `inc/`, `{`, `a,b`,
+ * `}`, `.conf`, which are joined back (keepalived takes the rest of an include line as the
+ * pattern). Joined: a run of tokens with no blank between them, of two or more tokens, holding
+ * a `{`. A lone `{` or `}` stays a brace (`include x.conf }` still closes a block).
+ */
+export function joinIncludeBraces(tokens: TokenLine): TokenLine {
+  const first = tokens[0];
+  if (!first || first.kind !== 'word' || first.quoted || !INCLUDE_KEYWORD.test(first.text) || tokens.length < 3) return tokens;
+  if (!tokens.some((t) => t.kind === 'open')) return tokens;
+  const out: Token[] = [first];
+  for (let i = 1; i < tokens.length; ) {
+    let j = i + 1;
+    while (j < tokens.length && tokens[j]!.lead === '') j++;
+    const run = tokens.slice(i, j);
+    if (run.length >= 2 && run.some((t) => t.kind === 'open')) {
+      out.push({
+        kind: 'word',
+        text: run.map((t) => t.text).join(''),
+        raw: run.map((t) => t.raw).join(''),
+        quoted: false,
+        lead: run[0]!.lead,
+        location: run[0]!.location,
+      });
+    } else out.push(...run);
+    i = j;
+  }
+  return out;
 }

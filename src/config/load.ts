@@ -3,11 +3,27 @@
  * interpret.ts) and assemble (pass 2, assemble.ts) the statements into a `KeepalivedConfig`.
  *
  * File access goes through `ConfigFs` only, so everything here is testable with an in-memory
- * file system. `include PATTERN` (keepalived.conf(5) "include") may appear wherever a statement
- * may; the pattern is relative to the directory of the file that includes it (absolute patterns
- * as they are) and may use `*`, `?` and `[...]` in any path segment. Matches are read in sorted
- * order. A pattern without matches is a warning (keepalived carries on); an explicit file that
- * cannot be read, an include cycle and includes nested more than 20 deep are errors.
+ * file system. Each file's lines go through expand.ts first (keepalived's `@id` conditionals,
+ * `$NAME` definitions, `~SEQ`/`~LST`), in reading order: an `include` is read when its line is
+ * reached, so definitions made before it hold inside it, and those it makes hold after it.
+ *
+ * `include PATTERN` (keepalived.conf(5) "include") may appear wherever a statement may; the
+ * pattern is relative to the directory of the file that includes it (absolute patterns as they
+ * are) and may use `*`, `?`, `[...]` in any path segment and csh braces (`{a,b}`, nested, as glob(3)
+ * GLOB_BRACE: alternatives in the order written, each one's matches sorted). What a problem is
+ * follows keepalived 2.2.7's include checks (lib/parser.c `open_and_check_glob`,
+ * `check_glob_file`, `check_include`, `include_check_set`): the checks in force are the variant's
+ * (`include` none, `includer` read, `includem` read+match, `includew` read+match+wildcard_match,
+ * `includeb` read+brace_match, `includea` all) plus `include_check` in global_defs (saved when an
+ * include opens a file and restored after it) or `-e` (all); the main file has read+match+
+ * wildcard_match. A problem whose check is in force is an error (keepalived refuses to start);
+ * otherwise it is a warning and the file is skipped (keepalived logs it and runs):
+ * - match: an explicit file (or a glob's directory) that does not exist;
+ * - wildcard_match: a glob that matches nothing;
+ * - brace_match: a brace alternative that matches nothing (then, when in force, none is read);
+ * - read: a match that is a directory (skipped silently otherwise, as before), not a regular
+ *   file, executable (keepalived reads no executable configuration file), or unreadable.
+ * An include cycle and includes nested more than 20 deep are always errors.
  *
  * Hostile input stays bounded (every limit is an error at the `include` that goes over it, and
  * loading stops reading files from there on):
@@ -22,11 +38,13 @@
  * only `-f -` (standard input, asked for by the operator) waits for its writer.
  */
 import { opendirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { ConfigLoadResult, SourceLocation } from './model.js';
-import { DiagnosticSink, sortDiagnostics } from './diagnostics.js';
-import { FileRefusedError, formatBytes, readRegularFile, readStdin, statKind, type FileKind } from './files.js';
-import { lex, type LexBudget } from './lexer.js';
+import { DiagnosticSink, didYouMean, sortDiagnostics } from './diagnostics.js';
+import { FileRefusedError, formatBytes, readRegularFile, readStdin, refuseExecutable, statKind, type FileKind } from './files.js';
+import type { LexBudget, Token, TokenLine } from './lexer.js';
+import { Expander, type ExpandOptions } from './expand.js';
 import { parse, type Statement } from './parser.js';
 import { NEEDS_BLOCK, SECRET_KEYWORDS, TOP_LEVEL_BLOCKS } from './schema.js';
 import { interpret } from './interpret.js';
@@ -58,7 +76,7 @@ class TooManyEntriesError extends Error {
 }
 
 export const nodeConfigFs: ConfigFs = {
-  readFile: (path, maxBytes) => readRegularFile(path, maxBytes).bytes.toString('utf8'),
+  readFile: (path, maxBytes) => readRegularFile(path, maxBytes, refuseExecutable).bytes.toString('utf8'),
   listDir: (dir, maxEntries) => {
     const d = opendirSync(dir);
     const names: string[] = [];
@@ -97,10 +115,102 @@ export const MAX_DIR_ENTRIES = 100_000;
  */
 export const MAX_TOKENS = 250_000;
 
+/** Characters of an include pattern (Linux PATH_MAX). */
+export const MAX_PATTERN_CHARS = 4096;
+/** Brace nesting in an include pattern. */
+export const MAX_BRACE_DEPTH = 64;
+
 const HINTS = { needsBlock: NEEDS_BLOCK, topLevelBlocks: TOP_LEVEL_BLOCKS, secrets: SECRET_KEYWORDS };
 const GLOB_MAGIC = /[*?[]/;
-/** `include` and keepalived's stricter variants (`includer`, `includem`, ...), read alike here. */
+/** `include` and keepalived's stricter variants (`includer`, `includem`, ...). */
 const INCLUDE = /^include[rmwba]?$/;
+
+/** keepalived's include checks (lib/parser.c `include_t`). */
+const READ = 1;
+const MATCH = 2;
+const WILDCARD_MATCH = 4;
+const BRACE_MATCH = 8;
+const ALL_CHECKS = READ | MATCH | WILDCARD_MATCH | BRACE_MATCH;
+/** The checks each variant adds (lib/parser.c `check_include`); the main file has read+match+wildcard_match. */
+const VARIANT_CHECKS: Readonly<Record<string, number>> = {
+  include: 0,
+  includer: READ,
+  includem: READ | MATCH,
+  includew: READ | MATCH | WILDCARD_MATCH,
+  includeb: READ | BRACE_MATCH,
+  includea: ALL_CHECKS,
+};
+const MAIN_FILE_CHECKS = READ | MATCH | WILDCARD_MATCH;
+/** `include_check` words (lib/parser.c `include_check_set`). */
+const CHECK_WORDS: Readonly<Record<string, number>> = { read: READ, match: MATCH, wildcard_match: WILDCARD_MATCH, brace_match: BRACE_MATCH };
+/** For a warning: the variant that would make the problem an error. */
+const STRICTER: Readonly<Record<number, string>> = { [READ]: 'includer', [MATCH]: 'includem', [BRACE_MATCH]: 'includeb', [WILDCARD_MATCH]: 'includew' };
+
+export interface LoadOptions extends ExpandOptions {
+  /** keepalived's `-e` (`--all-config`): every include check in force from the start. */
+  readonly allConfig?: boolean;
+}
+
+/** keepalived's default config id: the host name up to its first '.' (keepalived/core/main.c). */
+export function defaultConfigId(host: string = hostname()): string {
+  const dot = host.indexOf('.');
+  return dot < 0 ? host : host.slice(0, dot);
+}
+
+/**
+ * glob(3) GLOB_BRACE: `{a,b}` alternatives (nested, several per pattern, `\` escapes), in the
+ * order written; a `{` without its `}` is literal (the pattern is used as it is).
+ */
+export function expandBraces(pattern: string, max: number = MAX_GLOB_MATCHES, depth = 0): string[] {
+  let begin = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') i++;
+    else if (pattern[i] === '{') {
+      begin = i;
+      break;
+    }
+  }
+  if (begin < 0) return [pattern];
+  if (depth >= MAX_BRACE_DEPTH) throw new GlobLimitError(`nests braces more than ${MAX_BRACE_DEPTH} deep`);
+  const alternatives: string[] = [];
+  let nested = 0;
+  let start = begin + 1;
+  let end = -1;
+  for (let i = begin + 1; i < pattern.length && end < 0; i++) {
+    const c = pattern[i];
+    if (c === '\\') i++;
+    else if (c === '{') nested++;
+    else if (c === '}') {
+      if (nested-- === 0) {
+        alternatives.push(pattern.slice(start, i));
+        end = i;
+      }
+    } else if (c === ',' && nested === 0) {
+      alternatives.push(pattern.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (end < 0) return [pattern];
+  const prefix = pattern.slice(0, begin);
+  const rest = pattern.slice(end + 1);
+  const out: string[] = [];
+  for (const a of alternatives) {
+    for (const p of expandBraces(prefix + a + rest, max, depth + 1)) {
+      if (out.length >= max) throw new GlobLimitError(`has more than ${max} brace alternatives`);
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** An unescaped `{` (keepalived `have_brace`). */
+function hasBrace(pattern: string): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i] === '\\') i++;
+    else if (pattern[i] === '{') return true;
+  }
+  return false;
+}
 
 type GlobToken =
   | { readonly t: 'char'; readonly c: string }
@@ -190,6 +300,14 @@ export class GlobLimitError extends Error {
   override name = 'GlobLimitError';
 }
 
+/** What a glob met besides its matches (keepalived counts these as missing files and directories). */
+export interface GlobFindings {
+  /** Directories that could not be listed, and paths of fixed segments that do not exist. */
+  readonly missing: string[];
+  /** Matches that are directories (never returned). */
+  readonly directories: string[];
+}
+
 export interface GlobLimits {
   /** Paths the pattern may match (also bounds the directories walked for it). */
   readonly maxMatches: number;
@@ -208,6 +326,7 @@ export function expandGlob(
   pattern: string,
   baseDir: string,
   limits: GlobLimits = { maxMatches: MAX_GLOB_MATCHES, entriesLeft: MAX_DIR_ENTRIES },
+  findings?: GlobFindings,
 ): string[] {
   let paths = [isAbsolute(pattern) ? '/' : baseDir];
   for (const seg of pattern.split('/')) {
@@ -224,6 +343,7 @@ export function expandGlob(
         names = fs.listDir(p === '' ? '.' : p, limits.entriesLeft);
       } catch (e) {
         if (e instanceof TooManyEntriesError) throw new GlobLimitError(`reads more than ${MAX_DIR_ENTRIES} directory entries (${e.message})`);
+        findings?.missing.push(p);
         continue;
       }
       if (names.length > limits.entriesLeft) throw new GlobLimitError(`reads more than ${MAX_DIR_ENTRIES} directory entries (in '${p}')`);
@@ -241,8 +361,11 @@ export function expandGlob(
     try {
       if (!fs.kind) return fs.isFile(p);
       const k = fs.kind(p);
+      if (k === undefined) findings?.missing.push(p);
+      else if (k === 'directory') findings?.directories.push(p);
       return k !== undefined && k !== 'directory';
     } catch {
+      findings?.missing.push(p);
       return false;
     }
   };
@@ -271,13 +394,23 @@ class Loader {
   private totalBytes = 0;
   private readonly glob: GlobLimits = { maxMatches: MAX_GLOB_MATCHES, entriesLeft: MAX_DIR_ENTRIES };
   private readonly tokens: LexBudget = { maxTokens: MAX_TOKENS, used: 0 };
+  private readonly expander: Expander;
+  /** The statements each `include` (its keyword token) brought, read when its line was reached. */
+  private readonly included = new Map<Token, Statement[]>();
+  /** keepalived's `include_check`: checks in force for every include (`-e`, global_defs). */
+  private includeCheck: number;
   /** Set once a per-configuration limit is hit: no file is read after that. */
   private stopped = false;
 
   constructor(
     private readonly fs: ConfigFs,
     readonly sink: DiagnosticSink,
-  ) {}
+    options: LoadOptions,
+  ) {
+    const { allConfig, ...expand } = options;
+    this.expander = new Expander(sink, expand, this.tokens);
+    this.includeCheck = allConfig ? ALL_CHECKS : 0;
+  }
 
   private attempt(path: string): void {
     if (this.seen.has(path)) return;
@@ -291,8 +424,28 @@ class Loader {
     this.stopped = true;
   }
 
-  /** `site`: the include's argument; undefined for the main file. */
-  loadFile(path: string, chain: readonly string[], site?: SourceLocation): Statement[] {
+  /**
+   * A problem with an include: an error when `check` is in force (`checks`), else a warning that
+   * says keepalived carries on too and which variant makes it an error.
+   */
+  private problem(checks: number, check: number, at: SourceLocation, message: string, keyword?: string): void {
+    if (checks & check || !keyword) {
+      this.sink.error(at, message);
+      return;
+    }
+    const stricter = STRICTER[check]!;
+    const note =
+      check === BRACE_MATCH
+        ? `the files that exist are read (keepalived does the same for '${keyword}'; '${stricter}' makes it an error)`
+        : `not included (keepalived logs this for '${keyword}' and runs without it; '${stricter}' makes it an error)`;
+    this.sink.warning(at, `${message}; ${note}`);
+  }
+
+  /**
+   * `site`: the include's argument and `keyword` (`include`, `includer`, ...); undefined for the
+   * main file. `checks`: the include checks in force.
+   */
+  loadFile(path: string, chain: readonly string[], site?: SourceLocation, checks = MAIN_FILE_CHECKS, keyword?: string): Statement[] {
     const where = site ?? { file: path, line: 1, column: 1 };
     if (this.stopped) return [];
     if (this.fileReads >= MAX_FILE_READS) {
@@ -310,9 +463,13 @@ class Loader {
       const stdin = !site && (path === '-' || path === '/dev/stdin') && this.fs.readStdin !== undefined;
       text = stdin ? this.fs.readStdin!(MAX_FILE_BYTES) : this.fs.readFile(path, maxBytes);
     } catch (e) {
-      if (e instanceof FileRefusedError && e.code === 'EFBIG' && maxBytes < MAX_FILE_BYTES) {
-        this.stop(where, `'${path}' is not read: one configuration is at most ${formatBytes(MAX_TOTAL_BYTES)} in all its files; no further file is read`);
-      } else this.sink.error(where, `cannot read '${path}': ${reason(e)}`);
+      if (e instanceof FileRefusedError && e.code === 'EFBIG') {
+        if (maxBytes < MAX_FILE_BYTES) this.stop(where, `'${path}' is not read: one configuration is at most ${formatBytes(MAX_TOTAL_BYTES)} in all its files; no further file is read`);
+        else this.sink.error(where, `cannot read '${path}': ${reason(e)}`);
+      } else {
+        const code = (e as { code?: unknown } | null)?.code;
+        this.problem(checks, code === 'ENOENT' || code === 'ENOTDIR' ? MATCH : READ, where, `cannot read '${path}': ${reason(e)}`, keyword);
+      }
       return [];
     }
     return this.parseText(text, path, chain, where);
@@ -332,24 +489,73 @@ class Loader {
     }
     this.totalBytes += bytes;
     this.files.push(path);
-    const lines = lex(text, path, this.sink, { budget: this.tokens, dropEmpty: true });
-    if (this.tokens.used > this.tokens.maxTokens) this.stopped = true; // reported by the lexer
+    const here = [...chain, path];
+    const lines = this.expander.expandFile(text, path, (tokens) => this.onLine(tokens, path, here));
+    // Reported by the lexer or the expander.
+    if (this.tokens.used > this.tokens.maxTokens || this.expander.stopped) this.stopped = true;
     const stmts = parse(lines, HINTS, this.sink);
-    return this.expand(stmts, path, [...chain, path]);
+    return this.expand(stmts);
   }
 
-  /** Replaces `include` statements (at any depth) by the statements of the files they name. */
-  private expand(stmts: Statement[], file: string, chain: readonly string[]): Statement[] {
+  /**
+   * Each token line as expand.ts makes it: an `include` is read now (so that the definitions made
+   * so far hold in it), `include_check` takes effect now (as keepalived's does, for what follows).
+   */
+  private onLine(tokens: TokenLine, file: string, chain: readonly string[]): void {
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k]!;
+      // A statement's keyword: the first word of the line or the first after a brace.
+      if (t.kind !== 'word' || t.quoted || (k > 0 && tokens[k - 1]!.kind === 'word')) continue;
+      const include = INCLUDE.test(t.text);
+      if (!include && t.text !== 'include_check') continue;
+      let e = k + 1;
+      while (e < tokens.length && tokens[e]!.kind === 'word') e++;
+      const args = tokens.slice(k + 1, e);
+      if (!include) this.setIncludeCheck(args);
+      else if (args[0]) this.included.set(t, this.include(t.text, args[0], file, chain));
+    }
+  }
+
+  /** keepalived `include_check_set`: `include_check [[+|-]read|match|wildcard_match|brace_match ...]`. */
+  private setIncludeCheck(args: readonly Token[]): void {
+    if (!args.length) {
+      this.includeCheck = ALL_CHECKS;
+      return;
+    }
+    args.forEach((a, i) => {
+      const sign = a.text[0] === '+' || a.text[0] === '-' ? a.text[0] : '';
+      const word = a.text.slice(sign.length);
+      if (!sign) {
+        if (i > 0) {
+          this.sink.error(a.location, `include_check '${a.text}': only the first word sets the checks; '+${word}' adds one, '-${word}' removes one`);
+          return;
+        }
+        this.includeCheck = 0;
+      }
+      const check = CHECK_WORDS[word];
+      if (check === undefined) {
+        const hint = word === 'readable' ? " (keepalived.conf(5) says 'readable', but keepalived reads 'read' and refuses 'readable')" : didYouMean(word, Object.keys(CHECK_WORDS));
+        this.sink.error(a.location, `unknown include_check '${word}': expected read, match, wildcard_match or brace_match${hint}`);
+        return;
+      }
+      if (sign === '+') this.includeCheck |= check;
+      else if (sign === '-') this.includeCheck &= ~check;
+      else this.includeCheck = READ | check;
+    });
+  }
+
+  /** Replaces `include` statements (at any depth) by the statements of the files they read. */
+  private expand(stmts: Statement[]): Statement[] {
     let out: Statement[] | undefined; // copied on the first include only
     for (let k = 0; k < stmts.length; k++) {
       const s = stmts[k]!;
       if (INCLUDE.test(s.keyword.text) && !s.keyword.quoted) {
         out ??= stmts.slice(0, k);
-        for (const t of this.include(s, file, chain)) out.push(t);
+        for (const t of this.includeStatement(s)) out.push(t);
         continue;
       }
       if (s.block) {
-        const inner = this.expand(s.block.statements, file, chain);
+        const inner = this.expand(s.block.statements);
         if (inner !== s.block.statements) s.block.statements = inner;
       }
       out?.push(s);
@@ -357,7 +563,8 @@ class Loader {
     return out ?? stmts;
   }
 
-  private include(s: Statement, file: string, chain: readonly string[]): Statement[] {
+  /** An `include` statement: its form checked; what it read (when its line was reached). */
+  private includeStatement(s: Statement): Statement[] {
     const [arg, extra] = s.args;
     const kw = s.keyword.text;
     if (s.block) this.sink.error(s.block.open?.location ?? s.keyword.location, `'${kw}' does not take a '{' block`);
@@ -366,38 +573,72 @@ class Loader {
       return [];
     }
     if (extra) this.sink.error(extra.location, `unexpected extra argument '${extra.text}' for '${kw}'`);
+    return this.included.get(s.keyword) ?? [];
+  }
+
+  /** keepalived `open_and_check_glob` + `check_glob_file` for `KEYWORD PATTERN`. */
+  private include(kw: string, arg: Token, file: string, chain: readonly string[]): Statement[] {
     if (this.stopped) return [];
     if (chain.length > MAX_INCLUDE_DEPTH) {
       this.sink.error(arg.location, `includes are nested more than ${MAX_INCLUDE_DEPTH} deep; '${arg.text}' is not read`);
       return [];
     }
+    const checks = this.includeCheck | (VARIANT_CHECKS[kw] ?? 0);
     const pattern = arg.text;
     const base = dirname(file);
-    let paths: string[];
-    if (GLOB_MAGIC.test(pattern)) {
-      try {
-        paths = expandGlob(this.fs, pattern, isAbsolute(pattern) ? '/' : base, this.glob);
-      } catch (e) {
-        if (!(e instanceof GlobLimitError)) throw e;
-        this.stop(arg.location, `include pattern '${pattern}' ${e.message}; none is read, and no further file`);
-        return [];
+    const found: GlobFindings = { missing: [], directories: [] };
+    const paths: string[] = [];
+    const braces = hasBrace(pattern);
+    try {
+      if (pattern.length > MAX_PATTERN_CHARS) throw new GlobLimitError(`is longer than ${MAX_PATTERN_CHARS} characters`);
+      const alternatives = expandBraces(pattern);
+      for (const alt of alternatives) {
+        if (GLOB_MAGIC.test(alt)) {
+          for (const p of expandGlob(this.fs, alt, isAbsolute(alt) ? '/' : base, this.glob, found)) paths.push(p);
+          if (paths.length > MAX_GLOB_MATCHES) throw new GlobLimitError(`matches more than ${MAX_GLOB_MATCHES} paths`);
+        } else {
+          const p = isAbsolute(alt) ? alt : join(base, alt);
+          if (braces && !this.exists(p)) found.missing.push(p);
+          else paths.push(p);
+        }
       }
-      if (paths.length === 0) {
-        this.sink.warning(arg.location, `include pattern '${pattern}' matched no files`);
-        return [];
-      }
-    } else {
-      paths = [isAbsolute(pattern) ? pattern : join(base, pattern)];
+    } catch (e) {
+      if (!(e instanceof GlobLimitError)) throw e;
+      this.stop(arg.location, `include pattern '${pattern}' ${e.message}; none is read, and no further file`);
+      return [];
     }
+    if (paths.length === 0) {
+      const check = found.missing.length ? (braces ? BRACE_MATCH : MATCH) : WILDCARD_MATCH;
+      // keepalived logs nothing for an empty wildcard match; keepwatch has always warned.
+      if (checks & check) this.sink.error(arg.location, `include pattern '${pattern}' matched no files`);
+      else this.sink.warning(arg.location, `include pattern '${pattern}' matched no files`);
+      return [];
+    }
+    if (found.missing.length) {
+      this.problem(checks, BRACE_MATCH, arg.location, `include pattern '${pattern}': '${found.missing[0]}'${found.missing.length > 1 ? ` and ${found.missing.length - 1} more` : ''} not found`, kw);
+      if (checks & BRACE_MATCH) return [];
+    }
+    if (checks & READ) for (const d of found.directories) this.sink.error(arg.location, `cannot read '${d}': it is a directory, not a regular file; not opened`);
     const out: Statement[] = [];
+    const saved = this.includeCheck;
     for (const p of paths) {
       if (chain.includes(p)) {
         this.sink.error(arg.location, `include cycle: '${p}' is already being read (${[...chain, p].join(' -> ')})`);
         continue;
       }
-      for (const t of this.loadFile(p, chain, arg.location)) out.push(t);
+      for (const t of this.loadFile(p, chain, arg.location, checks, kw)) out.push(t);
+      // keepalived: an included file's include_check ends with it.
+      this.includeCheck = saved;
     }
     return out;
+  }
+
+  private exists(path: string): boolean {
+    try {
+      return this.fs.kind ? this.fs.kind(path) !== undefined : this.fs.isFile(path);
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -416,16 +657,23 @@ function run(sink: DiagnosticSink, loader: Loader, read: () => Statement[]): Con
   return sink.hasErrors || !config ? { diagnostics } : { config, diagnostics };
 }
 
-/** Reads `path` and its includes. `config` is present iff there is no error. */
-export function loadConfig(path: string, fs: ConfigFs = nodeConfigFs): ConfigLoadResult {
+/**
+ * Reads `path` and its includes. `config` is present iff there is no error. `options.configId`
+ * defaults to keepalived's (the short host name).
+ */
+export function loadConfig(path: string, fs: ConfigFs = nodeConfigFs, options: LoadOptions = {}): ConfigLoadResult {
   const sink = new DiagnosticSink();
-  const loader = new Loader(fs, sink);
+  const loader = new Loader(fs, sink, withDefaults(options));
   return run(sink, loader, () => loader.loadFile(path, []));
 }
 
 /** Like `loadConfig` for text already in memory (`file` names it in diagnostics and includes). */
-export function parseConfigText(text: string, file: string, fs: ConfigFs = nodeConfigFs): ConfigLoadResult {
+export function parseConfigText(text: string, file: string, fs: ConfigFs = nodeConfigFs, options: LoadOptions = {}): ConfigLoadResult {
   const sink = new DiagnosticSink();
-  const loader = new Loader(fs, sink);
+  const loader = new Loader(fs, sink, withDefaults(options));
   return run(sink, loader, () => loader.parseText(text, file, []));
+}
+
+function withDefaults(options: LoadOptions): LoadOptions {
+  return options.configId === undefined ? { ...options, configId: defaultConfigId() } : options;
 }

@@ -11,6 +11,11 @@ export interface SourceLocation {
   readonly file: string;
   readonly line: number;
   readonly column: number;
+  /**
+   * For text that `$NAME`, `~SEQ` or `~LST` put here (expand.ts): which expansions, innermost
+   * first (`$VIP at f.conf:9:5, ~SEQ(I=2) at f.conf:3:1`); diagnostics add it to their message.
+   */
+  readonly expansion?: string;
 }
 
 export type Severity = 'error' | 'warning';
@@ -43,6 +48,162 @@ export interface VirtualAddressConfig {
   readonly label?: string;
   /** Words keepwatch accepts but does not act on (`no_track`, `preferred_lft` ...), kept for a warning. */
   readonly ignoredOptions: readonly string[];
+  /**
+   * `use_vmac` on the line: the address gets a macvlan of its own (config/vmac.ts); once assembled,
+   * `device` names the link it lives on.
+   */
+  readonly useVmac?: true;
+  readonly location: SourceLocation;
+}
+
+/** `use_ipvlan` mode flags: `bridge` (the default), `private`, `vepa` (IFLA_IPVLAN_FLAGS). */
+export type IpvlanMode = 'bridge' | 'private' | 'vepa';
+
+/**
+ * A link keepwatch makes for an instance (keepalived's VMAC, keepalived/vrrp/vrrp_vmac.c): the
+ * macvlan of `use_vmac` (private mode, the RFC 5798 virtual router MAC), the L2 ipvlan of
+ * `use_ipvlan`, or the macvlan of a VIP on another interface or of the other family
+ * (`use_vmac_addr`, a VIP's `use_vmac`). Made before the instances start, removed when they stop.
+ */
+export interface VirtualLinkConfig {
+  readonly kind: 'macvlan' | 'ipvlan';
+  /** `use_vmac NAME` / `use_ipvlan NAME`, else keepalived's default `vrrp.<vrid>` (config/vmac.ts). */
+  readonly name: string;
+  /** The interface it is made on (the instance's, or the VIP's `dev`). */
+  readonly base: string;
+  /** macvlan: `00:00:5e:00:01:<vrid>` (IPv4), `00:00:5e:00:02:<vrid>` (IPv6), or as written. */
+  readonly mac?: string;
+  /** The family it serves (its sysctls; IPv6 is off on an IPv4 link). */
+  readonly family: AddressFamily;
+  /**
+   * `vmac_xmit_base` (macvlan of `use_vmac` only): adverts go out and are heard on `base`, the
+   * VIPs still live on the link.
+   */
+  readonly xmitBase: boolean;
+  /** ipvlan: its mode flags. */
+  readonly ipvlanMode?: IpvlanMode;
+  /** ipvlan: `use_ipvlan ... ADDRESS[/PREFIX]`, put on it; the instance's adverts come from it. */
+  readonly address?: { readonly address: string; readonly prefixLength: number };
+  readonly location: SourceLocation;
+}
+
+/** A destination or source prefix of a route or rule: canonical address and length. */
+export interface PrefixConfig {
+  /** Canonical text of the network address (`0.0.0.0` / `::` for `default`, `any`, `all`). */
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+/** Route types keepwatch installs (rtnetlink RTN_*); keepalived's other types are refused. */
+export type RouteType = 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+
+/** `add` (fail if a route with the same key exists), `prepend` (keepalived's default) or `append`. */
+export type RouteAddMode = 'prepend' | 'add' | 'append';
+
+/** Per-route TCP metrics (RTA_METRICS) keepwatch sets; the values are the kernel's units. */
+export type RouteMetricName =
+  | 'mtu' | 'advmss' | 'hoplimit' | 'window' | 'cwnd' | 'ssthresh' | 'reordering' | 'initcwnd' | 'initrwnd' | 'quickack' | 'fastopen_no_cookie' | 'features';
+
+/** One `nexthop` of a multipath route (or a `via ... or ...` pair). */
+export interface RouteNextHopConfig {
+  readonly via?: string;
+  readonly device?: string;
+  /** `weight` 1-256. */
+  readonly weight?: number;
+  readonly onlink: boolean;
+}
+
+/**
+ * A `virtual_routes` / `static_routes` line, keepalived's `ip route` syntax
+ * (keepalived/vrrp/vrrp_iproute.c `alloc_route`):
+ * `[src IP] [to] [TYPE] PREFIX [via|gw IP] [or IP] [dev IF] [scope S] [table T] [metric N]
+ * [protocol P] [onlink] [mtu [lock] N] ... [nexthop via IP [dev IF] [weight W] [onlink] ...] [no_track]`.
+ */
+export interface RouteConfig {
+  readonly family: AddressFamily;
+  /** `default` is 0.0.0.0/0 (or ::/0). */
+  readonly destination: PrefixConfig;
+  readonly type: RouteType;
+  /** `src IP`: the preferred source address (RTA_PREFSRC). */
+  readonly source?: string;
+  /** `from PREFIX` (IPv6 source routing). */
+  readonly from?: PrefixConfig;
+  /** `via` / `gw`. */
+  readonly via?: string;
+  /** `dev` / `oif`. */
+  readonly device?: string;
+  /** `nexthop ...` (or `via A or B`): a multipath route. */
+  readonly nexthops: readonly RouteNextHopConfig[];
+  /** `scope`; absent: universe (keepalived's default, also for routes without a gateway). */
+  readonly scope?: number;
+  /** `table`; default 254 (main). */
+  readonly table: number;
+  /** `metric` / `priority` / `preference`. */
+  readonly metric?: number;
+  /** `protocol`; default 18 (keepalived), which a tracked route always has. */
+  readonly protocol: number;
+  /** `tos` / `dsfield`. */
+  readonly tos?: number;
+  readonly onlink: boolean;
+  readonly metrics: Readonly<Partial<Record<RouteMetricName, number>>>;
+  /** Metrics written with `lock`. */
+  readonly locked: readonly (RouteMetricName | 'congctl')[];
+  /** `congctl NAME`. */
+  readonly congctl?: string;
+  /** `pref low|medium|high|N` (IPv6 router preference). */
+  readonly pref?: number;
+  readonly mode: RouteAddMode;
+  /** Not `no_track`: put back when someone else deletes it while we hold it. */
+  readonly track: boolean;
+  /** The line as written (words joined by one space), for messages and /v1/state. */
+  readonly text: string;
+  readonly location: SourceLocation;
+}
+
+/** What a rule does: look up a table, jump, nothing, or drop. */
+export type RuleAction = 'table' | 'goto' | 'nop' | 'blackhole' | 'unreachable' | 'prohibit';
+
+export interface PortRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A `virtual_rules` / `static_rules` line, keepalived's `ip rule` syntax
+ * (keepalived/vrrp/vrrp_iprule.c `alloc_rule`): `[from PREFIX] [to PREFIX] [not] [iif IF]
+ * [oif IF] [fwmark M[/MASK]] [tos N] [priority N] [table T|goto N|nop|blackhole|...] ...`.
+ */
+export interface RuleConfig {
+  readonly family: AddressFamily;
+  readonly from?: PrefixConfig;
+  readonly to?: PrefixConfig;
+  /** `not`. */
+  readonly invert: boolean;
+  /** `preference` / `priority` / `order`; keepalived gives 16384, 16383, ... to rules without one. */
+  readonly priority: number;
+  readonly tos?: number;
+  readonly fwmark?: number;
+  readonly fwmask?: number;
+  /** `iif` / `dev`. */
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly action: RuleAction;
+  /** `table` / `lookup` (action `table`). */
+  readonly table?: number;
+  /** `goto N` (action `goto`). */
+  readonly goto?: number;
+  /** `l3mdev` (action `table`, the table of the VRF device). */
+  readonly l3mdev: boolean;
+  readonly suppressPrefixLength?: number;
+  /** FRA_PROTOCOL: 18 (keepalived) for a tracked rule, else as written (or none). */
+  readonly protocol?: number;
+  readonly ipProto?: number;
+  readonly sport?: PortRange;
+  readonly dport?: PortRange;
+  readonly uidRange?: PortRange;
+  /** Not `no_track`. */
+  readonly track: boolean;
+  readonly text: string;
   readonly location: SourceLocation;
 }
 
@@ -111,7 +272,11 @@ export interface VrrpInstanceConfig {
   readonly unicastSrcIp?: string;
   readonly unicastPeers: readonly UnicastPeerConfig[];
   readonly mcastSrcIp?: string;
-  /** Instance's multicast group: the global `vrrp_mcast_group4`/`6`, else 224.0.0.18 / ff02::12. */
+  /**
+   * Instance's multicast group: `mcast_dst_ip`, else the global `vrrp_mcast_group4`/`6`, else
+   * 224.0.0.18 / ff02::12. Adverts go to it, and only multicast adverts sent to it are accepted
+   * (keepalived binds its socket to the group).
+   */
   readonly mcastGroup: string;
   /** `garp_master_delay` in ms; default 5000 (0 = no second burst). */
   readonly garpMasterDelayMs: number;
@@ -144,10 +309,55 @@ export interface VrrpInstanceConfig {
   readonly checkUnicastSrc: boolean;
   /** `v3_checksum_as_v2` (instance or global): VRRPv3 IPv4 checksum without pseudo-header. */
   readonly v3ChecksumAsV2: boolean;
-  /** `dont_track_primary`. */
+  /**
+   * `dont_track_primary`: the instance's own interface going down does not put it in FAULT
+   * (keepalived tracks it with VRRP_NOT_TRACK_IF: ignored in process_if_status_change).
+   */
   readonly dontTrackPrimary: boolean;
+  /**
+   * Accept mode (RFC 5798 §6.1 Accept_Mode; keepalived `accept` / `no_accept`, whichever comes
+   * last): false means traffic to and from the VIPs is dropped by keepwatch's nftables table
+   * (core/accept-mode.ts). Unset, it is true, but false in strict mode; an address owner (priority
+   * 255) always accepts; in strict mode VRRPv2 cannot accept (keepalived resets it).
+   */
+  readonly accept: boolean;
+  /**
+   * `lower_prio_no_advert` (else global `vrrp_lower_prio_no_advert`, else false; always true in
+   * strict mode): a master does not answer a lower-priority advert with an advert of its own.
+   */
+  readonly lowerPrioNoAdvert: boolean;
+  /**
+   * `higher_prio_send_advert` (else global, else false; always false in strict mode): a master that
+   * hears a higher-priority advert sends one advert of its own before it becomes backup.
+   */
+  readonly higherPrioSendAdvert: boolean;
+  /** `unicast_ttl` 0-255: the IPv4 TTL / IPv6 hop limit of unicast adverts; undefined = 255. */
+  readonly unicastTtl?: number;
+  /**
+   * `garp_extra_if [all] N` (else global `vrrp_garp_extra_if`): while master, every `intervalMs`,
+   * one gratuitous ARP / unsolicited NA on each of `interfaces` (for the first VIP there): the
+   * links of VIPs other than the instance's own, only its macvlans without `all` (assemble.ts).
+   * Undefined = off (also when keepalived would turn it off: nothing to send on).
+   */
+  readonly garpExtraIf?: { readonly intervalMs: number; readonly all: boolean; readonly interfaces: readonly string[] };
   /** `smtp_alert` in the instance (undefined = the global setting). */
   readonly smtpAlert?: boolean;
+  /**
+   * `use_vmac` / `use_ipvlan`: the instance's own link. Adverts go out and are heard on it (unless
+   * `xmitBase`); with a macvlan, the VIPs of the instance's family without another `dev` live on
+   * it (their `device` names it). Absent: none.
+   */
+  readonly vmac?: VirtualLinkConfig;
+  /** `use_vmac_addr` / a VIP's `use_vmac`: the macvlans of VIPs on other interfaces or of the other family. */
+  readonly extraVmacs?: readonly VirtualLinkConfig[];
+  /**
+   * `virtual_routes` and `virtual_rules`: added when the instance becomes master (after its
+   * VIPs), removed when it leaves. A tracked route's `dev` and a tracked rule's `iif`/`oif` are
+   * tracked interfaces of the instance too (in `trackInterfaces`, without a weight), as keepalived
+   * tracks them: down means FAULT.
+   */
+  readonly virtualRoutes: readonly RouteConfig[];
+  readonly virtualRules: readonly RuleConfig[];
 }
 
 export interface VrrpScriptConfig {
@@ -226,6 +436,20 @@ export interface GlobalDefs {
   readonly vrrpGarpMasterRefreshRepeat: number;
   readonly vrrpGarpLowerPrioDelayMs?: number;
   readonly vrrpGarpLowerPrioRepeat?: number;
+  /**
+   * `vrrp_min_garp`: one GARP/NA round at becoming master and no second one (keepalived sets
+   * `vrrp_garp_master_repeat` 1, `_delay` 0, `_refresh` 0, `_refresh_repeat` 0 where they still
+   * hold their defaults when it is read; the values above already include that).
+   */
+  readonly vrrpMinGarp: boolean;
+  /** `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert`: the instances' defaults. */
+  readonly vrrpLowerPrioNoAdvert: boolean;
+  readonly vrrpHigherPrioSendAdvert: boolean;
+  /** `vrrp_garp_extra_if [all] N`: the instances' default `garp_extra_if`. */
+  readonly vrrpGarpExtraIf?: { readonly intervalMs: number; readonly all: boolean };
+  /** `vmac_prefix` / `vmac_addr_prefix`: the start of default link names (`vrrp` when unset). */
+  readonly vmacPrefix?: string;
+  readonly vmacAddrPrefix?: string;
   /** `script_user USER [GROUP]`; `location` is the keyword's. */
   readonly scriptUser?: { readonly user: string; readonly group?: string; readonly location: SourceLocation };
   readonly enableScriptSecurity: boolean;
@@ -265,6 +489,13 @@ export interface KeepalivedConfig {
   readonly trackFiles: readonly TrackFileConfig[];
   readonly syncGroups: readonly SyncGroupConfig[];
   readonly virtualServers: readonly VirtualServerConfig[];
+  /**
+   * `static_ipaddress`, `static_routes`, `static_rules` (top level): set at start, kept while the
+   * agent runs, removed when it stops (as keepalived does). A static address always has a `dev`.
+   */
+  readonly staticAddresses: readonly (VirtualAddressConfig & { readonly device: string })[];
+  readonly staticRoutes: readonly RouteConfig[];
+  readonly staticRules: readonly RuleConfig[];
 }
 
 /**

@@ -60,7 +60,7 @@ export type BlockKind =
   | 'vrrp_track_file'
   | 'vrrp_sync_group';
 
-export type ListEntry = 'vip' | 'peer' | 'track' | 'word';
+export type ListEntry = 'vip' | 'peer' | 'track' | 'word' | 'route' | 'rule' | 'static-address';
 
 export interface KeywordSpec {
   readonly acted: boolean;
@@ -104,9 +104,13 @@ export const TOP_LEVEL: KeywordTable = {
   virtual_server: acted({ t: 'lvs' }),
   /** Expanded by load.ts before interpretation (with keepalived's variants includer/m/w/b/a). */
   include: acted({ t: 'any', block: false }),
+  /** keepalived/vrrp/vrrp_parser.c: set at start, kept while running (config/routes.ts). */
+  static_ipaddress: acted(list('static-address')),
+  static_routes: acted(list('route')),
+  static_rules: acted(list('rule')),
   ...ignored(`linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir
     instance child_wait_time`),
-  ...ignored(`track_group static_ipaddress static_routes static_rules garp_group linkbeat_interfaces
+  ...ignored(`track_group garp_group linkbeat_interfaces
     vrrp_track_process interface_up_down_delays virtual_server_group bfd_instance SSL`, true),
 };
 
@@ -136,13 +140,23 @@ export const GLOBAL_DEFS: KeywordTable = {
   vrrp_garp_lower_prio_delay: acted(wholeSecs(0)),
   vrrp_garp_lower_prio_repeat: acted(uint(0, 2147483647)),
   script_user: acted({ t: 'words', min: 1, max: 2 }),
+  /** Read by load.ts when its line is reached (it governs the includes after it). */
+  include_check: acted({ t: 'any', block: false }),
   enable_script_security: acted(BOOL),
+  /** The start of default link names (config/vmac.ts); keepalived keeps the first one given. */
+  vmac_prefix: acted(WORD, 'first'),
+  vmac_addr_prefix: acted(WORD, 'first'),
+  vrrp_min_garp: acted(BOOL),
+  vrrp_lower_prio_no_advert: acted(BOOL),
+  vrrp_higher_prio_send_advert: acted(BOOL),
+  /** `[all] N`, N 1-86400 seconds (read in assemble.ts); `vrrp_vmac_garp_intvl` is its old name. */
+  vrrp_garp_extra_if: acted({ t: 'words', min: 1, max: 2 }),
+  vrrp_vmac_garp_intvl: acted({ t: 'words', min: 1, max: 2 }),
   ...ignored(`process_names process_name vrrp_process_name checker_process_name lvs_process_name
     bfd_process_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
     max_auto_priority min_auto_priority_delay smtp_alert_checker checker_log_all_failures
     dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
-    lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon vrrp_min_garp vrrp_garp_extra_if
-    vrrp_vmac_garp_intvl vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert vrrp_iptables
+    lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon vrrp_iptables
     vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
     nftables_ipvs_start_fwmark nftables_counters vrrp_priority vrrp_no_swap vrrp_rt_priority
     vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime notify_fifo notify_fifo_script
@@ -156,8 +170,8 @@ export const GLOBAL_DEFS: KeywordTable = {
     process_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
     lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force rs_init_notifies
     no_checker_emails vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier vrrp_startup_delay
-    log_unknown_vrids vmac_prefix vmac_addr_prefix umask random_seed reload_check_config
-    reload_time_file reload_repeat reload_file include_check tmp_config_directory data_use_instance
+    log_unknown_vrids umask random_seed reload_check_config
+    reload_time_file reload_repeat reload_file tmp_config_directory data_use_instance
     vrrp_down_timer_adverts fifo_write_vrrp_states_on_reload config_save_dir use_symlink_paths
     vrrp_owner_ignore_adverts snmp_vs_stats_update_interval snmp_rs_stats_update_interval
     dbus_no_interface_name json_version iproute_usr_dir iproute_etc_dir state_dump_file
@@ -210,13 +224,35 @@ export const VRRP_INSTANCE: KeywordTable = {
   v3_checksum_as_v2: acted(BOOL),
   dont_track_primary: acted(FLAG),
   smtp_alert: acted(BOOL),
-  ...ignored(`use_vmac use_vmac_addr vmac_xmit_base use_ipvlan unicast_fault_no_peer
-    old_unicast_checksum native_ipv6 vrf mcast_dst_ip track_src_ip unicast_ttl no_virtual_ipaddress
-    promote_secondaries linkbeat_use_polling accept no_accept debug notify_deleted
+  /** A multicast group of the instance's family (IPv6: link-local, ffX2::); checked in assemble.ts. */
+  mcast_dst_ip: acted(IP),
+  unicast_ttl: acted(uint(0, 255)),
+  /** `accept` / `no_accept`: whichever comes last wins (assemble.ts). */
+  accept: acted(FLAG),
+  no_accept: acted(FLAG),
+  lower_prio_no_advert: acted(BOOL),
+  higher_prio_send_advert: acted(BOOL),
+  /** `[all] N`, N 0-86400 seconds, 0 = off (read in assemble.ts); `vmac_garp_intvl` is its old name. */
+  garp_extra_if: acted({ t: 'words', min: 1, max: 2 }),
+  vmac_garp_intvl: acted({ t: 'words', min: 1, max: 2 }),
+  /**
+   * `use_vmac [NAME] [MAC]`, `use_ipvlan [NAME] [ADDRESS[/PREFIX]] [bridge|private|vepa]` (words in
+   * any order, read in config/vmac.ts; keepalived keeps what the first one gave).
+   */
+  use_vmac: acted({ t: 'words', min: 0, max: 2 }, 'first'),
+  use_ipvlan: acted({ t: 'words', min: 0, max: 3 }, 'first'),
+  use_vmac_addr: acted(FLAG),
+  vmac_xmit_base: acted(FLAG),
+  ...ignored(`unicast_fault_no_peer
+    old_unicast_checksum native_ipv6 vrf track_src_ip no_virtual_ipaddress
+    promote_secondaries linkbeat_use_polling debug notify_deleted
     notify_master_rx_lower_pri notify_priority_changes lvs_sync_daemon_interface down_timer_adverts
-    timer_expired_backup garp_extra_if vmac_garp_intvl lower_prio_no_advert higher_prio_send_advert
+    timer_expired_backup
     kernel_rx_buf_size thread_timer_expired owner_ignore_adverts`),
-  ...ignored('track_process track_bfd virtual_routes virtual_rules', true),
+  /** With the VIPs: added on becoming master, removed on leaving (config/routes.ts). */
+  virtual_routes: acted(list('route')),
+  virtual_rules: acted(list('rule')),
+  ...ignored('track_process track_bfd', true),
 };
 
 export const AUTHENTICATION: KeywordTable = {
@@ -274,8 +310,9 @@ export const VIP_OPTIONS_IGNORED: Readonly<Record<string, boolean>> = {
   autojoin: false,
   no_track: false,
   track: false,
-  use_vmac: false,
 };
+/** Options of a `virtual_ipaddress` line without a parameter that keepwatch acts on (config/vmac.ts). */
+export const VIP_FLAGS: ReadonlySet<string> = new Set(['use_vmac']);
 export const VIP_SCOPES: readonly string[] = ['global', 'site', 'link', 'host', 'nowhere'];
 
 /** LVS checker blocks inside `real_server` (keepalived/check/). */

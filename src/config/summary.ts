@@ -28,5 +28,11 @@ export function summarizeInstance(i: VrrpInstanceConfig): string {
     i.authentication ? `auth ${i.authentication.type}` : 'no auth',
     `${n} VIP${n === 1 ? '' : 's'}${n ? ` (${i.virtualAddresses.map(vipText).join(', ')})` : ''}`,
     transport,
+    // Accept mode off (no_accept, vrrp_strict): traffic to the VIPs is dropped (core/accept-mode.ts).
+    ...(i.accept ? [] : ['no_accept (VIP traffic dropped)']),
+    // virtual_routes / virtual_rules: held with the VIPs (agent/routing.ts, core/router.ts).
+    ...(i.virtualRoutes.length + i.virtualRules.length > 0
+      ? [`${i.virtualRoutes.length} virtual route${i.virtualRoutes.length === 1 ? '' : 's'} and ${i.virtualRules.length} rule${i.virtualRules.length === 1 ? '' : 's'}`]
+      : []),
   ].join(', ');
 }

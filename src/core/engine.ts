@@ -8,13 +8,15 @@ import { passwordAuthData } from '../protocol/advert.js';
 import { checkAdvert, type AdvertExpectations, type DropReason } from '../protocol/check.js';
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, IPPROTO_ICMPV6 } from '../protocol/constants.js';
 import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
-import { bytesEqual, formatIp, formatMac, ipBytes, parseMac, type IpFamily } from '../protocol/inet.js';
-import { VrrpRouter, type RouterDeps } from './router.js';
+import { bytesEqual, formatIp, formatMac, ipBytes, isMulticastBytes, parseMac, type IpFamily } from '../protocol/inet.js';
+import { VrrpRouter, advertInterface, type RouterDeps } from './router.js';
 import { syncGroupReactions } from './sync-groups.js';
 import type { FrameOutcome } from '../events/index.js';
 
 interface Slot extends AdvertExpectations {
   readonly router: VrrpRouter;
+  /** All the instance's unicast peers (empty: multicast), to tell instances of one VRID apart. */
+  readonly peers: readonly Uint8Array[];
 }
 
 export type { FrameOutcome };
@@ -32,7 +34,26 @@ export function expectationsFor(c: VrrpInstanceConfig): AdvertExpectations {
     addresses: c.virtualAddresses.map((v) => ipBytes(v.address)),
     checksumAsV2: c.v3ChecksumAsV2,
     ...(c.checkUnicastSrc && c.unicastPeers.length > 0 ? { unicastPeers: c.unicastPeers.map((p) => ipBytes(p.address)) } : {}),
+    ...(c.unicastPeers.length === 0 ? { multicastGroup: ipBytes(c.mcastGroup) } : {}),
   };
+}
+
+function slotOf(c: VrrpInstanceConfig, router: VrrpRouter): Slot {
+  return { ...expectationsFor(c), router, peers: c.unicastPeers.map((p) => ipBytes(p.address)) };
+}
+
+/**
+ * Which of the instances of one VRID on an interface (keepalived allows several: other multicast
+ * groups via mcast_dst_ip, or unicast with other peers) an advert is for: a multicast advert the
+ * one of its group, a unicast advert the one whose peers include its source; else the first (whose
+ * checks then drop it).
+ */
+function pick(slots: readonly Slot[], packet: IpPacket): Slot | undefined {
+  if (slots.length === 1) return slots[0];
+  const dst = packet.destination;
+  const len = dst.length;
+  if (isMulticastBytes(dst)) return slots.find((s) => s.multicastGroup && bytesEqual(s.multicastGroup, 0, dst, 0, len)) ?? slots[0];
+  return slots.find((s) => s.peers.some((p) => bytesEqual(p, 0, packet.source, 0, len))) ?? slots.find((s) => s.peers.length > 0) ?? slots[0];
 }
 
 function slotKey(iface: string, family: IpFamily, vrid: number): string {
@@ -46,8 +67,11 @@ export interface EngineDeps extends Omit<RouterDeps, 'afterTransition' | 'afterF
 
 export class VrrpEngine {
   readonly routers = new Map<string, VrrpRouter>();
-  private readonly slots = new Map<string, Slot>();
+  /** Per interface, family and VRID: the instances (usually one). */
+  private readonly slots = new Map<string, Slot[]>();
   private readonly interfaceNames = new Set<string>();
+  /** The interfaces (of `interfaceNames`) that are use_vmac macvlans: peers send with their MAC. */
+  private readonly sharedMac = new Set<string>();
   private readonly routerDeps: RouterDeps;
 
   constructor(
@@ -73,8 +97,8 @@ export class VrrpEngine {
   addInstance(c: VrrpInstanceConfig): VrrpRouter {
     const router = new VrrpRouter(c, this.routerDeps);
     this.routers.set(c.name, router);
-    this.slots.set(slotKey(c.interface, c.family, c.vrid), { ...expectationsFor(c), router });
-    this.interfaceNames.add(c.interface);
+    this.putSlot(c, router);
+    this.addInterface(c);
     return router;
   }
 
@@ -86,7 +110,26 @@ export class VrrpEngine {
     const r = this.routers.get(c.name);
     if (!r) throw new Error(`no instance ${c.name}`);
     r.reconfigure(c);
-    this.slots.set(slotKey(c.interface, c.family, c.vrid), { ...expectationsFor(c), router: r });
+    this.putSlot(c, r);
+  }
+
+  /** Sets (or replaces) the router's slot under its interface, family and VRID. */
+  private putSlot(c: VrrpInstanceConfig, router: VrrpRouter): void {
+    const key = slotKey(advertInterface(c), c.family, c.vrid);
+    const others = (this.slots.get(key) ?? []).filter((s) => s.router !== router);
+    this.slots.set(key, [...others, slotOf(c, router)]);
+  }
+
+  /** The link the instance's adverts are heard on (core/router.ts advertInterface). */
+  private addInterface(c: VrrpInstanceConfig): void {
+    const iface = advertInterface(c);
+    this.interfaceNames.add(iface);
+    if (c.vmac?.kind === 'macvlan' && iface === c.vmac.name) this.sharedMac.add(iface);
+  }
+
+  /** Whether `iface` is a use_vmac macvlan of an instance (its MAC is the peers' too). */
+  sharesMac(iface: string): boolean {
+    return this.sharedMac.has(iface);
   }
 
   /** Removes an instance (after stopping it); used by reload. */
@@ -94,9 +137,13 @@ export class VrrpEngine {
     const r = this.routers.get(name);
     if (!r) return;
     this.routers.delete(name);
-    this.slots.delete(slotKey(r.config.interface, r.config.family, r.config.vrid));
+    const key = slotKey(advertInterface(r.config), r.config.family, r.config.vrid);
+    const left = (this.slots.get(key) ?? []).filter((s) => s.router !== r);
+    if (left.length > 0) this.slots.set(key, left);
+    else this.slots.delete(key);
     this.interfaceNames.clear();
-    for (const x of this.routers.values()) this.interfaceNames.add(x.config.interface);
+    this.sharedMac.clear();
+    for (const x of this.routers.values()) this.addInterface(x.config);
   }
 
   start(): void {
@@ -116,12 +163,16 @@ export class VrrpEngine {
     if (parsed.kind === 'other') return parsed;
     if (parsed.kind === 'invalid') return this.dropped(iface, parsed.reason, '?', atMs);
     const mac = this.deps.interfaces.mac(iface);
-    const own = mac !== undefined && isMac(parsed.ethernet.sourceMac, mac);
+    // On a use_vmac macvlan our MAC is the virtual router's, which the peers' adverts carry too:
+    // there, own frames are told by the capture (it takes only incoming ones: PcapCapture's
+    // inboundOnly), not by their MAC.
+    const own = mac !== undefined && !this.sharedMac.has(iface) && isMac(parsed.ethernet.sourceMac, mac);
     if (own) {
       // One of our adverts on its way out: say which (a subscriber times the master's cadence).
       if (parsed.kind !== 'ip' || parsed.ip.protocol !== 112 || parsed.ip.payload.length < 2) return { kind: 'own' };
       const vrid = parsed.ip.payload[1]!;
-      const slot = this.slots.get(slotKey(iface, parsed.ip.family, vrid));
+      const slots = this.slots.get(slotKey(iface, parsed.ip.family, vrid));
+      const slot = slots && pick(slots, parsed.ip);
       return { kind: 'own', vrid, ...(slot ? { instance: slot.router.name } : {}) };
     }
     if (parsed.kind === 'arp') return { kind: 'arp', ethernet: parsed.ethernet };
@@ -132,7 +183,10 @@ export class VrrpEngine {
 
   /** One VRRP packet (IP level) received on `iface`. */
   handlePacket(iface: string, packet: IpPacket, atMs = this.deps.clock.now(), sourceMac?: Uint8Array): FrameOutcome {
-    const result = checkAdvert(packet, (vrid, family) => this.slots.get(slotKey(iface, family, vrid)));
+    const result = checkAdvert(packet, (vrid, family) => {
+      const slots = this.slots.get(slotKey(iface, family, vrid));
+      return slots && pick(slots, packet);
+    });
     const mac = sourceMac ? formatMac(sourceMac) : undefined;
     if (!result.ok) {
       const priority = packet.payload.length >= 8 ? packet.payload[2] : undefined;

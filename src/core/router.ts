@@ -38,7 +38,7 @@
  * Every state change goes through `transition()`, which emits `state-changed` with its cause.
  * Time comes only from the injected clock; the network and kernel only through the ports.
  */
-import type { VrrpInstanceConfig, VirtualAddressConfig } from '../config/model.js';
+import type { VrrpInstanceConfig, VirtualAddressConfig, VirtualLinkConfig } from '../config/model.js';
 import { passwordAuthData, type AdvertFields } from '../protocol/advert.js';
 import { AhSequenceCounter } from '../protocol/ah.js';
 import type { AcceptedAdvert } from '../protocol/check.js';
@@ -47,7 +47,7 @@ import { compareIp } from '../protocol/inet.js';
 import { buildGratuitousArp } from '../protocol/arp.js';
 import { buildUnsolicitedNa } from '../protocol/ndp.js';
 import { masterDownIntervalMs, skewTimeMs } from '../protocol/timing.js';
-import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, TimerHandle } from '../ports/index.js';
+import type { AddressManager, AdvertTransport, Clock, FrameInjector, InterfaceInfo, RouteManager, RoutingEntry, TimerHandle } from '../ports/index.js';
 import type { VrrpEvent, GarpSentEvent, PeerInfo, StateChangedEvent, TransitionCause, VrrpState } from '../events/index.js';
 
 export interface RouterDeps {
@@ -60,6 +60,8 @@ export interface RouterDeps {
   readonly drainInput?: () => void;
   readonly transport: AdvertTransport;
   readonly addresses: AddressManager;
+  /** `virtual_routes` / `virtual_rules` (absent: the instances have none to apply). */
+  readonly routes?: RouteManager;
   readonly frames: FrameInjector;
   readonly interfaces: InterfaceInfo;
   /** Where the router's events go (the agent's bus): observers only, isolated from each other. */
@@ -108,7 +110,23 @@ const REPLY_MIN_GAP_FRACTION = 0.25;
  * settings apply in place (VrrpRouter.reconfigure); otherwise the instance restarts.
  */
 export function sameIdentity(a: VrrpInstanceConfig, b: VrrpInstanceConfig): boolean {
-  return a.name === b.name && a.vrid === b.vrid && a.interface === b.interface && a.family === b.family && a.version === b.version && (a.priority === PRIORITY_OWNER) === (b.priority === PRIORITY_OWNER);
+  return a.name === b.name && a.vrid === b.vrid && a.interface === b.interface && a.family === b.family && a.version === b.version && (a.priority === PRIORITY_OWNER) === (b.priority === PRIORITY_OWNER) && sameLink(a.vmac, b.vmac);
+}
+
+/** The same `use_vmac` / `use_ipvlan` link (where it was written aside): a changed one restarts the instance. */
+function sameLink(a: VirtualLinkConfig | undefined, b: VirtualLinkConfig | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.kind === b.kind && a.name === b.name && a.base === b.base && a.mac === b.mac && a.xmitBase === b.xmitBase && a.ipvlanMode === b.ipvlanMode && a.address?.address === b.address?.address && a.address?.prefixLength === b.address?.prefixLength;
+}
+
+/**
+ * The link an instance's adverts go out on and are heard on: its `use_vmac` / `use_ipvlan` link,
+ * unless `vmac_xmit_base` (or there is none): its interface. keepalived binds its socket there
+ * (vrrp_scheduler.c vrrp_create_sockpool); a macvlan peer's adverts, which carry our own virtual
+ * MAC, reach only that link (the kernel's macvlan hands them to the link with that MAC).
+ */
+export function advertInterface(c: VrrpInstanceConfig): string {
+  return c.vmac && !c.vmac.xmitBase ? c.vmac.name : c.interface;
 }
 
 export class VrrpRouter {
@@ -196,8 +214,11 @@ export class VrrpRouter {
     if (this.stateValue === 'master') {
       const removed = [...prevVips].filter(([k]) => !nextVips.has(k)).map(([, v]) => v);
       const added = [...nextVips].filter(([k]) => !prevVips.has(k)).map(([, v]) => v);
+      const routing = routingChanges(prev, next);
+      for (const e of routing.removed) this.deps.routes?.remove(e);
       this.changeVips('remove', removed);
       this.changeVips('add', added);
+      for (const e of routing.added) this.deps.routes?.add(e);
       if (added.length > 0) this.garpBurst(next.garpMasterRepeat, 'refresh');
       if (before !== after || prev.advertIntervalMs !== next.advertIntervalMs || added.length + removed.length > 0) this.sendAdvertAndReschedule();
     } else if (this.stateValue === 'backup') {
@@ -246,7 +267,10 @@ export class VrrpRouter {
   sourceAddress(): string | undefined {
     const c = this.config;
     const explicit = c.unicastPeers.length > 0 ? c.unicastSrcIp : c.mcastSrcIp;
-    return explicit ?? this.deps.interfaces.primaryAddress(c.interface, c.family);
+    // use_ipvlan ADDRESS: keepalived sends from the ipvlan's address. A macvlan's IPv4 adverts come
+    // from the interface's address (keepalived's VRRP_PKT_SADDR), its IPv6 ones from the
+    // interface's link-local address, which keepwatch copies onto the macvlan as keepalived does.
+    return explicit ?? c.vmac?.address?.address ?? this.deps.interfaces.primaryAddress(c.interface, c.family);
   }
 
   /** RFC 5798 §6.4.1 Initialize: owner → Master, everyone else → Backup. */
@@ -270,6 +294,10 @@ export class VrrpRouter {
    */
   receiveAdvert(advert: AcceptedAdvert, atMs = this.deps.clock.now()): void {
     const state = this.stateValue;
+    // skip_check_adv_addr (keepalived vrrp_state_backup): a backup does not compare the address
+    // list of an advert from the master it already follows; only a different count still shows.
+    const skipList = state === 'backup' && this.config.skipCheckAdvAddr && this.master?.address === advert.source;
+    const addressListMismatch = skipList ? advert.addresses.length !== this.config.virtualAddresses.length : advert.addressListMismatch;
     this.emit({
       type: 'advert-received',
       ...this.ref(),
@@ -277,7 +305,7 @@ export class VrrpRouter {
       ...(advert.sourceMac ? { sourceMac: advert.sourceMac } : {}),
       priority: advert.priority,
       advertIntervalMs: advert.advertIntervalMs,
-      addressListMismatch: advert.addressListMismatch,
+      addressListMismatch,
       atMs,
       state,
     });
@@ -309,6 +337,22 @@ export class VrrpRouter {
     if (!this.faults.delete(source) || this.faults.size > 0 || this.stateValue !== 'fault') return;
     if (this.effectivePriority === PRIORITY_OWNER) this.transition('master', 'fault-cleared');
     else this.transition('backup', 'fault-cleared');
+  }
+
+  /**
+   * The instance's own interface is up or down (the host watcher, at start and at every change):
+   * FAULT while it is down (a link down can't send the priority-0 goodbye) — unless
+   * `dont_track_primary`, with which keepalived ignores the interface (VRRP_NOT_TRACK_IF): the
+   * instance keeps its state, and a master its VIPs, while its sends fail.
+   */
+  setInterfaceUp(up: boolean): void {
+    const name = this.config.interface;
+    const source = `interface:${name}`;
+    if (this.config.dontTrackPrimary) {
+      if (this.faults.has(source)) this.setFault(source, undefined);
+      return;
+    }
+    this.setFault(source, up ? undefined : `interface ${name} down`, { linkDown: !up });
   }
 
   /** The sources of the faults set now (`interface:eth0`, `script:chk_nginx`, ...). */
@@ -470,6 +514,9 @@ export class VrrpRouter {
     const higher = advert.priority > mine;
     const tieLost = advert.priority === mine && ours !== undefined && compareIp(advert.source, ours) > 0;
     if (higher || tieLost) {
+      // higher_prio_send_advert (keepalived vrrp_state_master_rx): one advert of ours first, so a
+      // master that answers lower priorities with GARPs (garp_lower_prio_repeat) refreshes them.
+      if (this.config.higherPrioSendAdvert) this.sendAdvert(mine);
       this.master = { address: advert.source, priority: advert.priority, advertIntervalMs: advert.advertIntervalMs };
       this.lastAdvertAtMs = atMs;
       if (this.config.version === 3) this.masterAdvertIntervalMsValue = advert.advertIntervalMs;
@@ -481,7 +528,9 @@ export class VrrpRouter {
     // poisoned (keepalived's garp_lower_prio_delay / _repeat). With AH, continue after its
     // sequence number first (keepalived's "Syncing seq_num"), so it accepts our answer.
     if (advert.ahSequence !== undefined) this.ahSequence?.syncFromLowerPriority(advert.ahSequence);
-    if (atMs - this.lastSentAtMs >= this.config.advertIntervalMs * REPLY_MIN_GAP_FRACTION) this.sendAdvertAndReschedule();
+    // lower_prio_no_advert (strict mode's default): no answer; the lower one yields when it hears
+    // our next scheduled advert (RFC 5798 §6.4.3 as written).
+    if (!this.config.lowerPrioNoAdvert && atMs - this.lastSentAtMs >= this.config.advertIntervalMs * REPLY_MIN_GAP_FRACTION) this.sendAdvertAndReschedule();
     if (this.config.garpLowerPrioRepeat > 0 && !this.lowerPrioGarpPending) {
       // keepalived: garp_lower_prio_repeat rounds now and again after garp_lower_prio_delay;
       // one such schedule at a time, however many lower-priority adverts arrive.
@@ -527,7 +576,8 @@ export class VrrpRouter {
     // AH: every advert takes the next sequence number (its unicast copies share it); keepalived
     // zeroes the TTL in the ICV of a unicast instance.
     const fields = this.ahSequence ? { ...base, ah: { sequence: this.ahSequence.next(), zeroTtl: c.unicastPeers.length > 0 } } : base;
-    this.deps.transport.send({ instance: c.name, interface: c.interface, family: c.family, source, destinations: this.destinations, fields, checksumAsV2: c.v3ChecksumAsV2 });
+    const ttl = c.unicastPeers.length > 0 ? c.unicastTtl : undefined;
+    this.deps.transport.send({ instance: c.name, interface: advertInterface(c), family: c.family, source, destinations: this.destinations, fields, checksumAsV2: c.v3ChecksumAsV2, ...(ttl !== undefined ? { ttl } : {}) });
     this.lastSentAtMs = now;
     this.emit({ type: 'advert-sent', ...this.ref(), priority, atMs: now, destinations: this.destinations });
   }
@@ -555,6 +605,19 @@ export class VrrpRouter {
 
   private allVips(): VirtualAddressConfig[] {
     return [...this.config.virtualAddresses, ...this.config.virtualAddressesExcluded];
+  }
+
+  /**
+   * `virtual_routes` then `virtual_rules` after the VIPs on becoming master (a route may use a VIP
+   * as its `src`); rules, then routes, before the VIPs on leaving: keepalived's order
+   * (vrrp.c vrrp_state_become_master, vrrp_restore_interface). The port applies them in order.
+   */
+  private applyRouting(action: 'add' | 'remove'): void {
+    const routes = this.deps.routes;
+    if (!routes) return;
+    const entries = routingEntries(this.config);
+    if (action === 'add') for (const e of entries) routes.add(e);
+    else for (const e of entries.reverse()) routes.remove(e);
   }
 
   private applyVips(action: 'add' | 'remove'): void {
@@ -585,6 +648,8 @@ export class VrrpRouter {
    * family (`protocol`), so keepwatch_garp_sent_total counts both kinds of frame.
    */
   private garpBurst(repeat: number, reason: GarpSentEvent['reason']): void {
+    // A repeat of 0 sends nothing (vrrp_min_garp can leave vrrp_garp_master_refresh_repeat at 0).
+    if (repeat <= 0) return;
     const byDevice = new Map<string, VirtualAddressConfig[]>();
     for (const vip of this.allVips()) {
       const dev = vip.device ?? this.config.interface;
@@ -618,9 +683,45 @@ export class VrrpRouter {
     }
   }
 
+  /**
+   * `garp_extra_if` (keepalived vrrp_send_vmac_update): one gratuitous ARP (or unsolicited NA) on
+   * each of its interfaces (config/assemble.ts chose them), for the first VIP there only — enough
+   * to keep the interface's MAC in the switches' tables.
+   */
+  private extraInterfaceGarp(): void {
+    const on = new Set(this.config.garpExtraIf?.interfaces ?? []);
+    const first = new Map<string, VirtualAddressConfig>();
+    for (const vip of this.allVips()) {
+      const dev = vip.device ?? this.config.interface;
+      if (on.has(dev) && !first.has(dev)) first.set(dev, vip);
+    }
+    for (const [dev, vip] of first) {
+      const mac = this.deps.interfaces.mac(dev);
+      const now = this.deps.clock.now();
+      const protocol = vip.family === 'ipv4' ? 'arp' : 'ndp';
+      if (!mac) {
+        this.emit({ type: 'send-failed', instance: this.config.name, interface: dev, reason: `no MAC known for ${dev}: ${protocol === 'arp' ? 'gratuitous ARP' : 'unsolicited neighbour advertisement'} not sent`, atMs: now });
+        continue;
+      }
+      const router = protocol === 'ndp' && (this.deps.interfaces.ipv6Forwarding?.(dev) ?? false);
+      this.deps.frames.inject(dev, protocol === 'arp' ? buildGratuitousArp(mac, vip.address) : buildUnsolicitedNa(mac, vip.address, { router }));
+      this.emit({ type: 'garp-sent', instance: this.config.name, vrid: this.config.vrid, interface: dev, vips: [vip.address], mac, count: 1, reason: 'extra-interface', protocol, atMs: now });
+    }
+  }
+
   private startGarpSchedule(): void {
     const c = this.config;
     this.garpBurst(c.garpMasterRepeat, 'become-master');
+    // keepalived sends the first one garp_extra_if seconds after becoming master (it checks at each
+    // advert it sends; keepwatch keeps the interval with a timer).
+    const extra = c.garpExtraIf;
+    if (extra) {
+      const again = (): void => {
+        this.extraInterfaceGarp();
+        this.scheduleGarp(extra.intervalMs, again);
+      };
+      this.scheduleGarp(extra.intervalMs, again);
+    }
     if (c.garpMasterDelayMs > 0) this.scheduleGarp(c.garpMasterDelayMs, () => this.garpBurst(c.garpMasterRepeat, 'master-delay'));
     if (c.garpMasterRefreshMs > 0) {
       const refresh = (): void => {
@@ -651,6 +752,7 @@ export class VrrpRouter {
       if (this.advertTimer) clock.clearTimer(this.advertTimer);
       this.advertTimer = undefined;
       this.clearGarpTimers();
+      this.applyRouting('remove');
       this.applyVips('remove');
     }
 
@@ -686,6 +788,7 @@ export class VrrpRouter {
     switch (to) {
       case 'master':
         this.applyVips('add');
+        this.applyRouting('add');
         this.startGarpSchedule();
         break;
       case 'backup':
@@ -715,4 +818,27 @@ export class VrrpRouter {
   private emit(event: VrrpEvent): void {
     this.deps.events.emit(event);
   }
+}
+
+/** An instance's virtual routes, then its virtual rules, as port entries. */
+export function routingEntries(c: VrrpInstanceConfig): RoutingEntry[] {
+  return [
+    ...c.virtualRoutes.map((route): RoutingEntry => ({ kind: 'route', owner: c.name, route })),
+    ...c.virtualRules.map((rule): RoutingEntry => ({ kind: 'rule', owner: c.name, rule })),
+  ];
+}
+
+/** A route or rule without where and how it was written: equal means the same entry for a reload. */
+function routingIdentity(e: RoutingEntry): string {
+  return JSON.stringify(e.kind === 'route' ? { ...e.route, location: undefined, text: undefined } : e.kind === 'rule' ? { ...e.rule, location: undefined, text: undefined } : e);
+}
+
+/** Virtual routes and rules a reload drops (rules first) and adds (routes first). */
+function routingChanges(prev: VrrpInstanceConfig, next: VrrpInstanceConfig): { removed: RoutingEntry[]; added: RoutingEntry[] } {
+  const before = new Map(routingEntries(prev).map((e) => [routingIdentity(e), e]));
+  const after = new Map(routingEntries(next).map((e) => [routingIdentity(e), e]));
+  return {
+    removed: [...before].filter(([k]) => !after.has(k)).map(([, e]) => e).reverse(),
+    added: [...after].filter(([k]) => !before.has(k)).map(([, e]) => e),
+  };
 }

@@ -34,9 +34,25 @@ export type FrameOutcome =
   | { readonly kind: 'ndp'; readonly ethernet: EthernetHeader; readonly ip: IpPacket }
   | { readonly kind: 'other' };
 
+/**
+ * A route, rule or static address as events carry it (from a ports/ RoutingEntry): `owner` is the
+ * vrrp_instance, or '' for `static_routes`, `static_rules` and `static_ipaddress`; `text` the line
+ * as written.
+ */
+export interface RoutingRef {
+  readonly kind: 'route' | 'rule' | 'address';
+  readonly owner: string;
+  readonly text: string;
+  readonly location: { readonly file: string; readonly line: number; readonly column: number };
+}
+
 export type HostEvent =
   | { readonly type: 'vip-result'; readonly assignment: VipRef; readonly action: 'add' | 'remove'; readonly error?: Error; readonly durationMs: number; readonly atMs: number }
   | { readonly type: 'vip-repaired'; readonly assignment: VipRef; readonly atMs: number }
+  /** The kernel's answer to a route, rule or static address add/remove (idempotent: "already done" is no error). */
+  | { readonly type: 'route-result'; readonly entry: RoutingRef; readonly action: 'add' | 'remove'; readonly error?: Error; readonly durationMs: number; readonly atMs: number }
+  /** A tracked route or rule we hold was deleted by someone else, and was put back. */
+  | { readonly type: 'route-repaired'; readonly entry: RoutingRef; readonly atMs: number }
   | { readonly type: 'link-changed'; readonly interface: string; readonly up: boolean; readonly atMs: number }
   | { readonly type: 'frame'; readonly interface: string; readonly frame: Uint8Array; readonly wallUs: number; readonly outcome: FrameOutcome }
   | { readonly type: 'reload'; readonly result: 'success' | 'failure'; readonly diagnostics: readonly DiagnosticRef[]; readonly atMs: number }

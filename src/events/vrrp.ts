@@ -121,7 +121,8 @@ export interface GarpSentEvent {
   readonly mac: string;
   /** Frames in this burst. */
   readonly count: number;
-  readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority' | 'guard';
+  /** `extra-interface`: garp_extra_if, one frame on an interface other than the instance's. */
+  readonly reason: 'become-master' | 'master-delay' | 'refresh' | 'lower-priority' | 'guard' | 'extra-interface';
   /**
    * What the frames are: gratuitous ARPs for IPv4 VIPs (`arp`; also when absent) or unsolicited
    * neighbour advertisements for IPv6 VIPs (`ndp`, RFC 4861 §7.2.6). Both count in

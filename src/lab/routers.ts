@@ -27,6 +27,10 @@ export interface InstanceSpec {
   readonly unicastPeers?: readonly string[];
   readonly garpMasterDelay?: number;
   readonly garpMasterRepeat?: number;
+  /** `use_vmac` (true) or `use_vmac NAME`: the VIPs live on a macvlan with the virtual router MAC. */
+  readonly useVmac?: true | string;
+  /** `vmac_xmit_base`: adverts from the interface, not the macvlan. */
+  readonly vmacXmitBase?: boolean;
   readonly extra?: readonly string[];
 }
 
@@ -55,6 +59,8 @@ export function renderConfig(spec: RouterConfigSpec, iface = 'eth0'): string {
     if (i.password && (i.version ?? 2) === 2) out.push(`    authentication {`, `        auth_type PASS`, `        auth_pass ${i.password}`, `    }`);
     if (i.unicastSrc) out.push(`    unicast_src_ip ${i.unicastSrc}`);
     if (i.unicastPeers?.length) out.push(`    unicast_peer {`, ...i.unicastPeers.map((p) => `        ${p}`), `    }`);
+    if (i.useVmac) out.push(i.useVmac === true ? `    use_vmac` : `    use_vmac ${i.useVmac}`);
+    if (i.vmacXmitBase) out.push(`    vmac_xmit_base`);
     for (const e of i.extra ?? []) out.push(`    ${e}`);
     out.push(`    virtual_ipaddress {`, ...i.vips.map((v) => `        ${v}`), `    }`, `}`, ``);
   }

@@ -121,6 +121,10 @@ export class AgentMetrics {
       const r = this.source.routers().find((x) => x.name === e.assignment.instance);
       if (r) this.counter(METRICS.vipErrors.name).inc({ ...routerIds(r), action: e.action });
     });
+    bus.on('route-result', (e) => {
+      if (e.error) this.counter(METRICS.routeErrors.name).inc({ vrrp_instance: e.entry.owner, kind: e.entry.kind, action: e.action });
+    });
+    bus.on('route-repaired', (e) => this.counter(METRICS.routeRepairs.name).inc({ vrrp_instance: e.entry.owner, kind: e.entry.kind }));
     bus.on('reload', (e) => this.counter(METRICS.configReloads.name).inc({ result: e.result }));
     bus.on('frame', (e) => {
       // A master's own adverts, as pcap timestamped them on their way out (the engine says whose).
@@ -213,6 +217,11 @@ export class AgentMetrics {
         this.counter(METRICS[key].name).inc(l, 0);
       }
       for (const reason of DROP_REASONS) this.counter(METRICS.advertsDropped.name).inc({ ...l, reason }, 0);
+      const kinds = [...(r.config.virtualRoutes.length > 0 ? ['route'] : []), ...(r.config.virtualRules.length > 0 ? ['rule'] : [])];
+      for (const kind of kinds) {
+        for (const action of ['add', 'remove']) this.counter(METRICS.routeErrors.name).inc({ vrrp_instance: r.name, kind, action }, 0);
+        this.counter(METRICS.routeRepairs.name).inc({ vrrp_instance: r.name, kind }, 0);
+      }
     }
     for (const result of ['success', 'failure']) this.counter(METRICS.configReloads.name).inc({ result }, 0);
   }

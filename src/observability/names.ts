@@ -80,6 +80,13 @@ export const METRICS = {
   vipPresent: { name: 'keepwatch_vrrp_vip_present', type: 'gauge', help: 'Whether the VIP is on the interface right now (netlink: the truth on the host).', labels: [...I, 'vip'] },
   vipRepairs: { name: 'keepwatch_vip_repairs_total', type: 'counter', help: 'VIPs removed by someone else while master, and put back.', labels: I },
   vipErrors: { name: 'keepwatch_vip_errors_total', type: 'counter', help: 'VIP additions or removals the kernel refused.', labels: [...I, 'action'] },
+  routeErrors: {
+    name: 'keepwatch_route_errors_total',
+    type: 'counter',
+    help: 'Route, rule and static address additions or removals the kernel refused (virtual_routes, virtual_rules by vrrp_instance; static_routes, static_rules, static_ipaddress with vrrp_instance empty), by kind (route, rule, address) and action (add, remove).',
+    labels: ['vrrp_instance', 'kind', 'action'],
+  },
+  routeRepairs: { name: 'keepwatch_route_repairs_total', type: 'counter', help: 'Tracked routes and rules someone else deleted while we held them, put back (vrrp_instance empty for static ones), by kind.', labels: ['vrrp_instance', 'kind'] },
   garpSent: { name: 'keepwatch_garp_sent_total', type: 'counter', help: 'Gratuitous ARP frames sent (and, for IPv6 VIPs, unsolicited neighbour advertisements).', labels: I },
   sendErrors: { name: 'keepwatch_send_errors_total', type: 'counter', help: 'Adverts or frames that could not be sent.', labels: I },
   capturePackets: { name: 'keepwatch_capture_packets_total', type: 'counter', help: 'Packets libpcap delivered to keepwatch, per interface (pcap_stats ps_recv).', labels: ['interface'] },

@@ -7,7 +7,7 @@
  */
 import type { AdvertFields } from '../protocol/advert.js';
 import type { IpFamily } from '../protocol/inet.js';
-import type { VirtualAddressConfig } from '../config/model.js';
+import type { RouteConfig, RuleConfig, VirtualAddressConfig } from '../config/model.js';
 import type { RunResult } from '../events/scripts.js';
 
 /** An opaque timer handle. */
@@ -37,6 +37,11 @@ export interface OutgoingAdvert {
   readonly destinations: readonly string[];
   readonly fields: AdvertFields;
   readonly checksumAsV2: boolean;
+  /**
+   * `unicast_ttl`: the IPv4 TTL / IPv6 hop limit of unicast adverts. Absent: 255 for IPv4 and
+   * multicast, the kernel's default hop limit for IPv6 unicast (keepalived sets no hop limit there).
+   */
+  readonly ttl?: number;
 }
 
 export interface AdvertTransport {
@@ -55,6 +60,31 @@ export interface AddressManager {
   add(assignment: VipAssignment): void;
   /** Removes the address (idempotent). */
   remove(assignment: VipAssignment): void;
+}
+
+/**
+ * A route, rule or static address the kernel should hold (`virtual_routes`, `virtual_rules`,
+ * `static_routes`, `static_rules`, `static_ipaddress`). `owner`: the vrrp_instance, or
+ * `STATIC_OWNER` for the static entries.
+ */
+export type RoutingEntry =
+  | { readonly kind: 'route'; readonly owner: string; readonly route: RouteConfig }
+  | { readonly kind: 'rule'; readonly owner: string; readonly rule: RuleConfig }
+  | { readonly kind: 'address'; readonly owner: string; readonly interface: string; readonly address: VirtualAddressConfig };
+
+/** The owner of the static entries (no vrrp_instance name is empty). */
+export const STATIC_OWNER = '';
+
+/**
+ * Routes and rules (and static addresses) in the kernel. Fire-and-forget like AddressManager:
+ * requests are applied in the order given, an add after the VIP changes asked for before it (so
+ * a route may use a VIP as its `src`); outcomes are reported as events.
+ */
+export interface RouteManager {
+  /** Adds the entry (idempotent: already there counts as done). */
+  add(entry: RoutingEntry): void;
+  /** Removes the entry (idempotent: already gone counts as done). */
+  remove(entry: RoutingEntry): void;
 }
 
 export interface FrameInjector {
@@ -183,5 +213,83 @@ export interface ServiceNotifier {
   reloading(status: string): void;
   /** `STOPPING=1`, with the status line. */
   stopping(status: string): void;
+  close(): void;
+}
+
+// --- nftables (accept mode: core/accept-mode.ts) ---------------------------------------------
+
+/** How one `nft` run ended; `missing`: no nft executable. Nothing here throws or rejects. */
+export type NftResult =
+  | { readonly ok: true; readonly durationMs: number }
+  | { readonly ok: false; readonly reason: 'missing' | 'failed' | 'timeout'; readonly message: string; readonly durationMs: number };
+
+/** Runs nftables rulesets (src/adapters/nft.ts; test/fakes/nft.ts). */
+export interface NftRunner {
+  /**
+   * `nft -f -` with `ruleset` on its standard input: the kernel applies the whole file as one
+   * transaction, all of it or none. Killed, with `timeout`, after `timeoutMs`.
+   */
+  apply(ruleset: string, opts: { readonly timeoutMs: number }): Promise<NftResult>;
+}
+
+// --- virtual links: use_vmac (macvlan) and use_ipvlan (agent/virtual-links.ts) ----------------
+
+/** A link the agent wants on the host, in the kernel's terms. */
+export interface VirtualLinkSpec {
+  readonly name: string;
+  readonly kind: 'macvlan' | 'ipvlan';
+  /** The interface it is made on. */
+  readonly base: string;
+  /** macvlan: its MAC (`aa:bb:cc:dd:ee:ff`); a macvlan is made in private mode, as keepalived makes it. */
+  readonly mac?: string;
+  /** ipvlan (L2 mode): its flags. */
+  readonly ipvlanMode?: 'bridge' | 'private' | 'vepa';
+  /**
+   * The kernel settings keepalived gives it (vrrp_if_config.c). `ipv4`: on the link arp_ignore 1,
+   * accept_local 1, rp_filter 0, promote_secondaries 1; on its base arp_ignore 1 and arp_filter 1
+   * (put back when the last link on it goes); net.ipv4.conf.all.rp_filter 0, every interface
+   * keeping the value it had through its own setting. `ipv6`: arp_ignore 1 on the link. `none`.
+   */
+  readonly sysctls: 'ipv4' | 'ipv6' | 'none';
+  /** IPv6 runs on it (disable_ipv6 0), never with an address made from its MAC (addrgenmode none). */
+  readonly ipv6: boolean;
+  /** Addresses it gets once up (not VIPs): the IPv6 link-local its adverts come from, the ipvlan's. */
+  readonly addresses: readonly { readonly address: string; readonly prefixLength: number }[];
+  /** The vrrp_instance it is for (the link's alias names it; messages too). */
+  readonly instance: string;
+}
+
+/** Why a wanted link can't be made. */
+export interface VirtualLinkProblem {
+  readonly name: string;
+  readonly message: string;
+}
+
+/** What reconcile/removeAll did to one link. */
+export interface VirtualLinkChange {
+  readonly name: string;
+  readonly action: 'created' | 'replaced' | 'adopted' | 'kept' | 'removed';
+  /** For the log: why, and what the link is. */
+  readonly detail: string;
+}
+
+/**
+ * The links of `use_vmac` / `use_ipvlan` on the host (src/adapters/virtual-links.ts;
+ * test/fakes/virtual-links.ts). A link is the agent's when its alias says so (it marks every link
+ * it makes or reuses); a link that is not is never changed or removed.
+ */
+export interface VirtualLinks {
+  /**
+   * Makes the agent's links exactly `wanted`: each one made, or an existing one reused (one of
+   * ours, or a leftover that is exactly right), replaced when it is ours but not right; then up,
+   * with keepalived's settings and its addresses. Links of ours that are not wanted (a crash's
+   * leftovers, a reload's removals) are removed. Rejects with a HostError, before it changes
+   * anything, when a wanted name or MAC is held by a link that is not ours, or a base is missing.
+   */
+  reconcile(wanted: readonly VirtualLinkSpec[]): Promise<readonly VirtualLinkChange[]>;
+  /** What reconcile(wanted) would refuse, by link, without changing anything (checked first). */
+  check(wanted: readonly VirtualLinkSpec[]): Promise<readonly VirtualLinkProblem[]>;
+  /** Removes every link of ours and puts back the settings changed for them (stop). */
+  removeAll(): Promise<readonly VirtualLinkChange[]>;
   close(): void;
 }

@@ -125,7 +125,7 @@ export function buildAhPacket(f: AhPacketFields): Uint8Array {
  * An advert as the whole IPv4 packet keepalived sends with `auth_type AH`: `fields` carries the
  * key (`authData`) and this advert's sequence number (`ah`); `id` is the IP identification.
  */
-export function encodeAhAdvertPacket(fields: AdvertFields, envelope: { readonly source: string; readonly destination: string; readonly id: number }): Uint8Array {
+export function encodeAhAdvertPacket(fields: AdvertFields, envelope: { readonly source: string; readonly destination: string; readonly id: number; readonly ttl?: number }): Uint8Array {
   if (!fields.ah || !fields.authData || fields.version !== 2) throw new TypeError('encodeAhAdvertPacket needs a VRRPv2 advert with an AH key and sequence number');
   const message = encodeAdvert(fields, { family: 'ipv4', source: envelope.source, destination: envelope.destination });
   return buildAhPacket({
@@ -136,6 +136,7 @@ export function encodeAhAdvertPacket(fields: AdvertFields, envelope: { readonly 
     message,
     key: fields.authData,
     zeroTtl: fields.ah.zeroTtl,
+    ...(envelope.ttl !== undefined ? { ttl: envelope.ttl } : {}),
   });
 }
 

@@ -20,6 +20,9 @@ export const DROP_REASONS = [
   'type-invalid',
   'ttl-not-255',
   'vrid-not-configured',
+  // A multicast advert for a configured VRID, sent to another group than the instance's
+  // (mcast_dst_ip, vrrp_mcast_group4/6): keepalived's socket, bound to its group, never sees it.
+  'multicast-group-mismatch',
   'version-mismatch',
   'checksum-invalid',
   'auth-type-mismatch',
@@ -51,6 +54,8 @@ export interface AdvertExpectations {
   readonly checksumAsV2: boolean;
   /** `check_unicast_src`: unicast adverts must come from a configured `unicast_peer`. */
   readonly unicastPeers?: readonly Uint8Array[];
+  /** A multicast instance's group (`mcastGroup`): multicast adverts must be sent to it. */
+  readonly multicastGroup?: Uint8Array;
 }
 
 /** An advert that passed every check, for one instance. */
@@ -90,7 +95,7 @@ function drop<T extends AdvertExpectations>(reason: DropReason, vrid?: number, i
 /**
  * Checks one received VRRP packet. Order (keepalived's vrrp_in_chk, cheapest first):
  * length, version, type, TTL (multicast only, RFC 5798 §7.1; keepalived does not require 255 on
- * unicast), VRID, version vs. the instance, checksum, AH present iff configured, auth type, auth
+ * unicast), VRID, the multicast group (a socket bound to it), version vs. the instance, checksum, AH present iff configured, auth type, auth
  * data (PASS bytes, or the AH ICV and SPI), interval (v2: equal to ours; v3: not 0), source
  * (check_unicast_src), then the address list (flag only).
  */
@@ -110,6 +115,9 @@ export function checkAdvert<T extends AdvertExpectations>(packet: IpPacket, look
   if (packet.ttl !== VRRP_TTL && isMulticastBytes(packet.destination)) return drop('ttl-not-255', vrid);
   const instance = lookup(vrid, family);
   if (!instance) return drop('vrid-not-configured', vrid);
+  // Not for this instance (no instance is named: the VRID may be another cluster's on its group).
+  const group = instance.multicastGroup;
+  if (group && isMulticastBytes(packet.destination) && !bytesEqual(group, 0, packet.destination, 0, group.length)) return drop('multicast-group-mismatch', vrid);
   if (version !== instance.version) return drop('version-mismatch', vrid, instance);
 
   const msg = m.subarray(0, advertLength(version, family, count));

@@ -20,6 +20,7 @@ import type { VrrpInstanceConfig } from '../../src/config/model.js';
 import type { AddressManager, AdvertTransport, FrameInjector, InterfaceInfo, OutgoingAdvert, VipAssignment } from '../../src/ports/index.js';
 import type { HostEvent } from '../../src/events/index.js';
 import { FakeClock, type ClockScope } from './clock.js';
+import { FakeRouteManager } from './routes.js';
 
 export interface NodeInit {
   readonly ipv4: string;
@@ -75,12 +76,14 @@ export class FakeNode {
         let packet: Uint8Array;
         if (a.fields.ah && a.family === 'ipv4') {
           // auth_type AH: the whole IPv4 packet with its AH header, as the raw transport sends it.
-          packet = encodeAhAdvertPacket(a.fields, { source: a.source, destination: dst, id: 1 });
+          packet = encodeAhAdvertPacket(a.fields, { source: a.source, destination: dst, id: 1, ...(a.ttl !== undefined ? { ttl: a.ttl } : {}) });
         } else {
           const msg = encodeAdvert(a.fields, { family: a.family, source: a.source, destination: dst, checksumAsV2: a.checksumAsV2 });
+          // As the raw transport sends them: unicast_ttl, else TTL 255, but the kernel's default
+          // hop limit (64) for IPv6 unicast.
           const ip = a.family === 'ipv4'
-            ? buildIpv4Header({ source: src, destination: dstBytes, payloadLength: msg.length, id: 1 })
-            : buildIpv6Header({ source: src, destination: dstBytes, payloadLength: msg.length });
+            ? buildIpv4Header({ source: src, destination: dstBytes, payloadLength: msg.length, id: 1, ...(a.ttl !== undefined ? { ttl: a.ttl } : {}) })
+            : buildIpv6Header({ source: src, destination: dstBytes, payloadLength: msg.length, hopLimit: a.ttl ?? (isMulticast(dst) ? 255 : 64) });
           packet = new Uint8Array(ip.length + msg.length);
           packet.set(ip);
           packet.set(msg, ip.length);
@@ -97,6 +100,9 @@ export class FakeNode {
     },
   };
 
+  /** virtual_routes / virtual_rules as the node's kernel holds them (a route's src must be a VIP held). */
+  readonly routes = new FakeRouteManager((address) => [...this.vips].some((v) => v.endsWith(`/${address}`)));
+
   private readonly addresses: AddressManager = {
     add: (a: VipAssignment) => void this.vips.add(`${a.interface}/${a.vip.address}`),
     remove: (a: VipAssignment) => void this.vips.delete(`${a.interface}/${a.vip.address}`),
@@ -110,11 +116,12 @@ export class FakeNode {
       clock: this.clock,
       transport: this.transport,
       addresses: this.addresses,
+      routes: this.routes,
       frames: this.frames,
       interfaces: this.interfaces,
       events: this.events,
     });
-    if (!this.linkUp) for (const r of this.engine.routers.values()) r.setFault(`interface:${this.iface}`, `interface ${this.iface} down`, { linkDown: true });
+    if (!this.linkUp) for (const r of this.engine.routers.values()) r.setInterfaceUp(false);
     this.engine.start();
     return this.engine;
   }
@@ -134,7 +141,7 @@ export class FakeNode {
 
   setLink(up: boolean): void {
     this.linkUp = up;
-    for (const r of this.engine?.routers.values() ?? []) r.setFault(`interface:${this.iface}`, up ? undefined : `interface ${this.iface} down`, { linkDown: !up });
+    for (const r of this.engine?.routers.values() ?? []) r.setInterfaceUp(up);
   }
 
   receive(frame: Uint8Array): void {

@@ -62,6 +62,11 @@ export function instance(init: InstanceInit = {}): VrrpInstanceConfig {
     checkUnicastSrc: false,
     v3ChecksumAsV2: false,
     dontTrackPrimary: false,
+    virtualRoutes: [],
+    virtualRules: [],
+    accept: true,
+    lowerPrioNoAdvert: false,
+    higherPrioSendAdvert: false,
     ...(password !== undefined && version === 2 ? { authentication: { type: 'PASS' as const, password, location: loc } } : {}),
     ...rest,
   };

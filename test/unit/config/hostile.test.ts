@@ -88,7 +88,10 @@ test('a FIFO, socket, device or directory is refused without being opened: as th
     symlinkSync('../fifo.conf', join(dir, 'conf.d/d.conf')); // symlink to a FIFO: refused
     symlinkSync('../real/e.conf', join(dir, 'conf.d/e.conf')); // symlink to a regular file: read
     writeFileSync(join(dir, 'main.conf'), 'include conf.d/*.conf\n');
-    writeFileSync(join(dir, 'dev.conf'), 'include /dev/null\ninclude /dev/stdin\n');
+    // keepalived's include checks: 'include' skips what is not a regular file (and logs it);
+    // 'includer' makes it an error. Either way nothing of it is opened.
+    writeFileSync(join(dir, 'strict.conf'), 'includer conf.d/*.conf\n');
+    writeFileSync(join(dir, 'dev.conf'), 'includer /dev/null\nincluder /dev/stdin\n');
     writeFileSync(join(dir, 'guard.conf'), `guard {\n  secret_file ${join(dir, 'secret-fifo')}\n}\n`);
     const started = Date.now();
     const out = inChild(
@@ -101,7 +104,8 @@ test('a FIFO, socket, device or directory is refused without being opened: as th
          fifo: show(loadConfig(d + '/fifo.conf')),
          dir: show(loadConfig(d)),
          glob: show(main),
-         files: main.config ? null : 'no config',
+         files: main.config ? main.config.files.map((f) => f.slice(d.length)) : 'no config',
+         strict: show(loadConfig(d + '/strict.conf')),
          dev: show(loadConfig(d + '/dev.conf')),
          guardFifo: formatGuardErrors(loadGuardConfig(d + '/guard-fifo.conf')),
          secretFifo: formatGuardErrors(loadGuardConfig(d + '/guard.conf')),
@@ -112,14 +116,22 @@ test('a FIFO, socket, device or directory is refused without being opened: as th
     const fifo = 'it is a FIFO, not a regular file; not opened';
     assert.deepEqual(out.fifo, [`${dir}/fifo.conf:1:1: error: cannot read '${dir}/fifo.conf': ${fifo}`]);
     assert.deepEqual(out.dir, [`${dir}:1:1: error: cannot read '${dir}': it is a directory, not a regular file; not opened`]);
+    const skipped = "; not included (keepalived logs this for 'include' and runs without it; 'includer' makes it an error)";
     assert.deepEqual(out.glob, [
-      `${dir}/main.conf:1:9: error: cannot read '${dir}/conf.d/b.conf': ${fifo}`,
-      `${dir}/main.conf:1:9: error: cannot read '${dir}/conf.d/c.conf': it is a socket, not a regular file; not opened`,
-      `${dir}/main.conf:1:9: error: cannot read '${dir}/conf.d/d.conf': ${fifo}`,
+      `${dir}/main.conf:1:9: warning: cannot read '${dir}/conf.d/b.conf': ${fifo}${skipped}`,
+      `${dir}/main.conf:1:9: warning: cannot read '${dir}/conf.d/c.conf': it is a socket, not a regular file; not opened${skipped}`,
+      `${dir}/main.conf:1:9: warning: cannot read '${dir}/conf.d/d.conf': ${fifo}${skipped}`,
     ], 'a.conf and the symlinked e.conf are read; the directory sub.conf is skipped');
-    assert.equal(out.dev![0], `${dir}/dev.conf:1:9: error: cannot read '/dev/null': it is a character device, not a regular file; not opened`);
+    assert.deepEqual(out.files, ['/main.conf', '/conf.d/a.conf', '/conf.d/e.conf']);
+    assert.deepEqual(out.strict, [
+      `${dir}/strict.conf:1:10: error: cannot read '${dir}/conf.d/sub.conf': it is a directory, not a regular file; not opened`,
+      `${dir}/strict.conf:1:10: error: cannot read '${dir}/conf.d/b.conf': ${fifo}`,
+      `${dir}/strict.conf:1:10: error: cannot read '${dir}/conf.d/c.conf': it is a socket, not a regular file; not opened`,
+      `${dir}/strict.conf:1:10: error: cannot read '${dir}/conf.d/d.conf': ${fifo}`,
+    ]);
+    assert.equal(out.dev![0], `${dir}/dev.conf:1:10: error: cannot read '/dev/null': it is a character device, not a regular file; not opened`);
     // Standard input is a pipe here (a FIFO or a socket, as Node sets it up): never read by an include.
-    assert.match(out.dev![1]!, new RegExp(`^${dir}/dev.conf:2:9: error: cannot read '/dev/stdin': it is a (FIFO|socket), not a regular file; not opened$`));
+    assert.match(out.dev![1]!, new RegExp(`^${dir}/dev.conf:2:10: error: cannot read '/dev/stdin': it is a (FIFO|socket), not a regular file; not opened$`));
     assert.equal(out.dev!.length, 2);
     assert.equal(out.guardFifo, `${dir}/guard-fifo.conf:1:1: error: cannot read '${dir}/guard-fifo.conf': ${fifo}`);
     assert.equal(out.secretFifo, `${dir}/guard.conf:2:3: error: secret_file ${dir}/secret-fifo is a FIFO, not a regular file; not opened`);
@@ -225,7 +237,7 @@ test('glob matching has no regular-expression backtracking: *a*a*a*a*a*a*a*a*b a
 
 test(`blocks nested more than ${MAX_BLOCK_DEPTH} deep: one error at the first '{' too deep, the rest skipped to its '}'`, () => {
   const depth = 100;
-  const text = `static_routes {\n${'x {\n'.repeat(depth)}${'}\n'.repeat(depth)}}\nglobal_defs {\n router_id AFTER\n}\n`;
+  const text = `linkbeat_interfaces {\n${'x {\n'.repeat(depth)}${'}\n'.repeat(depth)}}\nglobal_defs {\n router_id AFTER\n}\n`;
   const r = parseConfigText(text, 'n.conf', memFs({}));
   assert.deepEqual(errors(r), [`n.conf:${MAX_BLOCK_DEPTH + 1}:3: error: blocks are nested more than ${MAX_BLOCK_DEPTH} deep; the contents of this one are not read`]);
   assert.equal(r.config, undefined);

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  expandBraces,
   expandGlob,
   formatDiagnostic,
   loadConfig,
@@ -91,15 +92,84 @@ test('absolute patterns, a file with no directory part, and explicit files', () 
   assert.deepEqual(r.config.files, ['keepalived.conf', 'local.conf', '/etc/kw/x.conf']);
 });
 
-test('an explicit include that cannot be read is an error at the include', () => {
+test("an include that cannot be read: 'include' warns and runs without it (as keepalived), includer/includem make it an error", () => {
   const denied = Object.assign(new Error('EACCES'), { code: 'EACCES' });
-  const fs = memFs({ 'k/main.conf': 'global_defs {\n  include secret.conf\n}\ninclude gone.conf\n', 'k/secret.conf': denied });
-  const r = loadConfig('k/main.conf', fs);
-  assert.equal(r.config, undefined);
-  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
-    "k/main.conf:2:11: error: cannot read 'k/secret.conf': permission denied",
-    "k/main.conf:4:9: error: cannot read 'k/gone.conf': no such file",
+  const files = (kw: string, kw2: string) => ({ 'k/main.conf': `global_defs {\n  ${kw} secret.conf\n}\n${kw2} gone.conf\n${INSTANCE('K', 1)}`, 'k/secret.conf': denied });
+  const lax = loadConfig('k/main.conf', memFs(files('include', 'include')));
+  assert.ok(lax.config, 'warnings only: keepalived runs without the files');
+  assert.deepEqual(lax.diagnostics.map(formatDiagnostic), [
+    "k/main.conf:2:11: warning: cannot read 'k/secret.conf': permission denied; not included (keepalived logs this for 'include' and runs without it; 'includer' makes it an error)",
+    "k/main.conf:4:9: warning: cannot read 'k/gone.conf': no such file; not included (keepalived logs this for 'include' and runs without it; 'includem' makes it an error)",
   ]);
+  const strict = loadConfig('k/main.conf', memFs(files('includer', 'includem')));
+  assert.equal(strict.config, undefined);
+  assert.deepEqual(strict.diagnostics.map(formatDiagnostic), [
+    "k/main.conf:2:12: error: cannot read 'k/secret.conf': permission denied",
+    "k/main.conf:4:10: error: cannot read 'k/gone.conf': no such file",
+  ]);
+  // includer checks readability, not existence (keepalived's INCLUDE_R): a missing file stays a warning.
+  const r = loadConfig('k/main.conf', memFs(files('includem', 'includer')));
+  assert.deepEqual(r.diagnostics.map((d) => `${d.location.line}:${d.severity}`), ['2:error', '4:warning']);
+  // -e (--all-config) and `include_check` put every check in force for plain includes too.
+  const all = loadConfig('k/main.conf', memFs(files('include', 'include')), { allConfig: true });
+  assert.deepEqual(all.diagnostics.map((d) => `${d.location.line}:${d.severity}`), ['2:error', '4:error']);
+});
+
+test('include_check (global_defs) governs the includes after it; an included file\'s setting ends with it', () => {
+  const fs = memFs({
+    'q/main.conf': 'include a.conf\nglobal_defs {\n  include_check match\n}\ninclude gone1.conf\ninclude sub.conf\ninclude gone3.conf\n',
+    'q/a.conf': 'include gone0.conf\n',
+    'q/sub.conf': 'global_defs {\n  include_check -match\n}\ninclude gone2.conf\n',
+  });
+  const r = loadConfig('q/main.conf', fs);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.location.file}:${d.location.line}:${d.severity}`), [
+    'q/main.conf:5:error', // after include_check match
+    'q/main.conf:7:error', // sub.conf's -match ended with sub.conf
+    'q/a.conf:1:warning', // before it
+    'q/sub.conf:4:warning', // -match inside sub.conf
+  ]);
+  const bad = loadConfig('q/m.conf', memFs({ 'q/m.conf': 'global_defs {\n  include_check mach wildcard_match +readable\n}\n' }));
+  assert.deepEqual(bad.diagnostics.map(formatDiagnostic), [
+    "q/m.conf:2:17: error: unknown include_check 'mach': expected read, match, wildcard_match or brace_match; did you mean 'match'?",
+    "q/m.conf:2:22: error: include_check 'wildcard_match': only the first word sets the checks; '+wildcard_match' adds one, '-wildcard_match' removes one",
+    "q/m.conf:2:37: error: unknown include_check 'readable': expected read, match, wildcard_match or brace_match (keepalived.conf(5) says 'readable', but keepalived reads 'read' and refuses 'readable')",
+  ]);
+});
+
+test('brace globs: alternatives in the order written, each sorted, nested; a missing alternative warns (includeb: error, none read)', () => {
+  const fs = memFs({
+    'b/main.conf': 'include {z,a}/*.conf\ninclude x-{1,{2,3}}.conf\ninclude "y {q,r}.conf"\n',
+    'b/z/2.conf': INSTANCE('z2', 2),
+    'b/z/1.conf': INSTANCE('z1', 1),
+    'b/a/1.conf': INSTANCE('a1', 3),
+    'b/x-1.conf': INSTANCE('x1', 4),
+    'b/x-3.conf': INSTANCE('x3', 5),
+    'b/y q.conf': INSTANCE('yq', 6),
+  });
+  const r = loadConfig('b/main.conf', fs);
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.deepEqual(r.config.instances.map((i) => i.name), ['z1', 'z2', 'a1', 'x1', 'x3', 'yq']);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    "b/main.conf:2:9: warning: include pattern 'x-{1,{2,3}}.conf': 'b/x-2.conf' not found; the files that exist are read (keepalived does the same for 'include'; 'includeb' makes it an error)",
+    "b/main.conf:3:9: warning: include pattern 'y {q,r}.conf': 'b/y r.conf' not found; the files that exist are read (keepalived does the same for 'include'; 'includeb' makes it an error)",
+  ]);
+  const strict = loadConfig('b/s.conf', memFs({ 'b/s.conf': `includeb x-{1,2}.conf\n${INSTANCE('s', 9)}`, 'b/x-1.conf': INSTANCE('x1', 4) }));
+  assert.deepEqual(strict.diagnostics.map(formatDiagnostic), ["b/s.conf:1:10: error: include pattern 'x-{1,2}.conf': 'b/x-2.conf' not found"]);
+  assert.deepEqual(strict.config, undefined);
+  // A '{' alone (after a blank) is still a block: `include x {` is the error it was.
+  const block = loadConfig('b/k.conf', memFs({ 'b/k.conf': 'include x-1.conf {\n}\n', 'b/x-1.conf': '' }));
+  assert.deepEqual(block.diagnostics.map(formatDiagnostic), ["b/k.conf:1:18: error: 'include' does not take a '{' block"]);
+});
+
+test('expandBraces: glob(3) GLOB_BRACE semantics, bounded', () => {
+  assert.deepEqual(expandBraces('a{b,c}d'), ['abd', 'acd']);
+  assert.deepEqual(expandBraces('{x,y}{1,2}'), ['x1', 'x2', 'y1', 'y2']);
+  assert.deepEqual(expandBraces('a{b,{c,d}e}f'), ['abf', 'acef', 'adef']);
+  assert.deepEqual(expandBraces('{}x'), ['x']);
+  assert.deepEqual(expandBraces('a{b'), ['a{b'], 'unbalanced: the pattern as it is');
+  assert.deepEqual(expandBraces('a\\{b,c}'), ['a\\{b,c}'], 'an escaped brace is literal');
+  assert.throws(() => expandBraces('{a,b}'.repeat(11)), /more than 1000 brace alternatives/);
+  assert.throws(() => expandBraces(`${'{'.repeat(100)}x${'}'.repeat(100)}`), /nests braces more than 64 deep/);
 });
 
 test('the main file that cannot be read is an error at FILE:1:1', () => {

@@ -257,7 +257,7 @@ test('keywords keepwatch does not act on give a warning each, never silence', ()
 vrrp_instance V {
     interface eth0
     virtual_router_id 7
-    use_vmac
+    promote_secondaries
     virtual_ipaddress {
         10.0.0.1/24 no_track
     }
@@ -268,7 +268,7 @@ vrrp_instance V {
   assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
     "na.conf:2:5: warning: 'vrrp_iptables' is accepted but not acted on by keepwatch yet",
     "na.conf:3:5: warning: 'enable_snmp_vrrp' is accepted but not acted on by keepwatch yet",
-    "na.conf:8:5: warning: 'use_vmac' is accepted but not acted on by keepwatch yet",
+    "na.conf:8:5: warning: 'promote_secondaries' is accepted but not acted on by keepwatch yet",
     "na.conf:10:21: warning: 'no_track' is accepted but not acted on by keepwatch yet",
   ]);
   assert.deepEqual(r.config.instances[0]!.virtualAddresses[0]!.ignoredOptions, ['no_track']);
