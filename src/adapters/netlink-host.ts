@@ -20,13 +20,17 @@ interface NlMessage {
   data: { family?: number; prefixlen?: number; index?: number; scope?: number; flags?: Record<string, boolean> };
   attrs: { ifname?: string; address?: Buffer; local?: Buffer; label?: string; operstate?: number };
 }
+/** Netlink request flags (linux/netlink.h): the module takes the number, not an object. */
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
+
 interface RtSocket {
   getLinks(): Promise<NlMessage[]>;
   getAddresses(): Promise<NlMessage[]>;
   newAddress(data: object, attrs: object, options?: object): Promise<unknown>;
   delAddress(data: object, attrs: object, options?: object): Promise<unknown>;
   addMembership(group: string): void;
-  socket: { on(event: 'message', fn: (msgs: { type: number; data: Buffer }[]) => void): void; close(): void };
+  socket: { on(event: 'message', fn: (msgs: { type: number; data: Buffer }[]) => void): void; close(): void; setRecvBufferSize(size: number): void };
   on(event: 'invalid', fn: (err: unknown) => void): void;
 }
 interface NetlinkModule {
@@ -95,6 +99,13 @@ export class NetlinkHost implements InterfaceInfo, AddressManager {
       cmd = nl.createRtNetlink();
       watch = nl.createRtNetlink();
       for (const g of ['LINK', 'IPV4_IFADDR', 'IPV6_IFADDR']) watch.addMembership(g);
+      // The netlink module aborts the process when this socket's queue overflows (a burst of
+      // address or link changes while the loop is busy): give it room (capped by rmem_max).
+      try {
+        watch.socket.setRecvBufferSize(4 * 1024 * 1024);
+      } catch {
+        /* the default size still works */
+      }
     } catch (err) {
       throw new HostError('netlink', `cannot open rtnetlink: ${describe(err)}`, { cause: err });
     }
@@ -134,11 +145,6 @@ export class NetlinkHost implements InterfaceInfo, AddressManager {
   /** The interface's index, for requests that name it by index (routes: netlink-routes.ts). */
   ifindex(name: string): number | undefined {
     return this.byName.get(name)?.index;
-  }
-
-  /** Whether the link with this index is up (false when unknown). */
-  linkUpByIndex(index: number): boolean {
-    return this.links.get(index)?.up ?? false;
   }
 
   mac(iface: string): string | undefined {
@@ -244,7 +250,7 @@ export class NetlinkHost implements InterfaceInfo, AddressManager {
     }
     let error: Error | undefined;
     try {
-      if (action === 'add') await this.cmd.newAddress(data, attrs, { flags: { create: true, excl: true } });
+      if (action === 'add') await this.cmd.newAddress(data, attrs, { flags: NLM_F_CREATE | NLM_F_EXCL });
       else await this.cmd.delAddress(data, attrs);
     } catch (err) {
       const m = describe(err);

@@ -10,15 +10,13 @@
  *   unless told otherwise, scope universe unless told, NLM_F_CREATE (+ EXCL for `add`, APPEND for
  *   `append`); removed with scope NOWHERE, so that the kernel matches any scope. Rules as
  *   vrrp_iprule.c `netlink_rule` (NLM_F_CREATE|NLM_F_EXCL).
- * - Presence: what the kernel holds, from our requests' answers and the kernel's route and rule
- *   notifications (joined when the first route or rule is touched; a route notification whose
- *   protocol none of ours has is dropped on its header, so a full routing table churning costs one
- *   byte compare per message). A tracked route or rule we hold that someone else deletes is put
- *   back (`onRepaired`), unless its interface is down (the kernel flushed it; the instance's
- *   interface tracking takes over). Static addresses are set and removed, not watched.
+ * - Presence and repair: every CHECK_INTERVAL_MS each tracked route and rule we hold is asked for
+ *   again (EEXIST: there; added: someone had deleted it, a repair; refused: absent, reported once).
+ *   Not the kernel's notifications: see NetlinkRoutes. Static addresses are set and removed only.
  *
- * rtnetlink messages are `{ data, attrs }` (netlink's rt module); enum fields of parsed
- * notifications come back as names ('UNICAST'), ours go out as numbers.
+ * rtnetlink messages are `{ data, attrs }` (netlink's rt module); enum fields of messages the
+ * kernel sends come back as names ('UNICAST'), ours go out as numbers. The keys (`routeKey`,
+ * `ruleKey`) identify an entry the same way in both, so a kernel message can be matched with ours.
  */
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
@@ -34,10 +32,6 @@ type Rule = Extract<RoutingEntry, { kind: 'rule' }>['rule'];
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const RTM_NEWROUTE = 24;
-const RTM_DELROUTE = 25;
-const RTM_NEWRULE = 32;
-const RTM_DELRULE = 33;
 /** NLM_F_* of a NEW request (linux/netlink.h). */
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
@@ -49,7 +43,7 @@ const RTNH_F_ONLINK = 4;
 const RTA_GATEWAY = 5;
 
 const RTN: Readonly<Record<Route['type'], number>> = { unicast: 1, local: 2, blackhole: 6, unreachable: 7, prohibit: 8, throw: 9 };
-/** netlink's RouteType names (parsed notifications) → RTN_* numbers. */
+/** netlink's RouteType names (parsed kernel messages) → RTN_* numbers. */
 const RTN_BY_NAME: Readonly<Record<string, number>> = {
   UNSPEC: 0, UNICAST: 1, LOCAL: 2, BROADCAST: 3, ANYCAST: 4, MULTICAST: 5, BLACKHOLE: 6, UNREACHABLE: 7, PROHIBIT: 8, THROW: 9, NAT: 10, XRESOLVE: 11,
 };
@@ -258,82 +252,93 @@ interface RtSocket {
   delRule(data: object, attrs: object, options?: object): Promise<unknown>;
   newAddress(data: object, attrs: object, options?: object): Promise<unknown>;
   delAddress(data: object, attrs: object, options?: object): Promise<unknown>;
-  addMembership(group: string): void;
-  socket: {
-    on(event: 'message', fn: (msgs: { type: number; data: Buffer }[]) => void): void;
-    on(event: 'error', fn: (err: unknown) => void): void;
-    setRecvBufferSize(bytes: number): void;
-    close(): void;
-  };
-  on(event: 'invalid', fn: (err: unknown) => void): void;
+  socket: { on(event: 'error', fn: (err: unknown) => void): void; close(): void };
 }
 interface NetlinkModule {
   createRtNetlink(): RtSocket;
-  rt: { parseMessage(type: number, data: Buffer): Parsed & { kind: string } };
 }
 
 export interface NetlinkRoutesDeps {
   readonly ifindex: IfIndex;
-  /** Whether the link with this index is up (a route the kernel flushed with its link is not put back). */
-  linkUpByIndex(index: number): boolean;
+  /** Whether an interface's link is up (a tracked entry on a link that is down is not checked). */
+  linkUp(name: string): boolean;
   /** Resolves once the VIP changes asked for so far are answered. */
   addressesSettled(): Promise<void>;
   /** `changed`: the kernel did something (not "already there" / "already gone", nor a failure). */
   onResult(entry: RoutingEntry, action: 'add' | 'remove', error: Error | undefined, durationMs: number, changed: boolean): void;
   onRepaired(entry: RoutingEntry): void;
   onError(error: Error): void;
+  /** How often the tracked entries we hold are checked (default CHECK_INTERVAL_MS). */
+  readonly checkIntervalMs?: number;
 }
 
 /** What the kernel may answer that means "already done". */
 const DONE_ADD = /EEXIST/;
 const DONE_REMOVE = /ESRCH|ENOENT|EADDRNOTAVAIL|ENODEV/;
-/** SO_RCVBUF asked for the notification socket (the kernel caps it at net.core.rmem_max). */
-const WATCH_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+/** The tracked routes and rules we hold are checked this often (one request each)... */
+export const CHECK_INTERVAL_MS = 2000;
+/** ...or less often with many: at most one check per this many ms on average (1000 routes: every 5 s, ~1 % of a core). */
+export const CHECK_SPACING_MS = 5;
 
+/**
+ * The RouteManager on rtnetlink. Why a check and not the kernel's notifications: the `netlink`
+ * module aborts the process when a socket's receive queue overflows (libuv reports POLLERR; its
+ * native handler then throws in C++), and a socket joined to the route groups overflows whenever a
+ * routing daemon loads a table. A check is the add request again: EEXIST says the entry is there,
+ * success says it was missing and is back (a repair).
+ */
 export class NetlinkRoutes implements RouteManager {
   private chain: Promise<void> = Promise.resolve();
-  /** Entries we hold (added, not removed since), by kernel key: put back if someone deletes them. */
+  /** Entries we hold (added, not removed since), by kernel key. */
   private readonly wanted = new Map<string, RoutingEntry>();
-  /** Kernel keys of every entry we were asked about, and whether the kernel holds it now. */
+  /** Kernel keys of every route and rule we were asked about, and whether the kernel held it at our last request. */
   private readonly presentByKey = new Map<string, boolean>();
-  /** Our own deletions not yet notified (their RTM_DEL* is not someone else's). */
-  private readonly ownDeletes = new Map<string, number>();
-  /** Protocols of the routes we touched: other routes' notifications are dropped on the header. */
-  private readonly protocols = new Set<number>();
-  private watch: RtSocket | undefined;
+  /** Keys whose last check failed (its error reported once, until it succeeds). */
+  private readonly failing = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
   private constructor(
     private readonly cmd: RtSocket,
-    private readonly nl: NetlinkModule,
     private readonly deps: NetlinkRoutesDeps,
   ) {}
 
   static open(deps: NetlinkRoutesDeps): NetlinkRoutes {
     const nl = require('netlink') as NetlinkModule;
+    let cmd: RtSocket;
     try {
-      const cmd = nl.createRtNetlink();
-      // An 'error' event without a listener would throw inside netlink's native callback (abort).
-      cmd.socket.on('error', (err) => deps.onError(new HostError('netlink', `rtnetlink (routes and rules): ${describe(err)}`, { cause: err })));
-      return new NetlinkRoutes(cmd, nl, deps);
+      cmd = nl.createRtNetlink();
     } catch (err) {
       throw new HostError('netlink', `cannot open rtnetlink for routes and rules: ${describe(err)}`, { cause: err });
     }
+    cmd.socket.on('error', (err) => deps.onError(new HostError('netlink', `rtnetlink (routes and rules): ${describe(err)}`, { cause: err })));
+    return new NetlinkRoutes(cmd, deps);
   }
 
   add(entry: RoutingEntry): void {
     const key = this.keyOf(entry);
-    if (key && entry.kind !== 'address') this.wanted.set(key, entry);
+    if (key) {
+      this.wanted.set(key, entry);
+      this.failing.delete(key);
+      this.startChecks();
+    }
     this.enqueue(entry, 'add');
   }
 
   remove(entry: RoutingEntry): void {
     const key = this.keyOf(entry);
-    if (key) this.wanted.delete(key);
+    if (key) {
+      this.wanted.delete(key);
+      this.failing.delete(key);
+    }
     this.enqueue(entry, 'remove');
   }
 
-  /** Whether the kernel holds the route or rule now (false when unknown); static addresses: undefined. */
+  /**
+   * Whether the kernel holds the route or rule: as of the last check for a tracked one we hold
+   * (at most a check interval old), as of our last request otherwise; false when never asked.
+   * Static addresses: undefined (not watched).
+   */
   present(entry: RoutingEntry): boolean | undefined {
     if (entry.kind === 'address') return undefined;
     const key = this.keyOf(entry);
@@ -347,16 +352,15 @@ export class NetlinkRoutes implements RouteManager {
 
   close(): void {
     this.closed = true;
-    for (const s of [this.cmd, this.watch]) {
-      try {
-        s?.socket.close();
-      } catch {
-        /* best effort */
-      }
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      this.cmd.socket.close();
+    } catch {
+      /* best effort */
     }
   }
 
-  /** The kernel key of a route or rule (undefined for static addresses, or a route whose interface is unknown). */
+  /** The kernel key of a route or rule (undefined for static addresses). */
   private keyOf(entry: RoutingEntry): string | undefined {
     if (entry.kind === 'rule') return ruleKey(ruleRequest(entry.rule));
     if (entry.kind === 'address') return undefined;
@@ -366,28 +370,31 @@ export class NetlinkRoutes implements RouteManager {
   }
 
   private enqueue(entry: RoutingEntry, action: 'add' | 'remove'): void {
-    if (entry.kind !== 'address') this.ensureWatch(entry);
     const run = async (): Promise<void> => {
       if (this.closed) return;
       if (action === 'add') await this.deps.addressesSettled();
-      await this.request(entry, action);
+      const r = await this.request(entry, action);
+      // A failed add is reported here; the checks that follow stay quiet until it is back.
+      const key = action === 'add' ? this.keyOf(entry) : undefined;
+      if (key && r.error) this.failing.add(key);
+      else if (key) this.failing.delete(key);
+      this.deps.onResult(entry, action, r.error, r.durationMs, r.changed);
     };
-    this.chain = this.chain.then(run, run);
+    this.chain = this.chain.then(run).catch((err: unknown) => this.deps.onError(new Error(`routes and rules: ${describe(err)}`)));
   }
 
-  private async request(entry: RoutingEntry, action: 'add' | 'remove'): Promise<void> {
+  /** One request; the presence it implies is recorded. */
+  private async request(entry: RoutingEntry, action: 'add' | 'remove'): Promise<{ error: Error | undefined; changed: boolean; durationMs: number }> {
     const started = performance.now();
     const req = entry.kind === 'route' ? routeRequest(entry.route, action, this.deps.ifindex) : entry.kind === 'rule' ? ruleRequest(entry.rule) : addressRequest(entry, action, this.deps.ifindex);
+    const key = this.keyOf(entry);
     if (typeof req === 'string') {
       // A missing interface: nothing of ours can be there.
-      if (action === 'add') this.deps.onResult(entry, action, new HostError('interface', `${describeEntry(entry)}: ${req}`), 0, false);
-      else this.deps.onResult(entry, action, undefined, 0, false);
-      return;
+      if (key) this.presentByKey.set(key, false);
+      return { error: action === 'add' ? new HostError('interface', `${describeEntry(entry)}: ${req}`) : undefined, changed: false, durationMs: 0 };
     }
-    const key = this.keyOf(entry);
-    if (action === 'remove' && key) this.ownDeletes.set(key, (this.ownDeletes.get(key) ?? 0) + 1);
     let error: Error | undefined;
-    let done = true;
+    let changed = true;
     try {
       const flags = NLM_F_CREATE | (entry.kind === 'rule' || entry.kind === 'address' || entry.route.mode === 'add' ? NLM_F_EXCL : entry.route.mode === 'append' ? NLM_F_APPEND : 0);
       const opts = { flags };
@@ -396,92 +403,59 @@ export class NetlinkRoutes implements RouteManager {
       else await (action === 'add' ? this.cmd.newAddress(req.data, req.attrs, opts) : this.cmd.delAddress(req.data, req.attrs));
     } catch (err) {
       const m = describe(err);
-      done = false;
+      changed = false;
       if (!(action === 'add' ? DONE_ADD : DONE_REMOVE).test(m)) {
         const what = `${action === 'add' ? 'adding' : 'removing'} ${describeEntry(entry)}`;
         error = isPermissionError(err) ? privilegeError('CAP_NET_ADMIN', what, err) : new HostError('netlink', `${what} failed: ${m}`, { cause: err });
       }
     }
-    if (action === 'remove' && key && !done) this.dropOwnDelete(key);
-    if (key && !error) this.presentByKey.set(key, action === 'add');
-    this.deps.onResult(entry, action, error, performance.now() - started, done);
+    if (key) this.presentByKey.set(key, action === 'add' ? !error : false);
+    return { error, changed, durationMs: performance.now() - started };
   }
 
-  private dropOwnDelete(key: string): void {
-    const n = (this.ownDeletes.get(key) ?? 0) - 1;
-    if (n > 0) this.ownDeletes.set(key, n);
-    else this.ownDeletes.delete(key);
-  }
-
-  /** Joins the route and rule notification groups the first time a route or rule is touched. */
-  private ensureWatch(entry: RoutingEntry): void {
-    if (entry.kind === 'route') this.protocols.add(entry.route.protocol);
-    const key = this.keyOf(entry);
-    if (key && !this.presentByKey.has(key)) this.presentByKey.set(key, false);
-    if (this.watch || this.closed) return;
-    try {
-      const w = this.nl.createRtNetlink();
-      try {
-        // Room for a burst of route changes (a routing daemon loading a table); the kernel caps it at rmem_max.
-        w.socket.setRecvBufferSize(WATCH_RECV_BUFFER_BYTES);
-      } catch {
-        /* the default buffer then */
-      }
-      // An 'error' event without a listener would throw inside netlink's native callback (abort):
-      // ENOBUFS means notifications were lost.
-      w.socket.on('error', (err) => this.onWatchError(err));
-      for (const g of ['IPV4_ROUTE', 'IPV6_ROUTE', 'IPV4_RULE', 'IPV6_RULE']) w.addMembership(g);
-      w.socket.on('message', (msgs) => {
-        for (const m of msgs) this.onNotification(m.type, m.data);
-      });
-      w.on('invalid', (err) => this.deps.onError(new Error(`unparseable rtnetlink message: ${describe(err)}`)));
-      this.watch = w;
-    } catch (err) {
-      this.deps.onError(new HostError('netlink', `cannot watch routes and rules (presence and repairs are off): ${describe(err)}`, { cause: err }));
-    }
+  /** The next check, unless one is due already (a check runs after the one before has ended). */
+  private startChecks(): void {
+    if (this.timer || this.closed) return;
+    const delayMs = Math.max(this.deps.checkIntervalMs ?? CHECK_INTERVAL_MS, this.wanted.size * CHECK_SPACING_MS);
+    this.timer = setTimeout(() => this.checkAll(), delayMs);
+    this.timer.unref();
   }
 
   /**
-   * The kernel dropped notifications (ENOBUFS: more route changes than the socket buffer holds):
-   * what we hold may have changed unseen, so every entry we hold is asked for again (adding what is
-   * there is no change; what someone deleted comes back), which also makes `present` true again.
+   * Every tracked route and rule we hold is asked for again, in the request order: there
+   * (EEXIST) → present; missing and added back → a repair; refused → absent, its error reported
+   * once (not at every check) until it is back. An entry whose interface is down is skipped: the
+   * kernel flushed it with the link, the instance's interface tracking takes over, and it comes
+   * back at the first check after the link does.
    */
-  private onWatchError(err: unknown): void {
-    const m = describe(err);
-    this.deps.onError(new HostError('netlink', `route and rule notifications: ${m}${/ENOBUFS/.test(m) ? ' (some were lost; the routes and rules we hold are asked for again)' : ''}`, { cause: err }));
-    if (!/ENOBUFS/.test(m) || this.closed) return;
-    for (const e of this.wanted.values()) this.enqueue(e, 'add');
-  }
-
-  private onNotification(type: number, data: Buffer): void {
-    const isRoute = type === RTM_NEWROUTE || type === RTM_DELROUTE;
-    if (!isRoute && type !== RTM_NEWRULE && type !== RTM_DELRULE) return;
-    // rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type. Not one of ours: done.
-    if (isRoute && (data.length < 12 || !this.protocols.has(data[5]!))) return;
-    let msg: Parsed;
-    try {
-      msg = this.nl.rt.parseMessage(type, data);
-    } catch (err) {
-      this.deps.onError(new Error(`unparseable rtnetlink message type ${type}: ${describe(err)}`));
-      return;
-    }
-    const key = isRoute ? routeKey(msg) : ruleKey(msg);
-    if (!this.presentByKey.has(key)) return;
-    const added = type === RTM_NEWROUTE || type === RTM_NEWRULE;
-    this.presentByKey.set(key, added);
-    if (added) return;
-    if (this.ownDeletes.has(key)) {
-      this.dropOwnDelete(key);
-      return;
-    }
-    const want = this.wanted.get(key);
-    if (!want || want.kind === 'address') return;
-    const track = want.kind === 'route' ? want.route.track : want.rule.track;
-    const oif = msg.attrs.oif as number | undefined;
-    if (!track || (oif !== undefined && !this.deps.linkUpByIndex(oif))) return;
-    // Someone else deleted a tracked entry we hold: put it back and tell the agent.
-    this.enqueue(want, 'add');
-    this.deps.onRepaired(want);
+  private checkAll(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const entries = [...this.wanted.entries()].filter(([, e]) => (e.kind === 'route' ? e.route.track : e.kind === 'rule' ? e.rule.track : false));
+    if (entries.length === 0) return;
+    const run = async (): Promise<void> => {
+      for (const [key, entry] of entries) {
+        // Removed (or replaced) since: no longer ours to check.
+        if (this.closed || this.wanted.get(key) !== entry) continue;
+        const devices = entry.kind === 'route' ? [entry.route.device, ...entry.route.nexthops.map((h) => h.device)] : entry.kind === 'rule' ? [] : [];
+        if (devices.some((d) => d !== undefined && !this.deps.linkUp(d))) {
+          this.presentByKey.set(key, false);
+          continue;
+        }
+        const r = await this.request(entry, 'add');
+        if (r.error) {
+          if (!this.failing.has(key)) this.deps.onResult(entry, 'add', r.error, r.durationMs, false);
+          this.failing.add(key);
+        } else if (r.changed) {
+          this.failing.delete(key);
+          this.deps.onRepaired(entry);
+        } else this.failing.delete(key);
+      }
+    };
+    this.chain = this.chain
+      .then(run)
+      .catch((err: unknown) => this.deps.onError(new Error(`routes and rules check: ${describe(err)}`)))
+      .finally(() => this.startChecks());
   }
 }
 

@@ -11,6 +11,7 @@
  * codec (protocol/ah.ts) with its own IP ID and ICV. The codec encodes; this adapter only sends.
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { encodeAdvert } from '../protocol/advert.js';
 import { encodeAhAdvertPacket } from '../protocol/ah.js';
 import { IPPROTO_AH, IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from '../protocol/constants.js';
@@ -39,6 +40,8 @@ interface RawModule {
 
 // Linux socket option numbers raw-socket does not export.
 const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+const IPV6_ADD_MEMBERSHIP = 20;
 const IPV6_CHECKSUM = 7;
 const IPV6_UNICAST_HOPS = 16;
 const IPV6_MULTICAST_HOPS = 18;
@@ -75,9 +78,49 @@ export class RawSocketTransport implements AdvertTransport {
    * `ah`: the IPv4 socket for `auth_type AH` adverts (IP protocol 51) too; otherwise it opens at
    * the first AH advert.
    */
-  open(iface: string, family: IpFamily, opts: { ah?: boolean } = {}): void {
-    this.socketFor(iface, family, IPPROTO_VRRP);
+  open(iface: string, family: IpFamily, opts: { ah?: boolean; group?: string } = {}): void {
+    if (opts.group) {
+      const key = `${iface}|${family}`;
+      const groups = this.groups.get(key) ?? new Set<string>();
+      groups.add(opts.group);
+      this.groups.set(key, groups);
+    }
+    const s = this.socketFor(iface, family, IPPROTO_VRRP);
+    if (opts.group) this.join(s, iface, family, opts.group);
     if (opts.ah && family === 'ipv4') this.socketFor(iface, family, IPPROTO_AH);
+  }
+
+  /** The multicast groups each interface's VRRP socket is a member of (rejoined after a reset). */
+  private readonly groups = new Map<string, Set<string>>();
+
+  /**
+   * Joins the VRRP group on the interface, as keepalived's receive socket does: the kernel then
+   * programs the NIC's multicast filter, so a card that filters multicast delivers the adverts
+   * (libpcap captures without promiscuous mode and joins nothing). Best effort: a failure is
+   * reported as a send error of the next advert, never a crash.
+   */
+  private join(s: RawSocket, iface: string, family: IpFamily, group: string): void {
+    let ifindex: number;
+    try {
+      ifindex = Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'utf8').trim());
+    } catch {
+      return;
+    }
+    try {
+      if (family === 'ipv4') {
+        const mreqn = Buffer.alloc(12);
+        Buffer.from(ipBytes(group)).copy(mreqn, 0);
+        mreqn.writeInt32LE(ifindex, 8);
+        s.setOption(this.raw.SocketLevel.IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+      } else {
+        const mreq = Buffer.alloc(20);
+        Buffer.from(ipBytes(group)).copy(mreq, 0);
+        mreq.writeInt32LE(ifindex, 16);
+        s.setOption(this.raw.SocketLevel.IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, mreq, mreq.length);
+      }
+    } catch (err) {
+      if (!/EADDRINUSE|Address already in use/i.test(describe(err))) throw new HostError('socket', `cannot join ${group} on ${iface}: ${describe(err)}`, { cause: err });
+    }
   }
 
   send(advert: OutgoingAdvert): void {
@@ -166,6 +209,17 @@ export class RawSocketTransport implements AdvertTransport {
       }
       this.sockets.delete(key);
     }
+    // A backup sends nothing: reopen at once where we are a group member, so the membership (and
+    // the NIC's multicast filter) comes back with the link, not with the first advert we send.
+    for (const key of this.groups.keys()) {
+      const [name, family] = key.split('|') as [string, IpFamily];
+      if (name !== iface) continue;
+      try {
+        this.socketFor(name, family, IPPROTO_VRRP);
+      } catch {
+        /* the next send reports it */
+      }
+    }
   }
 
   /** `unicastHops`: IPv6 only, the hop limit of unicast sends (undefined: the kernel's default). */
@@ -208,6 +262,7 @@ export class RawSocketTransport implements AdvertTransport {
       throw new HostError('socket', `cannot configure the VRRP socket on ${iface}: ${describe(err)}`, { cause: err });
     }
     this.sockets.set(key, s);
+    if (protocol === IPPROTO_VRRP) for (const g of this.groups.get(`${iface}|${family}`) ?? []) this.join(s, iface, family, g);
     return s;
   }
 }

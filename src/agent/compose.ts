@@ -40,7 +40,7 @@ import { Mailer } from '../notify/mailer.js';
 import { VERSION } from '../version.js';
 import { HostWatch } from './host-watch.js';
 import { NetlinkVirtualLinks } from '../adapters/virtual-links.js';
-import { LinkRestorer, linkOwner, sharedMacLinks } from './virtual-links.js';
+import { LinkRestorer, guardFrames, linkOwner, sharedMacLinks } from './virtual-links.js';
 import type { VirtualLinks } from '../ports/index.js';
 import { AcceptModeFirewall } from './firewall.js';
 import { SystemNftRunner } from '../adapters/nft.js';
@@ -153,7 +153,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
   routing.attach(
     NetlinkRoutes.open({
       ifindex: (name) => netlink.ifindex(name),
-      linkUpByIndex: (index) => netlink.linkUpByIndex(index),
+      linkUp: (name) => netlink.linkUp(name),
       addressesSettled: () => netlink.settle(),
       onResult: (e, action, error, durationMs, changed) => routing.onResult(e, action, error, durationMs, changed),
       onRepaired: (e) => routing.onRepaired(e),
@@ -201,7 +201,10 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     router: (name) => engine.routers.get(name),
     bus,
     clock,
-    frames: capture,
+    // Not on a use_vmac macvlan: every holder answers there with the same virtual MAC (no
+    // evidence), and a probe from a held backup would move the switch's entry for it away from
+    // the master (virtual-links.ts guardFrames).
+    frames: guardFrames(capture, () => live.config),
     interfaces: netlink,
     ...(cfg.secret && cfg.peers.length > 0 ? { peers: createPeerClient(cfg.secret, cfg.signatureWindowMs, rejected, node) } : {}),
   });

@@ -101,7 +101,8 @@ export class HostWatch {
       // auth_type AH: its IP protocol 51 socket too (without one the kernel answers unicast AH adverts with ICMP protocol-unreachable).
       // use_vmac / use_ipvlan: the link adverts go out and are heard on (core/router.ts advertInterface).
       const iface = advertInterface(i);
-      this.deps.transport.open(iface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH' });
+      // Multicast instances join their group (keepalived's receive socket does): a NIC that filters multicast delivers the adverts.
+      this.deps.transport.open(iface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH', ...(i.unicastPeers.length === 0 ? { group: i.mcastGroup } : {}) });
       if (this.deps.netlink.linkUp(iface)) this.deps.capture.open(iface);
     }
   }

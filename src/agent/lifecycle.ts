@@ -181,6 +181,8 @@ export class Agent {
       step('guard', () => p.guard.stop());
       step('alerts', () => p.alerts?.stop());
       step('trackers', () => p.live.trackers.stop());
+      // use_vmac links stay (the next start reuses them, as keepalived's); nothing makes them again.
+      step('links', () => p.linkRestorer.stop());
       for (const r of [...p.engine.routers.values()]) step(`instance ${r.name}`, () => r.stop());
       this.stopping = true;
       p.host.stopping = true;

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { KeepalivedConfig, SourceLocation, VirtualLinkConfig, VrrpInstanceConfig } from '../config/model.js';
 import { HostError } from '../adapters/errors.js';
 import { formatIp, parseMac } from '../protocol/inet.js';
-import type { InterfaceInfo, VirtualLinkChange, VirtualLinkSpec, VirtualLinks } from '../ports/index.js';
+import type { FrameInjector, InterfaceInfo, VirtualLinkChange, VirtualLinkSpec, VirtualLinks } from '../ports/index.js';
 import type { Logger } from '../observability/logging.js';
 import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
 
@@ -169,13 +169,16 @@ export class LinkRestorer {
     private readonly delayMs = 200,
   ) {}
 
-  /** A link vanished from the host. */
+  /**
+   * A link vanished from the host. Looked at again a moment later: one the agent replaced itself
+   * (a reconcile removes, then makes) is back by then.
+   */
   gone(name: string): void {
-    if (this.stopped || this.timer || !wantedLinks(this.config(), this.deps.interfaces).some((w) => w.name === name)) return;
-    this.deps.log.warn({ event: 'virtual-link', action: 'lost', [A.interface]: name }, `link ${name} was removed by someone else: making it again`);
+    if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.stopped) return;
+      if (this.stopped || this.deps.interfaces.interfaceExists(name) || !wantedLinks(this.config(), this.deps.interfaces).some((w) => w.name === name)) return;
+      this.deps.log.warn({ event: 'virtual-link', action: 'lost', [A.interface]: name }, `link ${name} was removed by someone else: making it again`);
       syncLinks(this.deps, this.config()).catch((err: unknown) =>
         this.deps.log.error({ event: 'virtual-link-failed', [A.interface]: name }, `making ${name} again failed: ${err instanceof Error ? err.message : String(err)}`),
       );
@@ -192,4 +195,18 @@ export class LinkRestorer {
 /** The use_vmac macvlans of a config: their MAC is the peers' too, so a capture there takes only incoming frames. */
 export function sharedMacLinks(config: Pick<KeepalivedConfig, 'instances'>): ReadonlySet<string> {
   return new Set(config.instances.flatMap((i) => [i.vmac, ...(i.extraVmacs ?? [])]).flatMap((l) => (l?.kind === 'macvlan' ? [l.name] : [])));
+}
+
+/**
+ * The frames the split-brain guard may send (ARP / NDP probes, the hand-back announcement): none
+ * on a use_vmac macvlan. There every holder of a VIP answers with the one virtual MAC, so a probe
+ * tells nothing; and a frame from that MAC sent by a node that is not master (a held backup) would
+ * move the switches' entry for the virtual MAC to it, away from the master.
+ */
+export function guardFrames(frames: FrameInjector, config: () => Pick<KeepalivedConfig, 'instances'>): FrameInjector {
+  return {
+    inject(iface, frame) {
+      if (!sharedMacLinks(config()).has(iface)) frames.inject(iface, frame);
+    },
+  };
 }

@@ -30,11 +30,18 @@
  * - After a `{` or `}` outside quotes, what follows is read as a new line (keepalived's
  *   `line_residue`): `x { @node1 priority 100` works there too.
  *
+ * A line with none of `@`, `$`, `~` goes to the lexer as it is, and so does any line these steps
+ * leave unchanged: for a configuration without them, tokens and diagnostics are what they were.
+ *
  * Where keepwatch differs on purpose: what keepalived would loop on for ever or truncate, it
  * refuses with an error and drops the line (a definition that uses itself, an expansion over the
- * caps below); a `~SEQ` variable must be a name; a definition with a space before `=` is an error
- * (keepalived reads the line as an unknown keyword); `$NAME` left undefined gets a warning when a
- * defined name is one typo away.
+ * caps below); a `~SEQ` variable must be a name, and its numbers may be written at any length; a
+ * definition with a space before `=` is an error (keepalived reads the line as an unknown keyword);
+ * `$NAME` left undefined gets a warning when a defined name is one typo away; a multi-line
+ * definition ends with its file (keepalived goes on into the next file read) and cannot start
+ * inside an expansion; `include` lines made by `@ID`, `$NAME` or `~SEQ` are read in the order made
+ * (keepalived's include stack reads those of one `~SEQ` last first, and its man page warns that
+ * such includes "will not work" in its child processes).
  *
  * Every character keeps where it was written: a token from a definition's value is placed at the
  * value (file:line:col), with which expansion brought it (`SourceLocation.expansion`: `$VIP at
@@ -51,7 +58,8 @@
  *
  * Pure: text in, token lines out (through `onLine`, in reading order, so the loader reads an
  * `include` before the lines after it, with the definitions made so far); `${_RANDOM}` uses the
- * injected `random`.
+ * injected `random`; `${_PWD}` is the file's directory made absolute against the working
+ * directory (as keepalived's getcwd() after its chdir to that directory).
  */
 import { dirname, resolve } from 'node:path';
 import type { SourceLocation } from './model.js';
@@ -499,7 +507,7 @@ export class Expander {
    * what follows a brace as a line of its own, then the other lines of multi-line values it used.
    */
   private line(s0: SText, ctx0: Context): void {
-    if (this.stopped) return;
+    if (this.stopped || !s0.length) return;
     if (ctx0.depth > MAX_EXPANSION_DEPTH) {
       this.sink.error(s0.location(0), `expansions are nested more than ${MAX_EXPANSION_DEPTH} deep here (a definition or ~SEQ that brings itself back?); nothing from here on is read`);
       this.stopped = true;
@@ -510,8 +518,8 @@ export class Expander {
     let s: SText | undefined = s0;
     let ctx = ctx0;
     for (let pieces = 0; s && !this.stopped; pieces++) {
-      if (pieces > MAX_LINE_PIECES) {
-        this.sink.error(s.location(0), `more than ${MAX_LINE_PIECES} '{' or '}' on one line are followed by '@', a definition or ~SEQ; the rest of the line is not used`);
+      if (pieces >= MAX_LINE_PIECES) {
+        this.sink.error(s.location(0), `this line splits into more than ${MAX_LINE_PIECES} lines at a '{' or '}' followed by '@', a definition or ~SEQ; the rest of it is not used`);
         break;
       }
       const final = this.passes(s, ctx, queued);

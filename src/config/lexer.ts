@@ -7,6 +7,8 @@
  * - whitespace is space, tab, CR, VT and FF (C `isspace`); a tab counts as one column;
  * - outside quotes, `\#` and `\!` are a literal `#` and `!` (keepalived `decomment`).
  * Columns are 1-based and count Unicode code points; lines are split at LF, CRLF or CR.
+ * expand.ts runs before it (`@ID` lines, `$NAME`, `~SEQ`) and hands it each line with a `Locator`
+ * that places every character where it was written; `joinIncludeBraces` keeps a brace glob one word.
  */
 import type { SourceLocation } from './model.js';
 import type { DiagnosticSink } from './diagnostics.js';

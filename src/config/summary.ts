@@ -4,7 +4,7 @@
  * assembled `VrrpInstanceConfig`; output: text. It never shows a password: authentication is
  * named by its type only.
  */
-import type { VirtualAddressConfig, VrrpInstanceConfig } from './model.js';
+import type { VirtualAddressConfig, VirtualLinkConfig, VrrpInstanceConfig } from './model.js';
 
 /** Milliseconds as seconds: `1s`, `0.1s`. */
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(6))}s`;
@@ -34,5 +34,13 @@ export function summarizeInstance(i: VrrpInstanceConfig): string {
     ...(i.virtualRoutes.length + i.virtualRules.length > 0
       ? [`${i.virtualRoutes.length} virtual route${i.virtualRoutes.length === 1 ? '' : 's'} and ${i.virtualRules.length} rule${i.virtualRules.length === 1 ? '' : 's'}`]
       : []),
+    // use_vmac / use_ipvlan: the link the VIPs (macvlan) and adverts use (config/vmac.ts).
+    ...(i.vmac ? [linkText(i.vmac)] : []),
   ].join(', ');
+}
+
+/** `vmac vrrp.51 (00:00:5e:00:01:33)`, `ipvlan iv0 (10.0.0.5/24)`; with vmac_xmit_base, where adverts go. */
+function linkText(l: VirtualLinkConfig): string {
+  const what = l.kind === 'macvlan' ? `vmac ${l.name} (${l.mac})` : `ipvlan ${l.name}${l.address ? ` (${l.address.address}/${l.address.prefixLength})` : ''}`;
+  return l.xmitBase ? `${what}, adverts on ${l.base}` : what;
 }

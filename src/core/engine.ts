@@ -127,11 +127,6 @@ export class VrrpEngine {
     if (c.vmac?.kind === 'macvlan' && iface === c.vmac.name) this.sharedMac.add(iface);
   }
 
-  /** Whether `iface` is a use_vmac macvlan of an instance (its MAC is the peers' too). */
-  sharesMac(iface: string): boolean {
-    return this.sharedMac.has(iface);
-  }
-
   /** Removes an instance (after stopping it); used by reload. */
   removeInstance(name: string): void {
     const r = this.routers.get(name);

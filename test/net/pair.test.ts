@@ -48,6 +48,8 @@ test('election, then failover on kill -9, SIGTERM and link down; preemption back
     // Both start at once: r2 may be master for a moment until it hears r1 (start-up jitter).
     await waitFor('r2 backup, hearing r1', () => hears(env, 'r2', '10.251.0.1'), 5000, 50);
     assert.equal(r2.state, 'backup');
+    // Both joined the VRRP group (as keepalived does): a NIC that filters multicast delivers the adverts.
+    for (const h of ['r1', 'r2']) assert.match(env.lab.exec(h, 'ip', ['maddr', 'show', 'dev', 'eth0']).stdout, /inet\s+224\.0\.0\.18\b/, `${h} is a member of 224.0.0.18`);
     assert.ok((await neverTwoHolders(env, 1500)) >= 3, "sampled the holders");
 
     // kill -9: r2 takes over after Master_Down_Interval (0.3 s + skew) and its GARPs move the

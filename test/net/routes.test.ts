@@ -100,8 +100,8 @@ test('virtual routes and rules live on the master only and follow it; static one
 
     // Someone deletes a tracked virtual route on the master: put back, counted.
     env.lab.exec('r1', 'ip', ['route', 'del', 'default', 'via', GATEWAY, 'table', '100']);
-    await waitFor('the deleted route put back', () => table(env, 'r1').virtualDefault, 3000);
-    await waitFor('the repair counted', () => metric(env, 'r1', 'keepwatch_route_repairs_total', { vrrp_instance: 'VI_1', kind: 'route' }) === 1, 3000);
+    await waitFor('the deleted route put back (at the next check, every 2 s)', () => table(env, 'r1').virtualDefault, 6000);
+    await waitFor('the repair counted', () => metric(env, 'r1', 'keepwatch_route_repairs_total', { vrrp_instance: 'VI_1', kind: 'route' }) === 1, 6000);
 
     // kill -9: r2 takes over and adds them; r1's kernel keeps what it had (nothing ran to remove it).
     await r1.signal('SIGKILL');

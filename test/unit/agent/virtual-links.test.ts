@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, formatDiagnostic } from '../../../src/config/index.js';
-import { LinkRestorer, eui64LinkLocal, linkOwner, sharedMacLinks, syncLinks, wantedLinks } from '../../../src/agent/virtual-links.js';
+import { LinkRestorer, checkLinks, eui64LinkLocal, guardFrames, linkOwner, sharedMacLinks, syncLinks, wantedLinks } from '../../../src/agent/virtual-links.js';
 import { NetlinkVirtualLinks } from '../../../src/adapters/virtual-links.js';
 import type { Logger } from '../../../src/observability/logging.js';
 import { FakeLinkKernel } from '../../fakes/links.js';
@@ -81,4 +81,21 @@ test("the owner key: from the config file's absolute path (two config files, two
   assert.match(linkOwner('/etc/keepalived/keepalived.conf'), /^[0-9a-f]{8}$/);
   assert.equal(linkOwner('/etc/keepalived/keepalived.conf'), linkOwner('/etc/keepalived/../keepalived/keepalived.conf'));
   assert.notEqual(linkOwner('/etc/keepalived/a.conf'), linkOwner('/etc/keepalived/b.conf'));
+});
+
+test('the guard sends nothing on a use_vmac macvlan (every holder answers there with the one MAC); elsewhere it does', () => {
+  const sent: string[] = [];
+  const f = guardFrames({ inject: (iface) => void sent.push(iface) }, () => config(V4));
+  f.inject('vrrp.51', new Uint8Array(42));
+  f.inject('eth0', new Uint8Array(42));
+  assert.deepEqual(sent, ['eth0']);
+});
+
+test('a link that can\'t be made: one line per link, with the place in the config that asks for it', async () => {
+  const k = new FakeLinkKernel();
+  k.addLink({ name: 'eth0', mac: '02:00:00:00:00:01' });
+  k.addLink({ name: 'vrrp.51', mac: '02:00:00:00:00:09' });
+  const view = { ...host, interfaceExists: (n: string) => !!k.byName(n), linkUp: () => true };
+  await assert.rejects(checkLinks({ links: new NetlinkVirtualLinks(k, 'abcd1234', k), interfaces: view }, config(V4)), (e: Error) =>
+    e.message === "v.conf:4:5: cannot make vrrp.51 (macvlan for vrrp_instance A): an interface of that name exists (an interface with MAC 02:00:00:00:00:09) and is not keepwatch's; it is left alone: remove it, or name the link (use_vmac NAME / use_ipvlan NAME)");
 });

@@ -294,6 +294,16 @@ test('a definition that uses itself, directly or through others, is an error (ke
   ]);
 });
 
+test('a line that keeps changing, or splits into too many pieces after braces, is refused', () => {
+  // Each round builds '$R' anew out of '$' and 'R' (never a reference within one round).
+  assert.deepEqual(expand('$D=$\n$E=R\n$R=${D}${E}\n$R\nk\n').diags, [
+    't.conf:4:1: error: this line is still changing after 16 rounds of substitution (keepalived would go on for ever); it is not used',
+  ]);
+  const r = expand(`x ${'{ @main y '.repeat(300)}\n`);
+  assert.equal(r.lines.length, 256, 'x { and 255 more pieces, then the rest is dropped');
+  assert.deepEqual(r.diags, ["t.conf:1:2555: error: this line splits into more than 256 lines at a '{' or '}' followed by '@', a definition or ~SEQ; the rest of it is not used"]);
+});
+
 test(`nesting is bounded: ${MAX_EXPANSION_DEPTH} definitions deep, ~SEQ in ~SEQ, ${MAX_SEQUENCE_ITERATIONS} repetitions in all`, () => {
   const chain = Array.from({ length: 40 }, (_, i) => `$D${i}=\${D${i + 1}}`).join('\n');
   const deep = expand(`${chain}\n$D40=end\nk $D0\n$D30=short\nk $D0\n`);
@@ -336,4 +346,24 @@ test('one templated file for two nodes: keepwatch -t -i node1 / -i node2 print t
   const other = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config-test', '--config-id', 'node3', '-f', `${dir}/pair.conf`], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 60_000 });
   assert.equal(other.status, 1);
   assert.match(other.stderr, /pair\.conf:\d+:14: error: invalid priority '\$PRIORITY': expected a whole number from 1 to 255/);
+});
+
+test('random text built from the language\'s own characters never throws and stays fast', () => {
+  const pieces = ['$', '${', '}', '{', '@', '@^', '~SEQ(', '~SEQx(', '~LST(', '{A,B}', ')', ',', ' ', '\t', '\\', '#', '!', '"', '=', 'A', 'B', '_PWD', '_RANDOM 3 1', '1', '-2', '0x1f', '\n', 'include ', 'main', 'priority', '$A=', '$B=', '😀'];
+  let seed = 42;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const started = performance.now();
+  for (let round = 0; round < 300; round++) {
+    let text = '';
+    for (let k = 0; k < 200; k++) text += pieces[rand(pieces.length)];
+    const r = parseConfigText(text, 'f.conf', memFs({}), { configId: 'main' });
+    for (const d of r.diagnostics) {
+      assert.ok(!d.message.includes('internal error'), `${formatDiagnostic(d)}\n--- input ---\n${text}`);
+      assert.ok(d.location.line >= 1 && d.location.column >= 1, formatDiagnostic(d));
+    }
+  }
+  assert.ok(performance.now() - started < 15_000);
 });

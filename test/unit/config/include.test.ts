@@ -1,6 +1,9 @@
 /** `include` with globs, relative to the including file, in sorted order; over real and fake file systems. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   expandBraces,
   expandGlob,
@@ -231,4 +234,21 @@ test('parseConfigText resolves includes against the given file name', () => {
   const r = parseConfigText('include inc.conf\n', 'p/main.conf', fs);
   assert.ok(r.config);
   assert.deepEqual(r.config.files, ['p/main.conf', 'p/inc.conf']);
+});
+
+test('an executable configuration file is not read, as keepalived refuses it (check_glob_file): the main file, includer, include', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kw-exec-'));
+  try {
+    writeFileSync(join(dir, 'x.conf'), INSTANCE('X', 1));
+    chmodSync(join(dir, 'x.conf'), 0o755);
+    writeFileSync(join(dir, 'main.conf'), 'include x.conf\nincluder x.conf\n');
+    const why = "it is executable (mode 0755); keepalived reads no executable configuration file, nor does keepwatch (chmod a-x)";
+    assert.deepEqual(loadConfig(join(dir, 'x.conf')).diagnostics.map(formatDiagnostic), [`${dir}/x.conf:1:1: error: cannot read '${dir}/x.conf': ${why}`]);
+    assert.deepEqual(loadConfig(join(dir, 'main.conf')).diagnostics.map(formatDiagnostic), [
+      `${dir}/main.conf:1:9: warning: cannot read '${dir}/x.conf': ${why}; not included (keepalived logs this for 'include' and runs without it; 'includer' makes it an error)`,
+      `${dir}/main.conf:2:10: error: cannot read '${dir}/x.conf': ${why}`,
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

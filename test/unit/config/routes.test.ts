@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDiagnostic, parseConfigText, type KeepalivedConfig } from '../../../src/config/index.js';
+import { formatDiagnostic, parseConfigText, summarizeInstance, type KeepalivedConfig } from '../../../src/config/index.js';
 import type { RouteConfig, RuleConfig } from '../../../src/config/model.js';
 import { RTPROT_KEEPALIVED, parseUnsigned } from '../../../src/config/routes.js';
 
@@ -219,6 +219,7 @@ test("a tracked virtual route's dev and a tracked virtual rule's iif/oif are tra
   assert.deepEqual(i.trackInterfaces.map((t) => [t.name, t.weight]), [['eth3', undefined], ['eth1', undefined], ['eth4', undefined], ['eth5', undefined]]);
   assert.equal(i.virtualRoutes.length, 4);
   assert.equal(i.virtualRules.length, 1);
+  assert.match(summarizeInstance(i), /, 4 virtual routes and 1 rule$/, 'keepwatch -t says so');
 });
 
 test("keepalived's own samples (doc/samples, 2.2.7) load; the rules sample's two malformed prefixes are errors, as in keepalived", () => {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDiagnostic, parseConfigText, type KeepalivedConfig } from '../../../src/config/index.js';
+import { formatDiagnostic, parseConfigText, summarizeInstance, type KeepalivedConfig } from '../../../src/config/index.js';
 import { defaultLinkName, devNameValid, parseVmacMac, virtualRouterMac } from '../../../src/config/vmac.js';
 import { sameIdentity } from '../../../src/core/router.js';
 
@@ -186,4 +186,10 @@ test('a changed link is a change of identity (the instance restarts on reload); 
   assert.ok(sameIdentity(a, b));
   assert.ok(!sameIdentity(a, c));
   assert.ok(!sameIdentity(a, d));
+});
+
+test('keepwatch -t shows the link: vmac NAME (MAC), where adverts go with vmac_xmit_base, or the ipvlan', () => {
+  assert.match(summarizeInstance(ok(inst('    use_vmac\n')).config.instances[0]!), /, vmac vrrp\.51 \(00:00:5e:00:01:33\)$/);
+  assert.match(summarizeInstance(ok(inst('    use_vmac\n    vmac_xmit_base\n')).config.instances[0]!), /, vmac vrrp\.51 \(00:00:5e:00:01:33\), adverts on eth0$/);
+  assert.match(summarizeInstance(ok(inst('    use_ipvlan iv0 10.0.0.5/24\n')).config.instances[0]!), /, ipvlan iv0 \(10\.0\.0\.5\/24\)$/);
 });
