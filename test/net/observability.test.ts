@@ -70,6 +70,8 @@ test('metric contract on a live agent, values move through a failover; /healthz 
         METRICS.guardPeerUp.name, METRICS.guardWitnessUp.name, METRICS.guardAlertPushes.name,
         // Only with vrrp_script / track_* configured (the tracking tests check them).
         METRICS.scriptStatus.name, METRICS.scriptRuns.name, METRICS.scriptDuration.name, METRICS.trackWeight.name, METRICS.trackFileReadFailures.name,
+        // Only with virtual_routes/rules or static_* configured (the routes test checks them).
+        METRICS.routeErrors.name, METRICS.routeRepairs.name,
       ];
       if (later.includes(spec.name)) continue;
       assert.equal(before.types.get(spec.name), spec.type, `${spec.name} has type ${spec.type}`);
