@@ -12,8 +12,11 @@
  */
 import { parseArgs } from 'node:util';
 import { constants as osConstants } from 'node:os';
-import { createWriteStream, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { loadConfig, formatDiagnostic, summarizeInstance, ConfigError, defaultConfigId, type LoadOptions } from './config/index.js';
+import { closeSync, constants as fsConstants, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, isAbsolute } from 'node:path';
+import { loadConfig, formatDiagnostic, formatLocation, summarizeInstance, ConfigError, defaultConfigId, type KeepalivedConfig, type LoadOptions } from './config/index.js';
+import { ACTED_DIFFERENTLY, migrationFails, migrationFindings, type MigrationVerdict } from './config/compat.js';
+import { keywordsWritten } from './config/summary.js';
 // The agent (and its native modules) is loaded only to run it: --help, -t and the subcommands
 // start fast and never depend on them.
 import type { Agent } from './agent/index.js';
@@ -22,7 +25,21 @@ import { SdNotifier } from './adapters/sd-notify.js';
 import { SYSLOG_SOCKET, SyslogSender, streamIsJournal } from './adapters/log-output.js';
 import { createLogger, parseLogFacility, redactUrlCredentials, type Logger } from './observability/logging.js';
 import { DEFAULT_RUNBOOK_BASE_URL } from './observability/names.js';
-import { DEFAULT_DUMP_DIR, STATE_DUMP_FILE, STATS_DUMP_FILE, STATS_METRIC_NAMES, formatStateDump, formatStatsDump, writeDumpFile, type MetricSeries } from './observability/state-dump.js';
+import {
+  DEFAULT_DUMP_DIR,
+  STATE_DUMP_FILE,
+  STATS_DUMP_FILE,
+  STATS_METRIC_NAMES,
+  formatKeepalivedData,
+  formatKeepalivedJson,
+  formatKeepalivedStats,
+  formatStateDump,
+  formatStatsDump,
+  keepalivedDumpPath,
+  writeDumpFile,
+  type DumpFileSettings,
+  type MetricSeries,
+} from './observability/state-dump.js';
 import { preflightScripts } from './tracking/preflight.js';
 import { SystemProcessRunner } from './adapters/process.js';
 import { DEFAULT_PORT, VERSION } from './version.js';
@@ -57,30 +74,36 @@ export const KEEPALIVED_FLAGS: readonly CompatFlag[] = [
   { long: 'dont-respawn', short: 'R', action: 'no-op', why: "keepwatch has no child processes; systemd's Restart= restarts it" },
   { long: 'dont-fork', short: 'n', action: 'no-op', why: 'keepwatch never forks (its unit is Type=notify)' },
   { long: 'dump-conf', short: 'd', action: 'acts', why: "logs each instance's settings at start" },
-  { long: 'pid', short: 'p', value: true, action: 'acts', why: 'writes the PID file (removed at exit)' },
-  { long: 'vrrp_pid', short: 'r', value: true, action: 'acts', why: "writes the PID file: keepwatch's one process is the VRRP process" },
+  { long: 'pid', short: 'p', value: true, action: 'acts', why: 'writes the PID file (removed at exit; a file naming a running process stops the start); default with use_pid_dir/instance: /run/keepalived/keepalived[_NAME].pid' },
+  { long: 'vrrp_pid', short: 'r', value: true, action: 'acts', why: "writes the PID file: keepwatch's one process is the VRRP process (default with use_pid_dir/instance: /run/keepalived/vrrp[_NAME].pid)" },
   { long: 'genhash', short: 'T', action: 'refused', why: "genhash is keepalived's HTTP-checker digest tool, not part of keepwatch" },
   { long: 'checkers_pid', short: 'c', value: true, action: 'no-op', why: 'there is no checker process' },
   { long: 'address-monitoring', short: 'a', action: 'no-op', why: 'changes to keepwatch\'s own VIPs are always logged (vip-repaired); other addresses are not its business' },
   { long: 'bfd_pid', short: 'b', value: true, action: 'no-op', why: 'there is no BFD process' },
-  { long: 'snmp', short: 'x', action: 'refused', why: 'keepwatch has no SNMP agent: the same facts are on /metrics (Prometheus) and /v1/state' },
+  { long: 'snmp', short: 'x', action: 'refused', why: 'keepwatch has no SNMP agent: the same facts are on /metrics (Prometheus) and /v1/state (JSON; also `keepwatch status --json`)' },
   { long: 'snmp-agent-socket', short: 'A', value: true, action: 'refused', why: 'keepwatch has no SNMP agent (see -x)' },
   { long: 'namespace', short: 's', value: true, action: 'refused', why: "run keepwatch inside the namespace instead: 'ip netns exec NAME keepwatch ...' or NetworkNamespacePath= in the unit" },
   { long: 'core-dump', short: 'm', action: 'no-op', why: "a crash is a logged JavaScript error with its stack; core files are systemd-coredump's (LimitCORE=)" },
   { long: 'core-dump-pattern', short: 'M', value: true, action: 'refused', why: 'it rewrites the system-wide /proc/sys/kernel/core_pattern: set that with sysctl' },
   { long: 'all-config', short: 'e', action: 'acts', why: 'every include check: a missing, unmatched or unreadable include is an error (plain `include` only warns)' },
-  { long: 'config-id', short: 'i', value: true, action: 'acts', why: "the config id: which '@ID' / '@^ID' lines apply, and ${_INSTANCE} (default: the host name up to its first '.')" },
-  { long: 'signum', value: true, action: 'acts', why: 'prints the signal number for STOP, RELOAD, DATA or STATS and exits' },
+  { long: 'config-id', short: 'i', value: true, action: 'acts', why: "the config id: which '@ID' / '@^ID' lines apply, and ${_INSTANCE} (default: the host name up to its first '.'); as in keepalived 2.2.7 it does not name the pid or dump files (the 'instance' keyword does)" },
+  { long: 'signum', value: true, action: 'acts', why: 'prints the signal number for STOP, RELOAD, DATA, STATS or JSON (SIGUSR1, which writes keepalived.json too) and exits' },
 ];
 
-/** `--signum=` (keepalived): the signal of each function keepwatch has. */
-const SIGNAL_FUNCTIONS: Readonly<Record<string, NodeJS.Signals>> = { STOP: 'SIGTERM', RELOAD: 'SIGHUP', DATA: 'SIGUSR1', STATS: 'SIGUSR2' };
+/**
+ * `--signum=` (keepalived): the signal of each function keepwatch has. keepalived's JSON signal is
+ * SIGRTMIN+2, which Node cannot catch (a real-time signal would kill the process): keepwatch
+ * writes keepalived.json with SIGUSR1, so `kill -s $(keepwatch --signum=JSON) PID` gets it.
+ */
+const SIGNAL_FUNCTIONS: Readonly<Record<string, NodeJS.Signals>> = { STOP: 'SIGTERM', RELOAD: 'SIGHUP', DATA: 'SIGUSR1', STATS: 'SIGUSR2', JSON: 'SIGUSR1' };
 
 const flagText = (f: CompatFlag) => `${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? ' X' : ''}`;
 
 const USAGE = `Usage:
   keepwatch [-f FILE] [options]          run the VRRP agent in the foreground
   keepwatch -t [-f FILE]                 check a keepalived.conf: exit 0 (clean), 5 (warnings), 1 (errors)
+  keepwatch -t --migrate [-f FILE]       a keepalived.conf moving to keepwatch: per keyword, what keepwatch
+                                         does differently; exit 0 (same behaviour), 4 (behaviour changes), 1 (refused)
   keepwatch status [--listen HOST:PORT] [--json]
                                          the agent's instances as a table (like 'show vrrp')
   keepwatch lab [--peer keepalived] [--demo]
@@ -100,7 +123,7 @@ Options:
                            (default ${DEFAULT_RUNBOOK_BASE_URL})
       --log-level LEVEL    trace|debug|info|warn|error (default info; debug with -D)
       --metrics-cache-ms MS  /metrics renders at most once per MS, scrapes in between get that body (default 1000)
-      --dump-dir DIR       where SIGUSR1/SIGUSR2 write keepwatch.data and keepwatch.stats (default /tmp)
+      --dump-dir DIR       where the signal dumps go (keepalived's tmp dir: default $TMPDIR, else /tmp)
   Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and other OTEL_* variables) to export OTLP/HTTP.
   -h, --help               this text
   -v, --version            the version
@@ -114,10 +137,13 @@ ${KEEPALIVED_FLAGS.map((f) => `  ${flagText(f).padEnd(27)}${f.action === 'refuse
 Signals (the agent):
   SIGTERM, SIGINT  stop: masters send priority 0 and remove their VIPs; exit 0
   SIGHUP           reload the configuration (an invalid file is refused; the running config stays)
-  SIGUSR1          state dump (instances, states, priorities, master, VIPs, timers, guard view):
-                   one JSON log line and DIR/keepwatch.data (0600, replaced atomically)
-  SIGUSR2          statistics dump (adverts sent/received/dropped per reason, transitions):
-                   one JSON log line and DIR/keepwatch.stats
+  SIGUSR1          state dump: DIR/keepalived.data (keepalived's text) and DIR/keepalived.json
+                   (keepalived's JSON; its own signal, SIGRTMIN+2, would kill a Node process), plus
+                   DIR/keepwatch.data (instances, priorities, master, VIPs, timers, guard view) and
+                   one JSON log line; files 0600, replaced atomically. global_defs state_dump_file,
+                   json_dump_file and data_use_instance name them as keepalived's do
+  SIGUSR2          statistics dump: DIR/keepalived.stats (keepalived's text), DIR/keepwatch.stats
+                   (adverts sent/received/dropped per reason, transitions), one JSON log line
   SIGPIPE          ignored
   Never Node's inspector: SIGUSR1 does not open a debugger port.
   A crash (uncaught error) logs the error, releases priority and VIPs and exits 1.
@@ -134,7 +160,7 @@ started, STATUS= with the instances' states, WATCHDOG=1 (WatchdogSec=), RELOADIN
  *   exits 5 (KEEPALIVED_EXIT_CONFIG_TEST) whenever its config test reports anything, and scripts
  *   written for it (`keepalived -t || fail`) must see the same.
  */
-const EXIT = { ok: 0, failure: 1, usage: 2, configWarnings: 5 } as const;
+const EXIT = { ok: 0, failure: 1, usage: 2, migrationChanges: 4, configWarnings: 5 } as const;
 
 const DEFAULT_CONFIG = '/etc/keepalived/keepalived.conf';
 
@@ -158,6 +184,47 @@ function configTest(file: string, load: LoadOptions, out: NodeJS.WritableStream 
   const w = result.diagnostics.length + scriptIssues.length;
   process.stdout.write(`${file}: configuration OK (${result.config.instances.length} instance${result.config.instances.length === 1 ? '' : 's'}${w ? `, ${w} warning${w === 1 ? '' : 's'}: exit ${EXIT.configWarnings}, as keepalived -t` : ''})\n`);
   return w ? EXIT.configWarnings : EXIT.ok;
+}
+
+/** How `-t --migrate` names each kind of finding (compat.ts MigrationVerdict). */
+const VERDICT_TEXT: Readonly<Record<MigrationVerdict, string>> = {
+  refused: 'REFUSED',
+  'changes-behaviour': 'CHANGES BEHAVIOUR',
+  'same-behaviour': 'same behaviour',
+  'acted-differently': 'acted on differently',
+  warning: 'warning',
+};
+
+/**
+ * `-t --migrate`: the config test of a keepalived.conf that is moving to keepwatch, told per
+ * keyword: what keepwatch refuses, what it accepts without acting on it (and whether that changes
+ * what the node does), and what it acts on its own way. Exit 1 when refused, 4 when something
+ * changes behaviour, 0 otherwise (warnings that change nothing included).
+ */
+function migrationCheck(file: string, load: LoadOptions, out: NodeJS.WritableStream = process.stdout): number {
+  const result = loadConfig(file, undefined, load);
+  const names = new Set(Object.keys(ACTED_DIFFERENTLY));
+  const acted = (result.config?.files ?? [file]).flatMap((f) => {
+    try {
+      return keywordsWritten(readFileSync(f, 'utf8'), f, names);
+    } catch {
+      return [];
+    }
+  });
+  const findings = migrationFindings(result.diagnostics, acted);
+  for (const f of findings) out.write(`${formatLocation(f.location)}: ${VERDICT_TEXT[f.verdict]}: ${f.keyword ? `${f.keyword}: ` : ''}${f.text}\n`);
+  const count = (v: MigrationVerdict) => findings.filter((f) => f.verdict === v).length;
+  const summary = `${file}: migration check: ${count('refused')} refused, ${count('changes-behaviour')} changing behaviour, ${count('acted-differently')} acted on differently, ${count('same-behaviour')} not acted on without effect, ${count('warning')} other warnings`;
+  if (!result.config || count('refused') > 0) {
+    out.write(`${summary}; keepwatch refuses this configuration\n`);
+    return EXIT.failure;
+  }
+  if (migrationFails(findings)) {
+    out.write(`${summary}; a node running this file under keepwatch behaves differently (exit ${EXIT.migrationChanges})\n`);
+    return EXIT.migrationChanges;
+  }
+  out.write(`${summary}; keepwatch runs it as keepalived would (apart from what is listed)\n`);
+  return EXIT.ok;
 }
 
 interface RunOptions {
@@ -211,18 +278,75 @@ function makeLogger(settings: LogSettings): Logger {
   });
 }
 
-/** -p/-r: `PID\n`, written at start, removed at exit (only if it still names us). */
+/** keepalived's pid directory (`use_pid_dir`, `instance`, `net_namespace`): RUNSTATEDIR/keepalived/. */
+const PID_DIR = '/run/keepalived';
+
+/**
+ * The pid files to write (keepalived main.c): `-p`/`--pid` and `-r`/`--vrrp_pid` as given; else,
+ * with use_pid_dir (or `instance`, or `net_namespace`), /run/keepalived/keepalived[_INSTANCE].pid
+ * and /run/keepalived/vrrp[_INSTANCE].pid. Without either, none: systemd (Type=notify) knows the pid.
+ */
+function pidFilesFor(flags: { pid?: string; vrrpPid?: string }, config: Pick<KeepalivedConfig, 'global'>): string[] {
+  const ops = config.global.operations;
+  const suffix = ops.instanceName ? `_${ops.instanceName}` : '';
+  const main = flags.pid ?? (ops.usePidDir ? `${PID_DIR}/keepalived${suffix}.pid` : undefined);
+  const vrrp = flags.vrrpPid ?? (ops.usePidDir ? `${PID_DIR}/vrrp${suffix}.pid` : undefined);
+  return [...new Set([main, vrrp].filter((x): x is string => x !== undefined))];
+}
+
+/** The pid a pid file names, if that process is alive (kill 0: alive, EPERM: alive and not ours). */
+function livePid(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = /^\s*(\d{1,10})\s*$/.exec(text)?.[1];
+  if (!pid || Number(pid) === process.pid || Number(pid) <= 1) return undefined;
+  try {
+    process.kill(Number(pid), 0);
+    return Number(pid);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? Number(pid) : undefined;
+  }
+}
+
+/**
+ * Writes `PID\n` to each pid file (0644; the directory made 0755 if missing), refusing to start
+ * when one names a live process (another keepwatch or keepalived on the same files: two VRRP
+ * speakers for the same instances). A stale one (its process gone) is replaced. Removed at exit,
+ * only if it still names us.
+ */
 function writePidFiles(files: readonly string[], log: Logger): void {
+  for (const f of files) {
+    const other = livePid(f);
+    if (other !== undefined) throw new HostError('pid-file', `pid file ${f} names process ${other}, which is running: another keepalived or keepwatch uses these files; not starting (stop it, or give this one other files with -p/-r)`);
+  }
   const mine = `${process.pid}\n`;
+  const written: string[] = [];
   for (const f of files) {
     try {
-      writeFileSync(f, mine, { mode: 0o644 });
+      mkdirSync(dirname(f), { recursive: true, mode: 0o755 });
+      try {
+        unlinkSync(f); // a stale file (or a symlink planted in its place) goes; we create ours afresh
+      } catch {
+        /* not there */
+      }
+      const fd = openSync(f, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o644);
+      try {
+        writeSync(fd, mine);
+      } finally {
+        closeSync(fd);
+      }
+      written.push(f);
     } catch (err) {
-      log.warn({ event: 'pid-file', file: f }, `could not write the PID file ${f}: ${describe(err)}`);
+      throw new HostError('pid-file', `cannot write the pid file ${f}: ${describe(err)}`);
     }
   }
+  log.info({ event: 'pid-file', files: written }, `pid file${written.length === 1 ? '' : 's'} ${written.join(', ')}`);
   process.on('exit', () => {
-    for (const f of files) {
+    for (const f of written) {
       try {
         if (readFileSync(f, 'utf8') === mine) unlinkSync(f);
       } catch {
@@ -230,6 +354,12 @@ function writePidFiles(files: readonly string[], log: Logger): void {
       }
     }
   });
+}
+
+/** keepalived's tmp_dir: $TMPDIR when it is an absolute path, else /tmp (lib/utils.c set_tmp_dir). */
+function defaultDumpDir(env: NodeJS.ProcessEnv = process.env): string {
+  const t = env.TMPDIR;
+  return t && isAbsolute(t) ? t : DEFAULT_DUMP_DIR;
 }
 
 /** How long a crash may spend releasing priority and VIPs (Agent.emergencyStop). */
@@ -289,13 +419,22 @@ async function statsMetrics(agent: Agent): Promise<MetricSeries[]> {
   return out;
 }
 
-async function runAgent(file: string, load: LoadOptions, logSettings: LogSettings, run: RunOptions, dumpDir: string, pidFiles: readonly string[]): Promise<void> {
+interface ProcessFlags {
+  /** --dump-dir, else $TMPDIR, else /tmp. */
+  readonly dumpDir: string;
+  /** -p / -r. */
+  readonly pid?: string;
+  readonly vrrpPid?: string;
+  /** -u was given (the configuration's umask then does not apply). */
+  readonly umask: boolean;
+}
+
+async function runAgent(file: string, load: LoadOptions, logSettings: LogSettings, run: RunOptions, flags: ProcessFlags): Promise<void> {
   const log = makeLogger(logSettings);
   // The service manager (systemd, Type=notify): told READY/STATUS/WATCHDOG/RELOADING/STOPPING.
   // Its variables are ours alone: taken out of the environment so no child inherits them.
   const notifier = SdNotifier.fromEnvironment(process.env, { pid: process.pid, onError: (message) => log.warn({ event: 'service-manager' }, message) });
   for (const name of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete process.env[name];
-  if (pidFiles.length > 0) writePidFiles(pidFiles, log);
   let agent: Agent | undefined;
   let phase: Phase = 'starting';
   let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -389,23 +528,49 @@ async function runAgent(file: string, load: LoadOptions, logSettings: LogSetting
     }
     dumping.add(signal);
     try {
-      const body =
-        signal === 'SIGUSR1'
-          ? formatStateDump(agent.dumpState())
-          : formatStatsDump({
-              version: VERSION,
-              pid: process.pid,
-              wallMs: Date.now(),
-              instances: agent.routers.map((r) => ({ name: r.name, vrid: r.config.vrid, interface: r.config.interface })),
-              metrics: await statsMetrics(agent),
-            });
-      let written: string | undefined;
-      try {
-        written = await writeDumpFile(dumpDir, signal === 'SIGUSR1' ? STATE_DUMP_FILE : STATS_DUMP_FILE, `${JSON.stringify(body, null, 2)}\n`);
-      } catch (err) {
-        log.error({ event: 'dump', signal }, `${signal}: could not write the ${what} dump: ${describe(err)}`);
+      const ops = agent.operations;
+      const settings: DumpFileSettings = {
+        dir: flags.dumpDir,
+        ...(ops.stateDumpFile ? { stateDumpFile: ops.stateDumpFile } : {}),
+        ...(ops.statsDumpFile ? { statsDumpFile: ops.statsDumpFile } : {}),
+        ...(ops.jsonDumpFile ? { jsonDumpFile: ops.jsonDumpFile } : {}),
+        dataUseInstance: ops.dataUseInstance,
+        ...(ops.instanceName ? { instanceName: ops.instanceName } : {}),
+        ...(ops.netNamespace ? { netNamespace: ops.netNamespace.name } : {}),
+      };
+      const stats = formatStatsDump({
+        version: VERSION,
+        pid: process.pid,
+        wallMs: Date.now(),
+        instances: agent.routers.map((r) => ({ name: r.name, vrid: r.config.vrid, interface: r.config.interface })),
+        metrics: await statsMetrics(agent),
+      });
+      const files: { path: string; text: string }[] = [];
+      let body: unknown;
+      if (signal === 'SIGUSR1') {
+        const input = agent.dumpState();
+        const views = agent.keepalivedViews();
+        body = formatStateDump(input);
+        const data = keepalivedDumpPath('data', settings);
+        files.push(
+          { path: data, text: formatKeepalivedData(input, views) },
+          { path: keepalivedDumpPath('json', settings), text: `${JSON.stringify(formatKeepalivedJson(input, views, stats), null, 2)}\n` },
+          { path: `${dirname(data)}/${STATE_DUMP_FILE}`, text: `${JSON.stringify(body, null, 2)}\n` },
+        );
+      } else {
+        body = stats;
+        const path = keepalivedDumpPath('stats', settings);
+        files.push({ path, text: formatKeepalivedStats(stats) }, { path: `${dirname(path)}/${STATS_DUMP_FILE}`, text: `${JSON.stringify(body, null, 2)}\n` });
       }
-      log.info({ event: signal === 'SIGUSR1' ? 'state-dump' : 'stats-dump', signal, ...(written ? { file: written } : {}), dump: body }, `${signal}: ${what} dump${written ? ` written to ${written}` : ''}`);
+      const written: string[] = [];
+      for (const f of files) {
+        try {
+          written.push(await writeDumpFile(dirname(f.path), basename(f.path), f.text));
+        } catch (err) {
+          log.error({ event: 'dump', signal, file: f.path }, `${signal}: could not write the ${what} dump ${f.path}: ${describe(err)}`);
+        }
+      }
+      log.info({ event: signal === 'SIGUSR1' ? 'state-dump' : 'stats-dump', signal, ...(written.length ? { file: written.at(-1), files: written } : {}), dump: body }, `${signal}: ${what} dump${written.length ? ` written to ${written.join(', ')}` : ''}`);
     } catch (err) {
       log.error({ err, event: 'dump', signal }, `${signal}: ${what} dump failed: ${describe(err)}`);
     } finally {
@@ -421,7 +586,17 @@ async function runAgent(file: string, load: LoadOptions, logSettings: LogSetting
   try {
     fault = parseFaultInjection(process.env[FAULT_ENV]);
     const { Agent } = await import('./agent/index.js');
-    agent = await Agent.start({ configPath: file, configLoad: load, log, notifier, ...run });
+    agent = await Agent.start(
+      { configPath: file, configLoad: load, log, notifier, ...run },
+      {
+        // Pid files once the file is read (use_pid_dir and instance name them), before anything changes on the host.
+        configured: (config) => {
+          const pidFiles = pidFilesFor({ ...(flags.pid ? { pid: flags.pid } : {}), ...(flags.vrrpPid ? { vrrpPid: flags.vrrpPid } : {}) }, config);
+          if (pidFiles.length > 0) writePidFiles(pidFiles, log);
+        },
+        umaskFromCommandLine: flags.umask,
+      },
+    );
   } catch (err) {
     log.flush?.();
     let why: string;
@@ -488,6 +663,7 @@ async function main(argv: string[]): Promise<number> {
         'alertmanager-url': { type: 'string' },
         'runbook-base-url': { type: 'string' },
         'dump-dir': { type: 'string' },
+        migrate: { type: 'boolean' },
         'metrics-cache-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -511,7 +687,7 @@ async function main(argv: string[]): Promise<number> {
   if (signum !== undefined) {
     const signal = SIGNAL_FUNCTIONS[signum.toUpperCase()];
     if (!signal) {
-      process.stderr.write(`keepwatch: --signum=${signum}: keepwatch has ${Object.keys(SIGNAL_FUNCTIONS).join(', ')} (no STATS_CLEAR, no JSON dump: SIGUSR1 writes JSON)\n`);
+      process.stderr.write(`keepwatch: --signum=${signum}: keepwatch has ${Object.keys(SIGNAL_FUNCTIONS).join(', ')} (no STATS_CLEAR: its counters are Prometheus counters, never cleared)\n`);
       return EXIT.failure;
     }
     process.stdout.write(`${osConstants.signals[signal]}\n`);
@@ -539,14 +715,21 @@ async function main(argv: string[]): Promise<number> {
   if (noSyslog && facility !== undefined) process.stderr.write('keepwatch: -G/--no-syslog: the -S facility is not used; the log stays on stdout\n');
   // -i: keepalived's config id (default the short host name); -e: every include check.
   const load: LoadOptions = { configId: str('config-id') ?? defaultConfigId(), ...(v['all-config'] === true ? { allConfig: true } : {}) };
+  if (v.migrate === true && !v['config-test'] && testLog === undefined) return usageError('--migrate goes with -t (keepwatch -t --migrate -f keepalived.conf)');
   if (v['config-test'] || testLog !== undefined) {
+    if (v.migrate === true) {
+      if (!testLog) return migrationCheck(file, load);
+      const out = createWriteStream(testLog, { flags: 'w' });
+      const code = migrationCheck(file, load, out);
+      await new Promise<void>((resolve) => out.end(resolve));
+      return code;
+    }
     if (!testLog) return configTest(file, load);
     const out = createWriteStream(testLog, { flags: 'w' });
     const code = configTest(file, load, out);
     await new Promise<void>((resolve) => out.end(resolve));
     return code;
   }
-  const pidFiles = [str('pid'), str('vrrp_pid')].filter((x): x is string => x !== undefined);
   await runAgent(
     file,
     load,
@@ -561,8 +744,7 @@ async function main(argv: string[]): Promise<number> {
       ...(detail ? { logDetail: true } : {}),
       ...(v['dump-conf'] === true ? { dumpConfig: true } : {}),
     },
-    str('dump-dir') ?? DEFAULT_DUMP_DIR,
-    [...new Set(pidFiles)],
+    { dumpDir: str('dump-dir') ?? defaultDumpDir(), ...(str('pid') ? { pid: str('pid')! } : {}), ...(str('vrrp_pid') ? { vrrpPid: str('vrrp_pid')! } : {}), umask: umask !== undefined },
   );
   return EXIT.ok;
 }

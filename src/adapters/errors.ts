@@ -2,7 +2,7 @@
  * Errors of the host side, turned into messages a person can act on (never a stack trace).
  */
 
-export type HostErrorKind = 'privileges' | 'interface' | 'libpcap' | 'netlink' | 'socket' | 'user' | 'firewall';
+export type HostErrorKind = 'privileges' | 'interface' | 'libpcap' | 'netlink' | 'socket' | 'user' | 'firewall' | 'namespace' | 'pid-file';
 
 export class HostError extends Error {
   override readonly name = 'HostError';

@@ -36,6 +36,9 @@ import { GuardView } from '../guard/view.js';
 import { TrackerSet } from '../tracking/trackers.js';
 import type { ScriptUsers } from '../tracking/users.js';
 import { Notifier } from '../notify/notifier.js';
+import { NotifyFifos } from '../notify/fifo.js';
+import { SystemNotifyFifos } from '../adapters/notify-fifo.js';
+import { ProcProcessTable } from '../adapters/proc-table.js';
 import { Mailer } from '../notify/mailer.js';
 import { VERSION } from '../version.js';
 import { HostWatch } from './host-watch.js';
@@ -46,6 +49,9 @@ import { AcceptModeFirewall } from './firewall.js';
 import { SystemNftRunner } from '../adapters/nft.js';
 import { Routing } from './routing.js';
 import { NetlinkRoutes } from '../adapters/netlink-routes.js';
+import { BfdAgent } from './bfd.js';
+import { LvsAgent } from './lvs.js';
+import { runAsFor } from '../tracking/users.js';
 
 export interface AgentOptions {
   readonly configPath: string;
@@ -98,10 +104,16 @@ export interface Parts {
   /** Routes, rules and static addresses (virtual_routes, static_*): routing.ts. */
   readonly routing: Routing;
   readonly observability: Observability;
+  /** BFD sessions and track_bfd (bfd.ts). */
+  readonly bfd: BfdAgent;
+  /** virtual_server: the checks and the data plane (lvs.ts). */
+  readonly lvs: LvsAgent;
   readonly guard: SplitBrainGuard;
   readonly guardView: GuardView;
   readonly alerts: GuardAlerts | undefined;
   readonly notifier: Notifier;
+  /** notify_fifo / vrrp_notify_fifo (notify/fifo.ts): opened here; close() when the agent stops. */
+  readonly notifyFifos: NotifyFifos;
   readonly guardConfig: GuardConfig;
   /** What the HTTP server serves (lifecycle.ts listens). */
   readonly http: HttpDeps;
@@ -164,6 +176,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
   const startedAt = new Date();
   const routers = (): VrrpRouter[] => [...engine.routers.values()];
   const processes = new SystemProcessRunner();
+  const processTable = new ProcProcessTable();
   const makeTrackers = (config: KeepalivedConfig, users: ScriptUsers): TrackerSet =>
     new TrackerSet({
       config,
@@ -173,6 +186,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
       clock,
       processes,
       users,
+      processTable,
     });
   const current = (): KeepalivedConfig => live.config;
   const engine = new VrrpEngine(loaded.config.instances, {
@@ -223,6 +237,23 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     { log, clock, version: VERSION, ...(loaded.config.global.routerId ? { routerId: loaded.config.global.routerId } : {}), ...(opts.captureDir ? { captureDir: opts.captureDir } : {}) },
   );
   const { metrics } = observability;
+  const bfd = new BfdAgent({ log, clock, bus, routers }, loaded.config);
+  bfd.observe(observability);
+  const lvs = new LvsAgent(
+    {
+      log,
+      clock,
+      bus,
+      processes,
+      // The script user (global script_user, else keepalived_script, else root) for MISC_CHECK and notify.
+      runAs: (user, group) => {
+        const r = runAsFor(live.trackers.users, user === undefined ? {} : { user, ...(group !== undefined ? { group } : {}) });
+        return r.ok ? r.runAs : live.trackers.users?.default;
+      },
+    },
+    loaded.config,
+  );
+  lvs.observe(observability);
   const amUrl = opts.alertmanagerUrl ?? cfg.alertmanagerUrl;
   const alerts = amUrl
     ? new GuardAlerts(
@@ -241,7 +272,21 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     : undefined;
 
   // Notify scripts and mail follow transitions; they run as the current default script user.
-  const notifier = new Notifier({ config: current, routers: routers, bus, clock, processes, runAs: () => live.trackers.users?.default });
+  // The notify FIFOs are made and opened (and their readers started) before any instance runs.
+  const notifyFifos = new NotifyFifos({ config: current, port: new SystemNotifyFifos(), bus, clock, processes, users: () => live.trackers.users });
+  const notifier = new Notifier({
+    config: current,
+    routers: routers,
+    bus,
+    clock,
+    processes,
+    runAs: () => live.trackers.users?.default,
+    accounts: () => live.trackers.users?.accounts,
+    fifos: notifyFifos,
+  });
+  notifyFifos.sync();
+  // The FIFOs we made are removed when the process ends (keepalived removes them at stop).
+  process.once('exit', () => notifyFifos.close());
   new Mailer(current, bus, { clock, send: smtpSend });
 
   const http: HttpDeps = {
@@ -249,12 +294,17 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     snapshots: () => routers().map((r) => r.snapshot()),
     vipPresent: (iface, address) => netlink.hasAddress(iface, address),
     healthReasons: () => guardView.healthReasons(),
-    stateExtra: (instance) => ({ ...guardView.stateOf(instance), ...routing.stateOf(live.config, instance) }),
-    routes: [guardRoute(createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => guardView.localView(), rejected, node))],
+    stateExtra: (instance) => ({ ...guardView.stateOf(instance), ...routing.stateOf(live.config, instance), ...bfd.stateOf(instance) }),
+    stateSections: () => ({ lvs: lvs.state() }),
+    routes: [
+      guardRoute(createGuardEndpoint(cfg.secret, cfg.signatureWindowMs, () => guardView.localView(), rejected, node)),
+      { path: '/v1/bfd', handle: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessions: bfd.views() }) }) },
+      { path: '/v1/lvs', handle: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(lvs.state()) }) },
+    ],
     now: () => clock.now(),
     startedAt,
     version: VERSION,
   };
   const firewall = new AcceptModeFirewall(new SystemNftRunner(), log);
-  return { opts, log, clock, bus, transport, capture, netlink, engine, host, links, linkRestorer, firewall, routing, observability, guard, guardView, alerts, notifier, guardConfig: cfg, http, startedAt, live, makeTrackers, routers };
+  return { opts, log, clock, bus, transport, capture, netlink, engine, host, links, linkRestorer, firewall, routing, observability, bfd, lvs, guard, guardView, alerts, notifier, notifyFifos, guardConfig: cfg, http, startedAt, live, makeTrackers, routers };
 }

@@ -43,12 +43,26 @@ export class HostWatch {
 
   constructor(private readonly deps: HostWatchDeps) {}
 
-  /** A missing interface is one clear error per instance, with its place. */
-  static checkInterfaces(netlink: Pick<NetlinkHost, 'interfaceExists'>, config: KeepalivedConfig): void {
+  /**
+   * A missing interface is one clear error per instance, with its place; with `dynamic_interfaces`
+   * an instance without a use_vmac/use_ipvlan link may wait for its interface instead (in FAULT):
+   * those are returned (start and reload alike).
+   */
+  static checkInterfaces(netlink: Pick<NetlinkHost, 'interfaceExists'>, config: KeepalivedConfig): VrrpInstanceConfig[] {
+    const dynamic = config.global?.operations?.dynamicInterfaces ?? false;
     const missing = config.instances.filter((i) => !netlink.interfaceExists(i.interface));
-    const lines = missing.map((i) => `${i.location.file}:${i.location.line}:${i.location.column}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host`);
+    const waiting = dynamic ? missing.filter((i) => !i.vmac) : [];
+    const at = (i: VrrpInstanceConfig) => `${i.location.file}:${i.location.line}:${i.location.column}`;
+    const lines = missing
+      .filter((i) => !waiting.includes(i))
+      .map((i) =>
+        dynamic
+          ? `${at(i)}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host, and its ${i.vmac?.kind === 'ipvlan' ? 'use_ipvlan' : 'use_vmac'} link needs it at start (dynamic_interfaces waits only for instances without one)`
+          : `${at(i)}: interface '${i.interface}' of vrrp_instance ${i.name} does not exist on this host (with dynamic_interfaces in global_defs the instance starts in FAULT and waits for it)`,
+      );
     lines.push(...missingRoutingInterfaces(config, (name) => netlink.interfaceExists(name)));
     if (lines.length > 0) throw new HostError('interface', lines.join('\n'));
+    return waiting;
   }
 
   /** One captured frame: the engine decides, the bus hears what it made of it. */
@@ -102,7 +116,18 @@ export class HostWatch {
       // use_vmac / use_ipvlan: the link adverts go out and are heard on (core/router.ts advertInterface).
       const iface = advertInterface(i);
       // Multicast instances join their group (keepalived's receive socket does): a NIC that filters multicast delivers the adverts.
-      this.deps.transport.open(iface, i.family, { ah: i.version === 2 && i.authentication?.type === 'AH', ...(i.unicastPeers.length === 0 ? { group: i.mcastGroup } : {}) });
+      const opts = { ah: i.version === 2 && i.authentication?.type === 'AH', ...(i.unicastPeers.length === 0 ? { group: i.mcastGroup } : {}) };
+      if (!this.deps.netlink.interfaceExists(iface)) {
+        // dynamic_interfaces: not there yet. Its group is remembered; the socket opens (and joins)
+        // when the link appears (transport.reset in onLinkChange), the capture session too.
+        try {
+          this.deps.transport.open(iface, i.family, opts);
+        } catch {
+          /* opened when the interface appears */
+        }
+        continue;
+      }
+      this.deps.transport.open(iface, i.family, opts);
       if (this.deps.netlink.linkUp(iface)) this.deps.capture.open(iface);
     }
   }

@@ -9,11 +9,14 @@
  * → READY=1 to the service manager (service.ts: then STATUS= on transitions, WATCHDOG=1).
  */
 import { existsSync } from 'node:fs';
+import { setPriority, uptime } from 'node:os';
 import { loadConfig, ConfigError, summarizeInstance } from '../config/index.js';
 import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
-import type { KeepalivedConfig } from '../config/model.js';
+import type { KeepalivedConfig, OperationsConfig } from '../config/model.js';
+import type { KeepalivedInstanceView } from '../observability/state-dump.js';
 import type { VrrpRouter } from '../core/router.js';
 import { describe } from '../adapters/errors.js';
+import { checkNetNamespace, keepalivedView, startupDelayMs } from './operations.js';
 import { DEFAULT_GUARD, loadGuardConfig, type GuardConfig } from '../guard/config.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import { startHttp, parseListen, DEFAULT_HTTP_LIMITS } from '../http/listen.js';
@@ -49,8 +52,23 @@ function loadGuard(opts: AgentOptions): GuardConfig {
   return r.config;
 }
 
+/** What main.ts hears while the agent starts, and what it tells it (Agent.start). */
+export interface StartHooks {
+  /**
+   * The configuration is read and checked; nothing on the host has changed yet (pid files go here:
+   * `use_pid_dir` and `instance` name them). A throw stops the start.
+   */
+  configured?(config: KeepalivedConfig): void;
+  /** `-u` was given: the configuration's `umask` is not applied (keepalived: the command line wins). */
+  readonly umaskFromCommandLine?: boolean;
+}
+
 export class Agent {
   private stopping = false;
+  /** The planned stop's handover, while masters wait for their successors (stop()). */
+  private handingOver: Promise<void> | undefined;
+  /** vrrp_startup_delay / vrrp_delay_after_boot: the instances start when this fires. */
+  private startTimer: ReturnType<typeof setTimeout> | undefined;
   private http: { close(): Promise<void> } | undefined;
   private readonly reloader: Reloader;
   /** systemd: READY, STATUS, WATCHDOG, RELOADING, STOPPING (service.ts). */
@@ -62,10 +80,28 @@ export class Agent {
   }
 
   /** Loads the config, checks the host, reconciles leftover VIPs and starts every instance. */
-  static async start(opts: AgentOptions): Promise<Agent> {
+  static async start(opts: AgentOptions, hooks: StartHooks = {}): Promise<Agent> {
     const config = loadOrThrow(opts);
     const guardConfig = loadGuard(opts);
     const users = scriptUsersOrThrow(opts.log, resolveScriptUsers(config, systemGetent));
+    const ops = config.global.operations;
+    checkNetNamespace(ops.netNamespace);
+    // umask (the command line's -u wins, as keepalived's): for every file created from here on.
+    if (ops.umask !== undefined && !hooks.umaskFromCommandLine) {
+      process.umask(ops.umask);
+      opts.log.info({ event: 'umask', umask: ops.umask.toString(8).padStart(3, '0') }, `umask ${ops.umask.toString(8).padStart(3, '0')} (global_defs umask)`);
+    }
+    // vrrp_priority: the process's nice value (keepalived sets its VRRP process's).
+    if (ops.nice !== undefined) {
+      try {
+        setPriority(0, ops.nice);
+        opts.log.info({ event: 'nice', nice: ops.nice }, `nice value ${ops.nice} (global_defs vrrp_priority)`);
+      } catch (err) {
+        opts.log.warn({ event: 'nice', nice: ops.nice }, `vrrp_priority ${ops.nice}: could not set the nice value (${describe(err)}); a negative one needs CAP_SYS_NICE or Nice= in the unit`);
+      }
+    }
+    // Pid files and the like (main.ts), with the umask above, before anything changes on the host.
+    hooks.configured?.(config);
     const parts = await compose(opts, { config, guardConfig, users });
     const agent = new Agent(parts);
     await agent.boot();
@@ -76,7 +112,13 @@ export class Agent {
     const { parts } = this;
     const { opts, log, netlink, engine, host } = parts;
     const { config } = parts.live;
-    HostWatch.checkInterfaces(netlink, config);
+    const ops = config.global.operations;
+    // dynamic_interfaces: an instance whose interface does not exist yet starts in FAULT and waits
+    // for it (its link appearing ends the fault: host-watch.ts); without it, the start stops here.
+    const waiting = HostWatch.checkInterfaces(netlink, config);
+    for (const i of waiting) {
+      log.warn({ event: 'interface-missing', [A.instance]: i.name, [A.interface]: i.interface }, `(${i.name}) interface ${i.interface} does not exist: the instance starts in FAULT and waits for it (dynamic_interfaces)`);
+    }
     if (opts.dumpConfig) for (const i of config.instances) log.info({ event: 'config-dump', [A.instance]: i.name }, summarizeInstance(i));
     // use_vmac / use_ipvlan links before any VIP goes on them (a crash's leftovers reused or removed).
     await syncLinks({ links: parts.links, interfaces: netlink, log }, config);
@@ -92,13 +134,30 @@ export class Agent {
       log.info({ event: 'http', listen: `${listen.host}:${listen.port}` }, `serving /metrics, /healthz and /v1/state on ${listen.host}:${listen.port}`);
     }
     host.openSockets(config.instances);
-    for (const r of engine.routers.values()) host.applyLinkState(r);
-    parts.live.trackers.apply();
-    engine.start();
-    parts.live.trackers.start();
-    parts.guard.start();
-    log.info({ event: 'started', instances: config.instances.length, interfaces: engine.interfaces }, `keepwatch started: ${config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
-    // Every instance has started: the service manager may consider us up.
+    await parts.bfd.open();
+    // virtual_server: checks and the data-plane table, on every node whatever its VRRP state (lvs.ts).
+    await parts.lvs.start();
+    const startInstances = () => {
+      this.startTimer = undefined;
+      if (this.stopping) return;
+      for (const r of engine.routers.values()) host.applyLinkState(r);
+      parts.live.trackers.apply();
+      parts.bfd.apply();
+      engine.start();
+      parts.live.trackers.start();
+      parts.bfd.start();
+      parts.guard.start();
+      log.info({ event: 'started', instances: config.instances.length, interfaces: engine.interfaces }, `keepwatch started: ${config.instances.map((i) => `${i.name} (vrid ${i.vrid} on ${i.interface})`).join(', ')}`);
+    };
+    // vrrp_startup_delay / vrrp_delay_after_boot (the first start only; a reload starts at once):
+    // the instances stay in INIT meanwhile, sending and taking over nothing.
+    const delayMs = startupDelayMs(ops, uptime() * 1000);
+    if (delayMs > 0) {
+      log.info({ event: 'startup-delay', delayMs: Math.round(delayMs) }, `the instances start in ${(delayMs / 1000).toFixed(3)} s (${ops.startupDelayMs >= delayMs ? 'vrrp_startup_delay' : 'vrrp_delay_after_boot'}); they stay in INIT until then`);
+      this.startTimer = setTimeout(startInstances, delayMs);
+    } else startInstances();
+    // The process is up (HTTP, sockets, dumps): the service manager may consider us started; the
+    // instances have started too, unless a start-up delay holds them in INIT.
     this.service.ready();
   }
 
@@ -125,13 +184,20 @@ export class Agent {
    * answered (or after `budgetMs`).
    */
   async stop(budgetMs = 800): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping || this.handingOver) return;
     const p = this.parts;
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = undefined;
     this.service.stopping('stopping: masters send priority 0 and remove their VIPs');
     p.guard.stop();
     p.alerts?.stop();
     p.live.trackers.stop();
-    p.engine.stop();
+    p.bfd.stop();
+    // Make-before-break (issue 17): each master sends priority 0 but keeps its VIPs until its
+    // successor advertises (at most Skew_Time of a priority-1 backup plus an interval); capture
+    // and transport stay open for that. A second SIGTERM meanwhile waits for the same handover.
+    this.handingOver ??= new Promise<void>((r) => p.engine.handOver(r));
+    await this.handingOver;
     // static_ipaddress / static_routes / static_rules go at exit, as keepalived's do.
     p.routing.stopStatic(p.live.config);
     this.stopping = true;
@@ -141,8 +207,11 @@ export class Agent {
     await Promise.race([Promise.all([settled, new Promise((r) => setTimeout(r, 20))]), new Promise((r) => setTimeout(r, budgetMs))]);
     // The VIPs are gone: their drop rules may go (accept mode; ~20 ms).
     await Promise.race([p.firewall.remove(), new Promise((r) => setTimeout(r, 300))]);
+    await Promise.race([p.lvs.stop(), new Promise((r) => setTimeout(r, 300))]);
     // notify_stop scripts get a short grace period; the exit must stay under a second.
     await Promise.race([p.notifier.idle(), new Promise((r) => setTimeout(r, 150))]);
+    // The FIFOs got their STOP lines (written on the transitions): closed, and ours removed.
+    p.notifyFifos.close();
     // Flush the election spans of the shutdown, within what is left of the budget.
     await Promise.race([Promise.allSettled([p.observability.shutdown(), this.http?.close()]), new Promise((r) => setTimeout(r, 300))]);
     p.capture.close();
@@ -176,11 +245,15 @@ export class Agent {
       }
     };
     p.log.warn({ event: 'emergency-stop', reason }, `emergency stop (${reason}): masters send priority 0, VIPs are removed`);
+    // A start-up delay still running: the instances never start.
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = undefined;
     step('service manager', () => this.service.stopping(`crashed (${reason}): releasing priority and VIPs, then exiting`));
     const release = async () => {
       step('guard', () => p.guard.stop());
       step('alerts', () => p.alerts?.stop());
       step('trackers', () => p.live.trackers.stop());
+      step('bfd', () => p.bfd.stop());
       // use_vmac links stay (the next start reuses them, as keepalived's); nothing makes them again.
       step('links', () => p.linkRestorer.stop());
       for (const r of [...p.engine.routers.values()]) step(`instance ${r.name}`, () => r.stop());
@@ -192,6 +265,7 @@ export class Agent {
       const left = allVips(p.live.config).filter((a) => p.netlink.hasAddress(a.interface, a.vip.address));
       await Promise.allSettled(left.map((a) => p.netlink.removeNow(a)));
       await p.firewall.remove(300);
+      await Promise.race([p.lvs.stop(), new Promise((r) => setTimeout(r, 300))]);
       // Virtual routes and rules too (removing what is gone is no error); static ones stay.
       step('routes', () => p.routing.releaseVirtual(p.live.config));
       await p.routing.settle();
@@ -204,6 +278,17 @@ export class Agent {
     clearTimeout(timer);
     step('capture', () => p.capture.close());
     step('transport', () => p.transport.close());
+  }
+
+  /** The process's settings from the running configuration (pid files, dumps, start-up). */
+  get operations(): OperationsConfig {
+    return this.parts.live.config.global.operations;
+  }
+
+  /** keepalived's per-instance fields of its data and JSON dumps (state-dump.ts formats them). */
+  keepalivedViews(): Map<string, KeepalivedInstanceView> {
+    const config = this.parts.live.config;
+    return new Map(config.instances.map((i) => [i.name, keepalivedView(config, i)]));
   }
 
   /** SIGUSR1: what the state dump shows (observability/state-dump.ts formats it). */

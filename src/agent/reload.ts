@@ -127,6 +127,7 @@ export class Reloader {
     const diff = diffInstances(p.live.config, next);
     // Accept mode: the drop rules of the old and the new VIPs while the instances change (firewall.ts).
     await p.firewall.widen(p.live.config.instances, next.instances);
+    p.notifier.deleting(diff.removed);
     for (const name of [...diff.restarted, ...diff.removed]) {
       p.engine.routers.get(name)?.stop();
       p.engine.removeInstance(name);
@@ -165,6 +166,8 @@ export class Reloader {
     p.live.trackers = p.makeTrackers(next, users);
     p.live.trackers.adopt(previous);
     p.live.trackers.start();
+    await p.bfd.reconfigure(next);
+    await p.lvs.reconfigure(next);
     await p.netlink.settle();
     await p.firewall.settle(next.instances);
     log.info({ event: 'reload', result: 'success', kept: diff.kept, reconfigured: diff.reconfigured, restarted: diff.restarted, added: diff.added, removed: diff.removed }, `config reloaded: ${diff.kept.length} kept, ${diff.reconfigured.length} changed in place, ${diff.restarted.length} restarted, ${diff.added.length} added, ${diff.removed.length} removed`);

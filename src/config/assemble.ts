@@ -16,13 +16,15 @@
  * holds milliseconds (`...Ms`). The diagnostics are found in one fixed order, so that the first
  * `MAX_REPORTED_ERRORS` kept by the sink are the same on every run.
  */
+import { checkLvsReferences } from './virtual-server.js';
 import type {
   AddressFamily,
   AuthenticationConfig,
+  BfdInstanceConfig,
   GlobalDefs,
+  OperationsConfig,
   InitialState,
   KeepalivedConfig,
-  NotifyScripts,
   RouteConfig,
   RuleConfig,
   SourceLocation,
@@ -39,6 +41,8 @@ import { didYouMean, formatLocation, type DiagnosticSink } from './diagnostics.j
 import type { ParsedAddress } from './schema.js';
 import { ruleDevices } from './routes.js';
 import { LinkNames, instanceLinks, linkPrefix } from './vmac.js';
+import { assembleBfdInstances, trackBfdRefs } from './bfd.js';
+import { assembleTrackProcess, notifyFifos, notifyScripts, vrrpScriptCommand } from './scripts.js';
 import { FAMILY_NAME, defined, type Interpretation, type Mutable, type NameEntry, type PeerEntry, type Section } from './interpret.js';
 
 /** Microseconds (pass 1's `secs` values) → milliseconds (the model's unit). */
@@ -46,26 +50,175 @@ const usToMs = (us: number | undefined): number | undefined => (us === undefined
 
 /** Pass 2 over what pass 1 read; `files` are the files read, in order (the model's `files`). */
 export function assemble(it: Interpretation, files: readonly string[], sink: DiagnosticSink): KeepalivedConfig {
-  const global = assembleGlobal(it.global, sink);
+  const global = assembleGlobal(it.global, it.statics, sink);
 
   const scripts = uniqueNames(it.named.vrrp_script, sink).flatMap((s) => assembleScript(s, sink) ?? []);
   const trackFiles = uniqueNames(it.named.vrrp_track_file, sink).flatMap((s) => assembleTrackFile(s, sink) ?? []);
+  const trackProcesses = uniqueNames(it.named.vrrp_track_process, sink).flatMap((s) => assembleTrackProcess(s, sink) ?? []);
+  const bfdInstances = assembleBfdInstances(it.named.bfd_instance, sink);
   const known: Known = {
     scripts: new Set(it.named.vrrp_script.map((s) => s.name)),
     trackFiles: new Set(it.named.vrrp_track_file.map((s) => s.name)),
+    trackProcesses: new Set(it.named.vrrp_track_process.map((s) => s.name)),
+    bfd: bfdInstances,
   };
 
   const instanceSections = uniqueNames(it.named.vrrp_instance, sink);
   const instances = assembleInstances(instanceSections, global, known, sink);
   const syncGroups = assembleSyncGroups(it.named.vrrp_sync_group, new Set(instanceSections.map((s) => s.name)), known, sink);
+  syncGroupWeights(instances, syncGroups, scripts, trackFiles, trackProcesses, sink);
 
-  return { files, global, instances, scripts, trackFiles, syncGroups, virtualServers: it.virtualServers, ...staticRouting(it.statics) };
+  // LVS: cross-block references (config/virtual-server.ts).
+  checkLvsReferences(it.virtualServers, it.virtualServerGroups, known.trackFiles, sink, new Set(instances.flatMap((i) => [...i.virtualAddresses, ...i.virtualAddressesExcluded].map((v) => v.address))), new Set(bfdInstances.map((b) => b.name)));
+  const virtualServerGroups = it.virtualServerGroups;
+  return { files, global, instances, scripts, trackFiles, trackProcesses, syncGroups, virtualServers: it.virtualServers, ...(virtualServerGroups.length > 0 ? { virtualServerGroups } : {}), ...staticRouting(it.statics), ...(bfdInstances.length > 0 ? { bfdInstances } : {}) };
+}
+
+/**
+ * Weighted trackers of sync-group members (keepalived 2.2.7 vrrp.c, keepalived #2105): without
+ * `sync_group_tracking_weight` keepalived ignores them, so that the members' priorities stay
+ * together: a tracked interface or file keeps tracking with weight 0 (down puts the instance in
+ * FAULT, and with it the group), a weighted script is not tracked. A weighted track_process is
+ * kept (keepalived 2.2.7 does not strip it), with a warning. keepwatch does the same (the same
+ * file fails over the same way) and says so for each one, where keepalived logs it.
+ */
+function syncGroupWeights(
+  instances: VrrpInstanceConfig[],
+  groups: readonly SyncGroupConfig[],
+  scripts: readonly VrrpScriptConfig[],
+  files: readonly { name: string; weight: number }[],
+  processes: readonly { name: string; weight: number }[],
+  sink: DiagnosticSink,
+): void {
+  const weightOf = (list: readonly { name: string; weight: number }[], r: TrackReference) => r.weight ?? list.find((x) => x.name === r.name)?.weight ?? 0;
+  const hint = 'sync_group_tracking_weight in the group keeps it (keepalived ignores it there too)';
+  for (const g of groups) {
+    if (g.trackingWeight) continue;
+    for (const m of g.members) {
+      const at = instances.findIndex((i) => i.name === m.name);
+      const i = instances[at];
+      if (!i) continue;
+      const who = `vrrp_instance ${i.name} is in vrrp_sync_group ${g.name}`;
+      const trackInterfaces = i.trackInterfaces.map((r) => {
+        if (!r.weight) return r;
+        sink.warning(r.location, `${who}: track_interface ${r.name} is tracked with weight 0 (down: FAULT), not weight ${r.weight}; ${hint}`);
+        return { ...r, weight: 0 };
+      });
+      const trackScripts = i.trackScripts.filter((r) => {
+        const w = weightOf(scripts, r);
+        if (w === 0) return true;
+        sink.warning(r.location, `${who}: track_script ${r.name} (weight ${w}) is not tracked; ${hint}`);
+        return false;
+      });
+      const trackFiles = i.trackFiles.flatMap((r) => {
+        const w = weightOf(files, r);
+        if (w === 0) return [r];
+        if (r.weight === undefined && w === 1) {
+          sink.warning(r.location, `${who}: track_file ${r.name} is tracked with weight 0 (non-zero: FAULT), not its default weight 1; ${hint}`);
+          return [{ ...r, weight: 0 }];
+        }
+        sink.warning(r.location, `${who}: track_file ${r.name} (weight ${w}) is not tracked; ${hint}`);
+        return [];
+      });
+      // keepalived 2.2.7 leaves a member's weighted track_process alone (vrrp_complete_instance
+      // strips interfaces, scripts, files and BFD only): so does keepwatch, and says what it means.
+      for (const r of i.trackProcesses ?? []) {
+        const w = weightOf(processes, r);
+        if (w !== 0) sink.warning(r.location, `${who}: track_process ${r.name} (weight ${w}) changes this member's priority alone (keepalived 2.2.7 keeps a member's weighted track_process, unlike its other weighted trackers); put it in the group, or give it weight 0, to move the group together`);
+      }
+      instances[at] = { ...i, trackInterfaces, trackScripts, trackFiles };
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // global_defs
 
-function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
+/** What the file says about the process (global_defs and the top-level `instance`, `use_pid_dir`, `net_namespace`). */
+function operationsOf(s: Section, top: Section, sink: DiagnosticSink): OperationsConfig {
+  const ns = top.get<string>('net_namespace');
+  const instanceName = top.val<string>('instance');
+  const jsonVersion = s.get<number>('json_version');
+  if (jsonVersion?.value === 2) sink.warning(jsonVersion.loc, "json_version 2 is read but keepwatch writes keepalived 2.2.7's JSON layout (version 1) to the JSON dump");
+  return defined<OperationsConfig>({
+    netNamespace: ns ? { name: ns.value, location: ns.loc } : undefined,
+    instanceName,
+    usePidDir: (top.val<boolean>('use_pid_dir') ?? false) || instanceName !== undefined || ns !== undefined,
+    dynamicInterfaces: dynamicInterfacesOf(s, sink),
+    startupDelayMs: (s.val<number>('vrrp_startup_delay') ?? 0) / 1000,
+    delayAfterBootMs: (s.val<number>('vrrp_delay_after_boot') ?? 0) / 1000,
+    umask: umaskOf(s, sink),
+    nice: niceOf(s, sink),
+    noEmailFaults: s.val<boolean>('no_email_faults') ?? false,
+    dataUseInstance: s.val<boolean>('data_use_instance') ?? false,
+    stateDumpFile: s.val<string>('state_dump_file'),
+    statsDumpFile: s.val<string>('stats_dump_file'),
+    jsonDumpFile: s.val<string>('json_dump_file'),
+  });
+}
+
+/** `dynamic_interfaces [allow_if_changes]` (keepalived global_parser.c; the option changes nothing more in keepwatch). */
+function dynamicInterfacesOf(s: Section, sink: DiagnosticSink): boolean {
+  const d = s.get<string[]>('dynamic_interfaces');
+  if (!d) return false;
+  const opt = d.value[0];
+  if (opt !== undefined && opt !== 'allow_if_changes') {
+    sink.error(d.stmt.args[0]!.location, `unknown dynamic_interfaces option '${opt}': expected allow_if_changes or nothing`);
+  }
+  return true;
+}
+
+/** The permission bits keepalived's `umask` names (`IRUSR|IWGRP|...`, with or without spaces around `|`). */
+const UMASK_BITS: Readonly<Record<string, number>> = {
+  IRUSR: 0o400, IWUSR: 0o200, IXUSR: 0o100, IRGRP: 0o040, IWGRP: 0o020, IXGRP: 0o010, IROTH: 0o004, IWOTH: 0o002, IXOTH: 0o001,
+};
+
+/** `umask NUMBER` (strtol base 0: 0octal, 0xhex, decimal) or `umask IRUSR|IWGRP ...` (keepalived's umask_handler). */
+function umaskOf(s: Section, sink: DiagnosticSink): number | undefined {
+  const u = s.get<string[]>('umask');
+  if (!u) return undefined;
+  const words = u.value;
+  const at = u.stmt.args[0]!.location;
+  if (/^\d/.test(words[0]!)) {
+    if (words.length !== 1) {
+      sink.error(u.stmt.args[1]!.location, 'umask: a number takes no more words');
+      return undefined;
+    }
+    const w = words[0]!;
+    const n = /^0x[0-9a-f]+$/i.test(w) ? parseInt(w.slice(2), 16) : /^0[0-7]*$/.test(w) ? parseInt(w, 8) : /^[1-9]\d*$/.test(w) ? parseInt(w, 10) : NaN;
+    if (!Number.isFinite(n) || n > 0o777) {
+      sink.error(at, `invalid umask value '${w}': expected a mask from 0 to 0777 (octal with a leading 0, as 022) or IRUSR|IWGRP|...`);
+      return undefined;
+    }
+    return n;
+  }
+  const names = words.join('').split('|');
+  let bits = 0;
+  for (const name of names) {
+    const b = UMASK_BITS[name];
+    if (b === undefined) {
+      sink.error(at, `umask: '${name || '|'}' is not a permission bit (expected ${Object.keys(UMASK_BITS).join(', ')}, joined with '|')`);
+      return undefined;
+    }
+    bits |= b;
+  }
+  return bits;
+}
+
+/** `vrrp_priority N`: the nice value, -20 (most favoured) to 19 (keepalived's get_priority). */
+function niceOf(s: Section, sink: DiagnosticSink): number | undefined {
+  const p = s.get<string[]>('vrrp_priority');
+  if (!p) return undefined;
+  const w = p.value[0]!;
+  const n = /^-?\d{1,3}$/.test(w) ? Number(w) : NaN;
+  if (!(n >= -20 && n <= 19)) {
+    sink.error(p.stmt.args[0]!.location, `invalid vrrp_priority '${w}': expected a nice value from -20 to 19`);
+    return undefined;
+  }
+  return n;
+}
+
+function assembleGlobal(s: Section, top: Section, sink: DiagnosticSink): GlobalDefs {
   const timeout = s.get<number>('smtp_connect_timeout');
   if (timeout?.value === 0) sink.warning(timeout.loc, 'smtp_connect_timeout 0 is raised to 1 second (as keepalived does)');
   const scriptUser = s.get<string[]>('script_user');
@@ -101,6 +254,10 @@ function assembleGlobal(s: Section, sink: DiagnosticSink): GlobalDefs {
     vrrpLowerPrioNoAdvert: s.val<boolean>('vrrp_lower_prio_no_advert') ?? false,
     vrrpHigherPrioSendAdvert: s.val<boolean>('vrrp_higher_prio_send_advert') ?? false,
     vrrpGarpExtraIf: garpExtraIfSetting(s, ['vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl'], 1, sink),
+    operations: operationsOf(s, top, sink),
+    notifyFifos: notifyFifos(s, sink),
+    vrrpNotifyPriorityChanges: s.val<boolean>('vrrp_notify_priority_changes') ?? false,
+    fifoWriteVrrpStatesOnReload: s.val<boolean>('fifo_write_vrrp_states_on_reload') ?? false,
   });
 }
 
@@ -178,10 +335,13 @@ interface InstanceContext {
   readonly sink: DiagnosticSink;
 }
 
-/** Names of the `vrrp_script`s and `vrrp_track_file`s defined (for `track_*` references). */
+/** Names of the `vrrp_script`s, `vrrp_track_file`s and `vrrp_track_process`es defined (for `track_*` references). */
 interface Known {
   readonly scripts: ReadonlySet<string>;
   readonly trackFiles: ReadonlySet<string>;
+  readonly trackProcesses: ReadonlySet<string>;
+  /** The bfd_instances (config/bfd.ts), for `track_bfd`. */
+  readonly bfd: readonly BfdInstanceConfig[];
 }
 
 /** The instances in file order; a second instance with the VRID of an earlier one is an error. */
@@ -246,7 +406,8 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
   const accept = acceptMode(c, priority, version);
   const mcastGroup = multicastGroup(c, addrs);
   const unicastTtl = unicastTtlOf(c, addrs.peers);
-  const { trackInterfaces, trackScripts, trackFiles } = trackRefs(s, known, sink);
+  const { trackInterfaces, trackScripts, trackFiles, trackProcesses } = trackRefs(s, known, sink);
+  const notify = notifyScripts(s, sink);
   const routing = virtualRouting(s, iface, trackInterfaces);
   const links = instanceLinks(
     { s, who: c.who, g, strict: c.strict, sink, iface, vrid, family: addrs.family, unicast: addrs.peers.length > 0, names: linkNames },
@@ -280,7 +441,7 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
     gnaIntervalMs: g.vrrpGnaIntervalMs,
     garpLowerPrioDelayMs: garp.lowerPrioDelayMs,
     garpLowerPrioRepeat: garp.lowerPrioRepeat,
-    notify: notifyScripts(s),
+    notify,
     trackInterfaces: routing.trackInterfaces,
     trackScripts,
     trackFiles,
@@ -304,6 +465,12 @@ function assembleInstance(s: Section, g: GlobalDefs, known: Known, sink: Diagnos
   if (addrs.msrc) instance.mcastSrcIp = addrs.msrc.value.address;
   const smtpAlert = s.val<boolean>('smtp_alert');
   if (smtpAlert !== undefined) instance.smtpAlert = smtpAlert;
+  if (trackProcesses.length > 0) instance.trackProcesses = trackProcesses;
+  const trackBfd = trackBfdRefs(s, known.bfd, sink);
+  if (trackBfd) instance.trackBfd = trackBfd;
+  if (s.get<unknown>('notify_deleted')) instance.notifyDeleted = true;
+  const priorityChanges = s.val<boolean>('notify_priority_changes');
+  if (priorityChanges !== undefined) instance.notifyPriorityChanges = priorityChanges;
   return instance;
 }
 
@@ -411,7 +578,10 @@ function stateAndPriority({ s, who, strict, sink }: InstanceContext): {
  * one link-local (RFC 5798 §5.2.9).
  */
 function virtualAddressRules({ s, who, strict, sink }: InstanceContext, a: InstanceAddresses, version: VrrpVersion): void {
-  if (a.vips.length === 0 && !s.lists.get('virtual_ipaddress')?.lines && !s.suggested.has('virtual_ipaddress')) {
+  // no_virtual_ipaddress (keepalived 2.3): an instance without VIPs on purpose (not in strict mode).
+  const noVips = s.get<boolean>('no_virtual_ipaddress');
+  if (noVips && strict) sink.warning(noVips.loc, `${who}: no_virtual_ipaddress and strict mode do not go together; no_virtual_ipaddress is ignored (as keepalived does)`);
+  if (a.vips.length === 0 && !s.lists.get('virtual_ipaddress')?.lines && !s.suggested.has('virtual_ipaddress') && !(noVips && !strict)) {
     if (version === 3 || strict) sink.error(s.nameLoc, `${who} has no virtual_ipaddress; keepalived requires at least one with VRRPv3 or in strict mode`);
     else sink.warning(s.nameLoc, `${who} has no virtual_ipaddress; keepalived accepts this, but the instance moves no address`);
   }
@@ -684,17 +854,18 @@ function garpExtraIfOf(
 }
 
 /**
- * References to vrrp_scripts / vrrp_track_files that do not exist: a `track_script` one is an
- * error (issue 15: keepalived only warns, and a misspelt check is then silently never tracked, so
- * it never fails over); a `track_file` one is dropped with a warning, as keepalived does.
+ * References to vrrp_scripts / vrrp_track_files / vrrp_track_processes that do not exist: a
+ * `track_script` or `track_process` one is an error (issue 15: keepalived only warns, and a
+ * misspelt check is then silently never tracked, so it never fails over); a `track_file` one is
+ * dropped with a warning, as keepalived does.
  */
-function trackRefs(s: Section, known: Known, sink: DiagnosticSink): Pick<VrrpInstanceConfig, 'trackInterfaces' | 'trackScripts' | 'trackFiles'> {
+function trackRefs(s: Section, known: Known, sink: DiagnosticSink): Pick<VrrpInstanceConfig, 'trackInterfaces' | 'trackScripts' | 'trackFiles'> & { trackProcesses: TrackReference[] } {
   const check = (k: string, defined: ReadonlySet<string>, of: string): TrackReference[] =>
     s.list<TrackReference>(k).filter((r) => {
       if (defined.has(r.name)) return true;
-      if (k === 'track_script') {
+      if (k === 'track_script' || k === 'track_process') {
         const guess = sink.saturated ? '' : didYouMean(r.name, defined);
-        sink.error(r.location, `track_script '${r.name}' refers to an undefined vrrp_script${guess} (keepalived only warns and runs without this check; keepwatch refuses it: a check that is silently not tracked never triggers a failover)`);
+        sink.error(r.location, `${k} '${r.name}' refers to an undefined ${of}${guess} (keepalived only warns and runs without this check; keepwatch refuses it: a check that is silently not tracked never triggers a failover)`);
       } else sink.warning(r.location, `${k} '${r.name}' refers to an undefined ${of}; ignored (keepalived logs and ignores it too)`);
       return false;
     });
@@ -702,42 +873,29 @@ function trackRefs(s: Section, known: Known, sink: DiagnosticSink): Pick<VrrpIns
     trackInterfaces: s.list<TrackReference>('track_interface'),
     trackScripts: check('track_script', known.scripts, 'vrrp_script'),
     trackFiles: check('track_file', known.trackFiles, 'vrrp_track_file'),
+    trackProcesses: check('track_process', known.trackProcesses, 'vrrp_track_process'),
   };
-}
-
-/** `notify_master`, `notify_backup`, `notify_fault`, `notify_stop` and `notify` (vrrp_instance, vrrp_sync_group). */
-function notifyScripts(s: Section): NotifyScripts {
-  const out: Record<string, { command: string; location: SourceLocation }> = {};
-  for (const [k, field] of [
-    ['notify_master', 'master'],
-    ['notify_backup', 'backup'],
-    ['notify_fault', 'fault'],
-    ['notify_stop', 'stop'],
-    ['notify', 'generic'],
-  ] as const) {
-    const n = s.get<string>(k);
-    if (n) out[field] = { command: n.value, location: n.loc };
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // vrrp_script, vrrp_track_file, vrrp_sync_group; names defined twice.
 
 function assembleScript(s: Section, sink: DiagnosticSink): VrrpScriptConfig | undefined {
-  const script = s.get<string>('script');
-  if (!script) {
+  if (!s.get<string>('script')) {
     if (s.lacks('script')) sink.error(s.nameLoc, `vrrp_script ${s.name} has no 'script' (keepalived drops a vrrp_script without one)`);
     return undefined;
   }
+  const script = vrrpScriptCommand(s, sink);
+  if (!script) return undefined;
   const intervalMs = (s.val<number>('interval') ?? 1) * 1000;
   const weight = s.val<{ weight: number; reverse: boolean }>('weight');
   const user = s.get<string[]>('user');
   return defined<VrrpScriptConfig>({
     name: s.name,
     location: s.nameLoc,
-    script: script.value,
-    scriptLocation: script.loc,
+    script: script.script,
+    argv: script.argv,
+    scriptLocation: script.location,
     intervalMs,
     timeoutMs: (s.val<number>('timeout') ?? intervalMs / 1000) * 1000,
     weight: weight?.weight ?? 0,
@@ -806,8 +964,20 @@ function assembleSyncGroups(sections: readonly Section[], instanceNames: Readonl
       sink.warning(s.nameLoc, `vrrp_sync_group ${s.name} has only one vrrp_instance; a sync group synchronises two or more (keepalived warns too)`);
     }
     const smtp = s.val<boolean>('smtp_alert');
+    const { trackProcesses, ...refs } = trackRefs(s, known, sink);
     syncGroups.push(
-      defined<SyncGroupConfig>({ name: s.name, location: s.nameLoc, members, notify: notifyScripts(s), ...trackRefs(s, known, sink), smtpAlert: smtp }),
+      defined<SyncGroupConfig>({
+        name: s.name,
+        location: s.nameLoc,
+        members,
+        notify: notifyScripts(s, sink),
+        ...refs,
+        trackProcesses: trackProcesses.length > 0 ? trackProcesses : undefined,
+        trackBfd: trackBfdRefs(s, known.bfd, sink),
+        notifyPriorityChanges: s.val<boolean>('notify_priority_changes'),
+        smtpAlert: smtp,
+        trackingWeight: s.get<unknown>('sync_group_tracking_weight') || s.get<unknown>('global_tracking') ? true : undefined,
+      }),
     );
   }
   return syncGroups;

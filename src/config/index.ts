@@ -39,8 +39,8 @@ export {
   MAX_REPORTED_ERRORS,
   MAX_REPORTED_WARNINGS,
 } from './diagnostics.js';
-export { summarizeInstance } from './summary.js';
-export { NOT_ACTED_ON, LVS_WARNING } from './interpret.js';
+export { summarizeInstance, summarizeVirtualServer } from './summary.js';
+export { NOT_ACTED_ON } from './interpret.js';
 export { lex, type Token, type TokenLine } from './lexer.js';
 export { parse, MAX_BLOCK_DEPTH, type Statement, type Block } from './parser.js';
 export { readRegularFile, FileRefusedError, type FileKind } from './files.js';

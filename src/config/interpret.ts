@@ -9,7 +9,7 @@
  * (`ValueSpec`). Values land in `Section`s keyed by keyword; a keyword given twice keeps the value
  * keepalived keeps (the last, or the first for `notify*`), with a warning. List blocks
  * (`virtual_ipaddress`, `unicast_peer`, `track_*`, `group`, ...) are parsed entry by entry;
- * `virtual_server` blocks (LVS) are read shallowly into `VirtualServerConfig`s (`LVS_WARNING`).
+ * `virtual_server` and `virtual_server_group` blocks (LVS) are read by config/virtual-server.ts.
  * Units: a `secs` value is whole microseconds (schema.ts `parseDecimalSecondsUs`), a whole-seconds
  * `int` is seconds; pass 2 converts both to the model's milliseconds.
  *
@@ -20,19 +20,19 @@
  */
 import type {
   AddressFamily,
-  RealServerConfig,
   SourceLocation,
   TrackReference,
   UnicastPeerConfig,
   VirtualAddressConfig,
   VirtualServerConfig,
+  VirtualServerGroupConfig,
 } from './model.js';
+import { VirtualServerReader } from './virtual-server.js';
 import { closestMatch, formatLocation, type DiagnosticSink } from './diagnostics.js';
 import type { Statement } from './parser.js';
 import type { Token } from './lexer.js';
 import {
   KEYWORD_MAPS,
-  LVS_CHECKERS,
   SECRET_BLOCKS,
   SECRET_KEYWORDS,
   TRUE_FALSE,
@@ -54,11 +54,10 @@ import {
 } from './schema.js';
 import { formatIpv4, isMulticastBytes, parseIpv4 } from '../protocol/inet.js';
 import { RulePriorities, parseRouteLine, parseRuleLine, type LineContext } from './routes.js';
+import { OPTION_REASONS } from './compat.js';
 
-/** The warning for a keyword keepwatch accepts but does not act on (yet). */
-export const NOT_ACTED_ON = (keyword: string): string => `'${keyword}' is accepted but not acted on by keepwatch yet`;
-/** The warning for every `virtual_server` block. */
-export const LVS_WARNING = 'virtual_server (LVS) is parsed but not run by keepwatch yet; its health checks are ignored';
+/** The warning for a keyword keepwatch accepts but does not act on, with the reason (compat.ts). */
+export const NOT_ACTED_ON = (keyword: string, reason: string): string => `'${keyword}' is accepted but not acted on by keepwatch: ${reason}`;
 
 /** `T` without `readonly`, for a model object filled in a few steps. */
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -126,12 +125,13 @@ export interface Interpretation {
   /** The named top-level blocks, in file order (duplicates included: pass 2 reports them). */
   readonly named: Readonly<Record<NamedKind, readonly Section[]>>;
   readonly virtualServers: readonly VirtualServerConfig[];
+  readonly virtualServerGroups: readonly VirtualServerGroupConfig[];
   /** The top-level lists: `static_ipaddress`, `static_routes`, `static_rules`. */
   readonly statics: Section;
 }
 
 /** Top-level blocks that carry a name (`vrrp_instance NAME { ... }`). */
-export type NamedKind = 'vrrp_instance' | 'vrrp_script' | 'vrrp_track_file' | 'vrrp_sync_group';
+export type NamedKind = 'vrrp_instance' | 'vrrp_script' | 'vrrp_track_file' | 'vrrp_track_process' | 'vrrp_sync_group' | 'bfd_instance';
 
 /** Pass 1 over the top-level statements (includes already expanded). */
 export function interpret(stmts: readonly Statement[], sink: DiagnosticSink): Interpretation {
@@ -147,16 +147,22 @@ class Interpreter implements Interpretation {
     vrrp_instance: [],
     vrrp_script: [],
     vrrp_track_file: [],
+    vrrp_track_process: [],
     vrrp_sync_group: [],
+    bfd_instance: [],
   };
   readonly virtualServers: VirtualServerConfig[] = [];
+  readonly virtualServerGroups: VirtualServerGroupConfig[] = [];
+  private readonly lvs: VirtualServerReader;
   readonly statics = new Section('top level', 'top level', '', { file: '', line: 1, column: 1 });
   /** keepalived's numbering of rules written without a preference, in file order. */
   private readonly rulePriorities = new RulePriorities();
   /** > 0 while reading a `SECRET_BLOCKS` block: its tokens are not shown. */
   private secretDepth = 0;
 
-  constructor(private readonly sink: DiagnosticSink) {}
+  constructor(private readonly sink: DiagnosticSink) {
+    this.lvs = new VirtualServerReader(sink);
+  }
 
   /** The closest candidate, unless nobody would read the suggestion (the sink is saturated). */
   private guess(word: string, candidates: Iterable<string>): string | undefined {
@@ -182,10 +188,12 @@ class Interpreter implements Interpretation {
         this.fill(section, stmt);
         this.named[v.kind as NamedKind].push(section);
       } else if (v.t === 'lvs') {
-        const vs = this.virtualServer(stmt);
-        if (vs) this.virtualServers.push(vs);
+        this.virtualServer(stmt);
       } else if (v.t === 'list') {
         // static_ipaddress / static_routes / static_rules: a list block of its own, like an instance's.
+        this.fillStatements(this.statics, { keyword: stmt.keyword, args: [], argsText: '', block: { statements: [stmt] } });
+      } else if (v.t === 'word' || v.t === 'flag') {
+        // net_namespace, instance, use_pid_dir: settings of the top level (assemble.ts operationsOf).
         this.fillStatements(this.statics, { keyword: stmt.keyword, args: [], argsText: '', block: { statements: [stmt] } });
       }
     }
@@ -220,7 +228,9 @@ class Interpreter implements Interpretation {
     }
     section?.written.add(word);
     if (!spec.acted) {
-      this.sink.warning(stmt.keyword.location, NOT_ACTED_ON(word));
+      // Every keyword not acted on has its reason (compat.ts; test/unit/config/keyword-coverage.test.ts).
+      const why = spec.notActed;
+      if (!why?.silent) this.sink.warning(stmt.keyword.location, NOT_ACTED_ON(word, why?.reason ?? 'no reason recorded'));
       return undefined;
     }
     const wantsBlock = spec.opensBlock;
@@ -279,6 +289,12 @@ class Interpreter implements Interpretation {
       }
       section.settings.set(word, { value, stmt, loc: locOf(stmt) });
     }
+  }
+
+  /** An option keepwatch reads but does not act on: the warning with its reason (compat.ts), unless keepwatch always does it. */
+  private optionNotActed(opt: Token): void {
+    const why = OPTION_REASONS[opt.text];
+    if (!why?.silent) this.sink.warning(opt.location, NOT_ACTED_ON(opt.text, why?.reason ?? 'no reason recorded'));
   }
 
   private extra(stmt: Statement, index: number): void {
@@ -355,7 +371,8 @@ class Interpreter implements Interpretation {
         return ip;
       }
       case 'cmd':
-        if (!this.count(stmt, 1, Infinity, v)) return undefined;
+        if (!this.count(stmt, v.optional ? 0 : 1, Infinity, v)) return undefined;
+        if (a.length === 0) return true;
         return a.length === 1 ? a[0]!.text : stmt.argsText;
       case 'weight': {
         if (!this.count(stmt, 1, 2, v)) return undefined;
@@ -444,7 +461,7 @@ class Interpreter implements Interpretation {
             this.sink.error((n ?? opt).location, `'${opt.text}' needs a value: a whole number from 0 to 255`);
             break;
           }
-          this.sink.warning(opt.location, NOT_ACTED_ON(opt.text));
+          this.optionNotActed(opt);
         }
         const peer: PeerEntry = { address: ip.address, family: ip.family, location: e.keyword.location };
         return [peer];
@@ -555,7 +572,7 @@ class Interpreter implements Interpretation {
       }
       if (takesValue) i++;
       if (!VIP_OPTIONS_ACTED.has(o)) {
-        this.sink.warning(opt.location, NOT_ACTED_ON(o));
+        this.optionNotActed(opt);
         ignoredOptions.push(param ? `${o} ${param.text}` : o);
         continue;
       }
@@ -613,87 +630,15 @@ class Interpreter implements Interpretation {
     });
   }
 
-  /** `virtual_server IP PORT | fwmark N | group NAME { ... }`: read, not validated deeply. */
-  private virtualServer(stmt: Statement): VirtualServerConfig | undefined {
-    this.sink.warning(stmt.keyword.location, LVS_WARNING);
-    const [a0, a1, a2] = stmt.args;
-    if (!a0 || !a1) {
-      this.sink.error(stmt.keyword.location, `missing value for 'virtual_server': expected ${describeValueSpec({ t: 'lvs' })}`);
-      return undefined;
+  /** `virtual_server ...` and `virtual_server_group NAME`: read and checked by config/virtual-server.ts. */
+  private virtualServer(stmt: Statement): void {
+    if (stmt.keyword.text === 'virtual_server_group') {
+      const g = this.lvs.group(stmt);
+      if (g) this.virtualServerGroups.push(g);
+      return;
     }
-    if (a2) this.extra(stmt, 2);
-    let address: string;
-    let port: number | undefined;
-    if (a0.text === 'fwmark' || a0.text === 'group') {
-      if (a0.text === 'fwmark' && parseWhole(a1.text) === undefined) return this.invalid(a1, 'fwmark', 'a whole number');
-      address = `${a0.text} ${a1.text}`;
-    } else {
-      const hp = this.hostPort(a0, a1, 'virtual_server');
-      if (!hp) return undefined;
-      [address, port] = hp;
-    }
-    const vs: Mutable<VirtualServerConfig> = defined({ address, port, location: stmt.keyword.location, realServers: [] });
-    const realServers: RealServerConfig[] = [];
-    for (const s of stmt.block?.statements ?? []) {
-      const arg = s.args[0]?.text;
-      const k = s.keyword.text;
-      if (k === 'real_server') {
-        const rs = this.realServer(s);
-        if (rs) realServers.push(rs);
-      } else if (arg === undefined) continue;
-      else if (k === 'delay_loop') {
-        const us = parseDecimalSecondsUs(arg, 6);
-        if (us !== undefined) vs.delayLoopMs = us / 1000;
-      } else if (k === 'lb_algo' || k === 'lvs_sched') vs.lbAlgo = arg;
-      else if (k === 'lb_kind' || k === 'lvs_method') vs.lbKind = arg;
-      else if (k === 'persistence_timeout') {
-        const n = parseWhole(arg);
-        if (n !== undefined) vs.persistenceTimeoutMs = n * 1000;
-      } else if (k === 'protocol') vs.protocol = arg;
-    }
-    vs.realServers = realServers;
-    return vs;
-  }
-
-  private hostPort(a0: Token, a1: Token | undefined, what: string): [string, number] | undefined {
-    const ip = parseAddress(a0.text);
-    if (!ip) return this.invalid(a0, `${what} address`, 'an IPv4 or IPv6 address');
-    const port = a1 ? parseWhole(a1.text) : undefined;
-    if (!a1 || port === undefined || port > 65535) {
-      if (a1) return this.invalid(a1, `${what} port`, 'a port number from 0 to 65535');
-      this.sink.error(a0.location, `missing value for '${what}': expected an address and a port`);
-      return undefined;
-    }
-    return [ip.address, port];
-  }
-
-  private realServer(s: Statement): RealServerConfig | undefined {
-    if (s.args[2]) this.extra(s, 2);
-    const hp = s.args[0] ? this.hostPort(s.args[0], s.args[1], 'real_server') : undefined;
-    if (!s.args[0]) this.sink.error(s.keyword.location, `missing value for 'real_server': expected an address and a port`);
-    if (!hp) return undefined;
-    const options: Record<string, string> = {};
-    let weight: number | undefined;
-    let checker: string | undefined;
-    const flatten = (stmts: readonly Statement[], prefix: string): void => {
-      const seen = new Map<string, number>();
-      for (const x of stmts) {
-        const n = (seen.get(x.keyword.text) ?? 0) + 1;
-        seen.set(x.keyword.text, n);
-        const key = `${prefix}${x.keyword.text}${n > 1 ? `#${n}` : ''}`;
-        if (x.block) flatten(x.block.statements, `${key}.`);
-        else options[key] = x.argsText;
-      }
-    };
-    for (const x of s.block?.statements ?? []) {
-      if (!x.block && x.keyword.text === 'weight' && parseWhole(x.args[0]?.text ?? '') !== undefined) {
-        weight = parseWhole(x.args[0]!.text);
-        continue;
-      }
-      if (x.block && LVS_CHECKERS.has(x.keyword.text)) checker ??= x.keyword.text;
-      flatten([x], '');
-    }
-    return defined<RealServerConfig>({ address: hp[0], port: hp[1], location: s.keyword.location, weight, checker, options });
+    const vs = this.lvs.virtualServer(stmt);
+    if (vs) this.virtualServers.push(vs);
   }
 }
 

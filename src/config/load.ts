@@ -120,7 +120,7 @@ export const MAX_PATTERN_CHARS = 4096;
 /** Brace nesting in an include pattern. */
 export const MAX_BRACE_DEPTH = 64;
 
-const HINTS = { needsBlock: NEEDS_BLOCK, topLevelBlocks: TOP_LEVEL_BLOCKS, secrets: SECRET_KEYWORDS };
+const HINTS = { needsBlock: NEEDS_BLOCK, topLevelBlocks: TOP_LEVEL_BLOCKS, secrets: SECRET_KEYWORDS, nestedWithArgsNoBlock: new Set(['track_file']) };
 const GLOB_MAGIC = /[*?[]/;
 /** `include` and keepalived's stricter variants (`includer`, `includem`, ...). */
 const INCLUDE = /^include[rmwba]?$/;

@@ -226,9 +226,21 @@ export interface TrackReference {
   readonly location: SourceLocation;
 }
 
+/**
+ * A command keepalived runs on an event (`notify*`, `notify_fifo_script`), read as keepalived
+ * reads it (config/script-line.ts): the first word or quoted string is the command, the words
+ * after it `[user [group]]`.
+ */
 export interface NotifyConfig {
-  /** The command line as written (a path and arguments, or a quoted string). */
+  /** The command as written: the first word or quoted string after the keyword. */
   readonly command: string;
+  /** What runs: the command split into words, quotes and escapes as keepalived reads them. */
+  readonly argv: readonly string[];
+  /** `[user [group]]` after the command: who runs it (absent: the default script user). */
+  readonly user?: string;
+  readonly group?: string;
+  /** Where the user is written. */
+  readonly userLocation?: SourceLocation;
   readonly location: SourceLocation;
 }
 
@@ -239,6 +251,13 @@ export interface NotifyScripts {
   readonly stop?: NotifyConfig;
   /** `notify`: called with `INSTANCE|GROUP name state priority`. */
   readonly generic?: NotifyConfig;
+  /**
+   * `notify_master_rx_lower_pri` (vrrp_instance): run, without arguments, each time the instance
+   * as master hears an advert of lower priority (another node became master by mistake).
+   */
+  readonly masterRxLowerPri?: NotifyConfig;
+  /** `notify_deleted CMD` (vrrp_instance): run when a reload deletes the instance. */
+  readonly deleted?: NotifyConfig;
 }
 
 export interface UnicastPeerConfig {
@@ -301,6 +320,21 @@ export interface VrrpInstanceConfig {
   readonly trackInterfaces: readonly TrackReference[];
   readonly trackScripts: readonly TrackReference[];
   readonly trackFiles: readonly TrackReference[];
+  /** `track_process { NAME [weight N [reverse]] }`: vrrp_track_process blocks (absent: none). */
+  readonly trackProcesses?: readonly TrackReference[];
+  /** `track_bfd { NAME [weight N [reverse|noreverse]] }`: bfd_instance blocks (config/bfd.ts; absent: none). */
+  readonly trackBfd?: readonly TrackReference[];
+  /**
+   * `notify_deleted [CMD]`: when a reload deletes the instance, its notifies say DELETED (and CMD
+   * runs); without it they say FAULT, as keepalived's always did (absent: false).
+   */
+  readonly notifyDeleted?: boolean;
+  /**
+   * `notify_priority_changes` (else its sync group's, else global `vrrp_notify_priority_changes`):
+   * the notify FIFOs get `MASTER_PRIORITY` / `BACKUP_PRIORITY` lines when the effective priority
+   * changes. Absent: not written in the instance.
+   */
+  readonly notifyPriorityChanges?: boolean;
   /** `strict_mode` in the instance or `vrrp_strict` in global_defs. */
   readonly strict: boolean;
   /** `skip_check_adv_addr` in the instance or `vrrp_skip_check_adv_addr` in global_defs. */
@@ -363,8 +397,10 @@ export interface VrrpInstanceConfig {
 export interface VrrpScriptConfig {
   readonly name: string;
   readonly location: SourceLocation;
-  /** The command line as written (quotes removed from a single quoted string). */
+  /** The command as written: the first word or quoted string after `script`. */
   readonly script: string;
+  /** What runs: `script` split into words as keepalived splits it (config/script-line.ts). */
+  readonly argv: readonly string[];
   readonly scriptLocation: SourceLocation;
   /** `interval` in ms; default 1000. */
   readonly intervalMs: number;
@@ -397,6 +433,43 @@ export interface TrackFileConfig {
   readonly initFile?: { readonly value: number; readonly overwrite: boolean };
 }
 
+/** How a `vrrp_track_process` compares a process's parameters (keepalived `param_match`). */
+export type ParamMatch = 'none' | 'exact' | 'partial' | 'initial';
+
+/**
+ * `vrrp_track_process NAME { ... }` (keepalived 2.2.7 vrrp_parser.c, core/track_process.c): how
+ * many processes match, against a quorum; weights and faults as a vrrp_script's.
+ */
+export interface TrackProcessConfig {
+  readonly name: string;
+  readonly location: SourceLocation;
+  /**
+   * `process NAME [PARAM ...]`: compared with the process name (comm, at most 15 characters) or,
+   * with `fullCommand`, with the first word of its command line (argv[0]).
+   */
+  readonly process: string;
+  /** The parameters after the name (then `fullCommand` is on); empty: none given. */
+  readonly params: readonly string[];
+  /**
+   * `none`: parameters are not looked at; `exact` (parameters given, or `param_match` alone):
+   * exactly these; `partial`: these first, more may follow; `initial`: as partial, the last one
+   * may be the start of the process's.
+   */
+  readonly paramMatch: ParamMatch;
+  /** `full_command` (or parameters given): match the command line, not the process name. */
+  readonly fullCommand: boolean;
+  /** `weight N [reverse]`, default 0: a lost quorum puts the tracking instances in FAULT. */
+  readonly weight: number;
+  readonly weightReverse: boolean;
+  /** `quorum` (default 1) and `quorum_max` (default unlimited): up while quorum <= count <= quorumMax. */
+  readonly quorum: number;
+  readonly quorumMax: number;
+  /** `fork_delay` / `delay`: the quorum must hold this long before it counts as gained. */
+  readonly forkDelayMs: number;
+  /** `terminate_delay` / `delay`: the quorum must be lost this long before it counts as lost. */
+  readonly terminateDelayMs: number;
+}
+
 export interface SyncGroupConfig {
   readonly name: string;
   readonly location: SourceLocation;
@@ -405,7 +478,36 @@ export interface SyncGroupConfig {
   readonly trackInterfaces: readonly TrackReference[];
   readonly trackScripts: readonly TrackReference[];
   readonly trackFiles: readonly TrackReference[];
+  /** `track_process` of the group (applies to every member). Absent: none. */
+  readonly trackProcesses?: readonly TrackReference[];
+  /** `track_bfd` of the group (applies to every member; config/bfd.ts). Absent: none. */
+  readonly trackBfd?: readonly TrackReference[];
+  /** `notify_priority_changes` of the group: its members' default. */
+  readonly notifyPriorityChanges?: boolean;
   readonly smtpAlert?: boolean;
+  /**
+   * `sync_group_tracking_weight` (or its old name `global_tracking`): the members keep their
+   * weighted trackers. Without it keepalived ignores them (assemble.ts drops them, with a warning).
+   */
+  readonly trackingWeight?: true;
+}
+
+/**
+ * `notify_fifo` / `vrrp_notify_fifo PATH [user [group]]` with its `..._script` (global_defs): a
+ * FIFO keepwatch writes a line to at every transition (`INSTANCE "VI_1" MASTER 100`), and the
+ * command started to read it (the FIFO's path is its last argument).
+ */
+export interface NotifyFifoConfig {
+  /** Which keyword: both get every VRRP line (`notify_fifo` would get LVS lines too). */
+  readonly keyword: 'notify_fifo' | 'vrrp_notify_fifo';
+  readonly path: string;
+  /** The FIFO's owner (absent: the default script user). */
+  readonly user?: string;
+  readonly group?: string;
+  readonly userLocation?: SourceLocation;
+  readonly location: SourceLocation;
+  /** `notify_fifo_script` / `vrrp_notify_fifo_script`. */
+  readonly script?: NotifyConfig;
 }
 
 export interface GlobalDefs {
@@ -453,31 +555,237 @@ export interface GlobalDefs {
   /** `script_user USER [GROUP]`; `location` is the keyword's. */
   readonly scriptUser?: { readonly user: string; readonly group?: string; readonly location: SourceLocation };
   readonly enableScriptSecurity: boolean;
+  /** The process around the instances: pid files, dumps, start-up (global_defs and top level). */
+  readonly operations: OperationsConfig;
+  /** `notify_fifo` and `vrrp_notify_fifo` (at most one each, different paths). */
+  readonly notifyFifos: readonly NotifyFifoConfig[];
+  /** `vrrp_notify_priority_changes`: the instances' default `notify_priority_changes`. */
+  readonly vrrpNotifyPriorityChanges: boolean;
+  /** `fifo_write_vrrp_states_on_reload`: after a reload, every instance's and group's state to the FIFOs. */
+  readonly fifoWriteVrrpStatesOnReload: boolean;
 }
 
-/** LVS `virtual_server` blocks: parsed into the model, not run (yet). */
+/**
+ * What keepalived.conf says about the process rather than the instances (keepalived 2.2.7's
+ * global_parser.c; `vrrp_delay_after_boot` and the dump file names are later keepalived's).
+ */
+export interface OperationsConfig {
+  /** `net_namespace NAME`: keepwatch checks at start that it runs inside it. */
+  readonly netNamespace?: { readonly name: string; readonly location: SourceLocation };
+  /** `instance NAME` (top level): in the pid file names, and the dump file names with `dataUseInstance`. */
+  readonly instanceName?: string;
+  /** `use_pid_dir` (or `instance`, or `net_namespace`): pid files in /run/keepalived/. */
+  readonly usePidDir: boolean;
+  /**
+   * `dynamic_interfaces`: an instance whose interface does not exist at start waits for it in FAULT
+   * (without it a missing interface stops the start, as keepalived's VRRP process exits).
+   */
+  readonly dynamicInterfaces: boolean;
+  /** `vrrp_startup_delay` in ms (0: none): the instances start that much later, at the first start only. */
+  readonly startupDelayMs: number;
+  /** `vrrp_delay_after_boot` in ms (0: none): the same, counted from boot (only while the uptime is shorter). */
+  readonly delayAfterBootMs: number;
+  /** `umask` (the command line's -u wins). */
+  readonly umask?: number;
+  /** `vrrp_priority`: the nice value, -20 to 19. */
+  readonly nice?: number;
+  /** `no_email_faults`: no mail for transitions to FAULT. */
+  readonly noEmailFaults: boolean;
+  /** `data_use_instance`: the instance name (and namespace) in the dump file names. */
+  readonly dataUseInstance: boolean;
+  /** `state_dump_file` / `stats_dump_file` / `json_dump_file`: a directory (ending in `/`) or a file. */
+  readonly stateDumpFile?: string;
+  readonly statsDumpFile?: string;
+  readonly jsonDumpFile?: string;
+}
+
+/**
+ * LVS (keepalived/check/check_parser.c, read in config/virtual-server.ts). Times are ms; every
+ * default is keepalived 2.2.7's, resolved checker → real_server → virtual_server as it does.
+ */
+export type LvsCheckerKind = 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET' | 'MISC_CHECK' | 'SMTP_CHECK' | 'DNS_CHECK' | 'UDP_CHECK' | 'PING_CHECK' | 'FILE_CHECK' | 'BFD_CHECK';
+
+/** One `url { ... }` of HTTP_GET / SSL_GET. */
+export interface HttpUrlConfig {
+  readonly path: string;
+  /** MD5 of the body, 32 lowercase hex digits. */
+  readonly digest?: string;
+  /** Accepted status codes as inclusive ranges; default [[200, 299]]. */
+  readonly statusCodes: readonly (readonly [number, number])[];
+  readonly virtualhost?: string;
+  /**
+   * `regex` (PCRE2 in keepalived; a JavaScript regular expression here, checked at load): the body
+   * must match it (or, with `regex_no_match`, must not), the match starting at `regex_min_offset`
+   * or later and before `maxOffset` (`regex_max_offset` + 1; absent: anywhere).
+   */
+  readonly regex?: { readonly source: string; readonly flags: string; readonly noMatch: boolean; readonly minOffset: number; readonly maxOffset?: number };
+  readonly location: SourceLocation;
+}
+
+export interface LvsCheckerConfig {
+  readonly kind: LvsCheckerKind;
+  readonly location: SourceLocation;
+  /** connect_ip / connect_port: where the probe goes (default: the real server's address and port). */
+  readonly connectIp?: string;
+  readonly connectPort?: number;
+  readonly bindTo?: string;
+  readonly bindPort?: number;
+  readonly bindInterface?: string;
+  readonly fwmark?: number;
+  readonly connectTimeoutMs: number;
+  readonly delayLoopMs: number;
+  readonly retry: number;
+  readonly delayBeforeRetryMs: number;
+  /** The first check comes a random part of this after start (default: delay_loop). */
+  readonly warmupMs: number;
+  readonly alpha: boolean;
+  readonly logAllFailures: boolean;
+  // HTTP_GET / SSL_GET
+  readonly urls?: readonly HttpUrlConfig[];
+  readonly virtualhost?: string;
+  readonly httpProtocol?: '1.0' | '1.0C' | '1.1';
+  readonly enableSni?: boolean;
+  readonly fastRecovery?: boolean;
+  // MISC_CHECK
+  readonly miscPath?: readonly string[];
+  readonly miscPathText?: string;
+  readonly miscTimeoutMs?: number;
+  readonly miscDynamic?: boolean;
+  readonly user?: string;
+  readonly group?: string;
+  // SMTP_CHECK
+  readonly heloName?: string;
+  // DNS_CHECK
+  readonly dnsType?: string;
+  readonly dnsName?: string;
+  // UDP_CHECK
+  readonly payload?: Uint8Array;
+  readonly requireReply?: Uint8Array | true;
+  readonly minReplyLength?: number;
+  readonly maxReplyLength?: number;
+  // BFD_CHECK: the bfd_instance whose session it follows
+  readonly bfdName?: string;
+  // FILE_CHECK
+  readonly trackFile?: string;
+  readonly fileWeight?: number;
+  readonly fileWeightReverse?: boolean;
+}
+
 export interface RealServerConfig {
   readonly address: string;
-  readonly port: number;
+  readonly family: AddressFamily;
+  /** Absent under a `fwmark` (or `group`) virtual server, where keepalived lets it be left out. */
+  readonly port?: number;
   readonly location: SourceLocation;
+  /** `weight` (default: the virtual server's `weight`, 1). */
   readonly weight?: number;
-  /** The checker block's keyword (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK` ...), if any. */
+  /** The weight resolved (keepalived's iweight). */
+  readonly effectiveWeight: number;
+  /** The first checker block's keyword (`TCP_CHECK`, `HTTP_GET` ...), if any. */
   readonly checker?: string;
-  /** Every other `keyword value...` inside, flattened as written. */
+  readonly checkers: readonly LvsCheckerConfig[];
+  /** Every other `keyword value...` inside, flattened as written (compatibility). */
   readonly options: Readonly<Record<string, string>>;
+  readonly method?: 'nat' | 'dr' | 'tun';
+  readonly upperThreshold?: number;
+  readonly lowerThreshold?: number;
+  readonly inhibitOnFailure: boolean;
+  readonly alpha: boolean;
+  readonly notifyUp?: readonly string[];
+  readonly notifyDown?: readonly string[];
+  readonly notifyUpText?: string;
+  readonly notifyDownText?: string;
+}
+
+/** A `virtual_server_group NAME { ... }` entry: `IP[-LAST] PORT` or `fwmark N`. */
+export interface VirtualServerGroupEntry {
+  readonly address?: string;
+  /** The last byte (IPv4) or last group (IPv6, hex) of a range `192.168.1.1-10`. */
+  readonly rangeEnd?: number;
+  readonly port?: number;
+  readonly fwmark?: number;
+  readonly family?: AddressFamily;
+  readonly location: SourceLocation;
+}
+
+export interface VirtualServerGroupConfig {
+  readonly name: string;
+  readonly location: SourceLocation;
+  readonly entries: readonly VirtualServerGroupEntry[];
 }
 
 export interface VirtualServerConfig {
-  /** `IP PORT`, `fwmark N` or `group NAME`, as written. */
+  /** `IP`, `fwmark N` or `group NAME`, as written (an IP canonical). */
   readonly address: string;
   readonly port?: number;
+  readonly fwmark?: number;
+  readonly group?: string;
+  readonly family?: AddressFamily;
   readonly location: SourceLocation;
   readonly delayLoopMs?: number;
+  /** `lb_algo` / `lvs_sched` (default wlc). */
   readonly lbAlgo?: string;
+  /** `lb_kind` / `lvs_method` as written (NAT, DR, TUN; default NAT). */
   readonly lbKind?: string;
   readonly persistenceTimeoutMs?: number;
+  readonly persistenceGranularity?: string;
+  readonly persistenceEngine?: string;
+  /** `protocol` (TCP, UDP, SCTP; default TCP). */
   readonly protocol?: string;
   readonly realServers: readonly RealServerConfig[];
+  /** Everything below: resolved with keepalived's defaults. */
+  readonly scheduler: string;
+  readonly method: 'nat' | 'dr' | 'tun';
+  readonly serviceProtocol: 'tcp' | 'udp' | 'sctp';
+  readonly schedulerFlags: readonly string[];
+  readonly opsFlag: boolean;
+  readonly haSuspend: boolean;
+  readonly alpha: boolean;
+  readonly omega: boolean;
+  readonly inhibitOnFailure: boolean;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  readonly quorumUp?: readonly string[];
+  readonly quorumDown?: readonly string[];
+  readonly quorumUpText?: string;
+  readonly quorumDownText?: string;
+  readonly weight: number;
+  readonly sorryServer?: { readonly address: string; readonly port?: number; readonly method?: 'nat' | 'dr' | 'tun' };
+  readonly sorryServerInhibit: boolean;
+  readonly virtualhost?: string;
+}
+
+/**
+ * `bfd_instance NAME { ... }` (keepalived/bfd/bfd_parser.c, read in config/bfd.ts): one BFD
+ * session (RFC 5880) to `neighbor_ip`, single-hop (RFC 5881, UDP 3784) or `multihop` (RFC 5883,
+ * 4784). Intervals are µs, as on the wire (keepalived reads them as ms with 3 decimals).
+ */
+export interface BfdInstanceConfig {
+  readonly name: string;
+  readonly location: SourceLocation;
+  readonly neighbor: string;
+  readonly family: AddressFamily;
+  /** `source_ip`: bound (with a source port from 49152-65535); absent: the kernel chooses. */
+  readonly source?: string;
+  /** Required Min RX Interval (default 10 ms). */
+  readonly minRxUs: number;
+  /** Desired Min TX Interval while Up (default 10 ms). */
+  readonly minTxUs: number;
+  /** Desired Min TX Interval while not Up (default 1000 ms, at least 1000 ms). */
+  readonly idleTxUs: number;
+  /** Detect Mult (default 5). */
+  readonly multiplier: number;
+  readonly passive: boolean;
+  /** TTL / hop limit sent (default 255 for IPv4, 64 for IPv6: keepalived's BFD_CONTROL_HOPLIMIT). */
+  readonly ttl: number;
+  /** Hops a received packet may have crossed (default 0; 255 = `max_hops -1`: no check). */
+  readonly maxHops: number;
+  readonly multihop: boolean;
+  /** Default weight of `track_bfd` references (default 0: FAULT while down). */
+  readonly weight: number;
+  readonly weightReverse: boolean;
+  /** Whether VRRP may track it (`vrrp` given, or neither `vrrp` nor `checker`). */
+  readonly forVrrp: boolean;
 }
 
 export interface KeepalivedConfig {
@@ -487,8 +795,13 @@ export interface KeepalivedConfig {
   readonly instances: readonly VrrpInstanceConfig[];
   readonly scripts: readonly VrrpScriptConfig[];
   readonly trackFiles: readonly TrackFileConfig[];
+  readonly trackProcesses: readonly TrackProcessConfig[];
   readonly syncGroups: readonly SyncGroupConfig[];
+  /** `bfd_instance NAME { ... }` (config/bfd.ts; absent: none). */
+  readonly bfdInstances?: readonly BfdInstanceConfig[];
   readonly virtualServers: readonly VirtualServerConfig[];
+  /** `virtual_server_group NAME { ... }` (absent: none). */
+  readonly virtualServerGroups?: readonly VirtualServerGroupConfig[];
   /**
    * `static_ipaddress`, `static_routes`, `static_rules` (top level): set at start, kept while the
    * agent runs, removed when it stops (as keepalived does). A static address always has a `dev`.

@@ -44,6 +44,11 @@ export interface ParseHints {
   readonly topLevelBlocks: ReadonlySet<string>;
   /** Keywords whose arguments are secrets: messages name the keyword only (`auth_pass`). */
   readonly secrets?: ReadonlySet<string>;
+  /**
+   * Keywords of `needsBlock` that open no block when written with arguments inside a block:
+   * FILE_CHECK's `track_file NAME` (config/virtual-server.ts), unlike the top-level `track_file NAME {`.
+   */
+  readonly nestedWithArgsNoBlock?: ReadonlySet<string>;
 }
 
 /** keepalived.conf never needs more than a handful of levels; 64 leaves room for LVS checkers. */
@@ -89,7 +94,7 @@ class Parser {
 
   run(lines: readonly TokenLine[]): Statement[] {
     for (const toks of lines) if (toks.length) this.line(toks);
-    if (this.awaiting && this.hints.needsBlock.has(this.awaiting.keyword.text)) this.expectedBrace(this.awaiting);
+    if (this.awaiting && this.needsBlock(this.awaiting)) this.expectedBrace(this.awaiting);
     this.closeAll();
     return this.root.statements;
   }
@@ -103,7 +108,7 @@ class Parser {
       if (toks[0]!.kind === 'open') {
         this.openBlock(awaiting, toks[0]);
         i = 1;
-      } else if (hints.needsBlock.has(awaiting.keyword.text)) {
+      } else if (this.needsBlock(awaiting)) {
         this.expectedBrace(awaiting);
         this.openBlock(awaiting, undefined);
       }
@@ -141,11 +146,17 @@ class Parser {
         j++;
       } else if (j >= toks.length) {
         this.awaiting = stmt;
-      } else if (hints.needsBlock.has(t.text)) {
+      } else if (this.needsBlock(stmt)) {
         this.expectedBrace(stmt); // followed by '}' on the same line: `authentication }`
       }
       i = j;
     }
+  }
+
+  /** Whether `s`, the last statement of the innermost open block, must open a block. */
+  private needsBlock(s: Statement): boolean {
+    if (!this.hints.needsBlock.has(s.keyword.text)) return false;
+    return !(this.stack.length > 1 && s.args.length > 0 && this.hints.nestedWithArgsNoBlock?.has(s.keyword.text));
   }
 
   private expectedBrace(s: Statement): void {

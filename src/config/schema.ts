@@ -6,10 +6,12 @@
  * keepalived/check/check_parser.c, keepalived/trackers/track_file.c), plus a few later additions
  * (`v3_checksum_as_v2`, `no_virtual_ipaddress`, ...) so that newer configs are not called misspelt.
  * Every keyword is either acted on (read into the model) or `ignored`: accepted, with the warning
- * `'KEYWORD' is accepted but not acted on by keepwatch yet`. Anything else is an unknown keyword.
+ * `'KEYWORD' is accepted but not acted on by keepwatch: REASON`, the reason (and what to use
+ * instead) coming from compat.ts. Anything else is an unknown keyword.
  */
 import { formatIp, parseIp } from '../protocol/inet.js';
 import type { AddressFamily } from './model.js';
+import { notActed, type NotActed } from './compat.js';
 
 /** How a keyword's arguments (and block) are read. */
 export type ValueSpec =
@@ -32,8 +34,11 @@ export type ValueSpec =
   | { readonly t: 'secs'; readonly min: number; readonly max: number; readonly decimals: number }
   /** an IP address (no prefix) */
   | { readonly t: 'ip'; readonly family?: AddressFamily; readonly multicast?: boolean }
-  /** a command line: the rest of the line */
-  | { readonly t: 'cmd' }
+  /**
+   * a command line: the rest of the line (read again as keepalived reads it: config/script-line.ts);
+   * `optional`: the keyword may come alone (`notify_deleted`)
+   */
+  | { readonly t: 'cmd'; readonly optional?: boolean }
   /** `N [reverse]` */
   | { readonly t: 'weight'; readonly min: number; readonly max: number }
   /** `HOST [PORT]` */
@@ -58,7 +63,9 @@ export type BlockKind =
   | 'authentication'
   | 'vrrp_script'
   | 'vrrp_track_file'
-  | 'vrrp_sync_group';
+  | 'vrrp_track_process'
+  | 'vrrp_sync_group'
+  | 'bfd_instance';
 
 export type ListEntry = 'vip' | 'peer' | 'track' | 'word' | 'route' | 'rule' | 'static-address';
 
@@ -101,17 +108,27 @@ export const TOP_LEVEL: KeywordTable = {
   /** keepalived accepts `track_file` as another name of `vrrp_track_file` at top level. */
   track_file: acted({ t: 'named', kind: 'vrrp_track_file' }),
   vrrp_sync_group: acted({ t: 'named', kind: 'vrrp_sync_group' }),
+  /** keepalived/core/track_process.c: how many processes run (tracking/track-process.ts). */
+  vrrp_track_process: acted({ t: 'named', kind: 'vrrp_track_process' }),
   virtual_server: acted({ t: 'lvs' }),
+  /** config/virtual-server.ts, like virtual_server. */
+  virtual_server_group: acted({ t: 'lvs' }),
+  /** RFC 5880/5881/5883 sessions (config/bfd.ts, src/bfd/), tracked by `track_bfd`. */
+  bfd_instance: acted({ t: 'named', kind: 'bfd_instance' }),
   /** Expanded by load.ts before interpretation (with keepalived's variants includer/m/w/b/a). */
   include: acted({ t: 'any', block: false }),
   /** keepalived/vrrp/vrrp_parser.c: set at start, kept while running (config/routes.ts). */
   static_ipaddress: acted(list('static-address')),
   static_routes: acted(list('route')),
   static_rules: acted(list('rule')),
-  ...ignored(`linkbeat_use_polling net_namespace net_namespace_ipvs namespace_with_ipsets use_pid_dir
-    instance child_wait_time`),
+  /** keepwatch checks at start that it runs in this namespace (lifecycle.ts), and refuses to start otherwise. */
+  net_namespace: acted(WORD, 'first'),
+  /** Pid files under /run/keepalived/ (main.ts); `instance NAME` names them too, and the dump files with data_use_instance. */
+  use_pid_dir: acted(FLAG),
+  instance: acted(WORD, 'first'),
+  ...ignored(`linkbeat_use_polling net_namespace_ipvs namespace_with_ipsets child_wait_time`),
   ...ignored(`track_group garp_group linkbeat_interfaces
-    vrrp_track_process interface_up_down_delays virtual_server_group bfd_instance SSL`, true),
+    interface_up_down_delays SSL`, true),
 };
 
 /** global_defs: keepalived/core/global_parser.c. */
@@ -152,15 +169,24 @@ export const GLOBAL_DEFS: KeywordTable = {
   /** `[all] N`, N 1-86400 seconds (read in assemble.ts); `vrrp_vmac_garp_intvl` is its old name. */
   vrrp_garp_extra_if: acted({ t: 'words', min: 1, max: 2 }),
   vrrp_vmac_garp_intvl: acted({ t: 'words', min: 1, max: 2 }),
+  /**
+   * `PATH [user [group]]` / `COMMAND [user [group]]` (notify/fifo.ts); keepalived keeps the first
+   * of each. Both FIFOs get every VRRP line.
+   */
+  notify_fifo: acted({ t: 'words', min: 1, max: 3 }, 'first'),
+  notify_fifo_script: acted(CMD, 'first'),
+  vrrp_notify_fifo: acted({ t: 'words', min: 1, max: 3 }, 'first'),
+  vrrp_notify_fifo_script: acted(CMD, 'first'),
+  vrrp_notify_priority_changes: acted(BOOL),
+  fifo_write_vrrp_states_on_reload: acted(BOOL),
   ...ignored(`process_names process_name vrrp_process_name checker_process_name lvs_process_name
     bfd_process_name startup_script startup_script_timeout shutdown_script shutdown_script_timeout
     max_auto_priority min_auto_priority_delay smtp_alert_checker checker_log_all_failures
-    dynamic_interfaces no_email_faults default_interface disable_local_igmp lvs_timeouts lvs_flush
+    default_interface disable_local_igmp lvs_timeouts lvs_flush
     lvs_flush_on_stop lvs_flush_onstop lvs_sync_daemon vrrp_iptables
     vrrp_ipsets nftables nftables_priority nftables_ifindex nftables_ipvs nftables_ipvs_priority
-    nftables_ipvs_start_fwmark nftables_counters vrrp_priority vrrp_no_swap vrrp_rt_priority
-    vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime notify_fifo notify_fifo_script
-    vrrp_notify_fifo vrrp_notify_fifo_script vrrp_notify_priority_changes lvs_notify_fifo
+    nftables_ipvs_start_fwmark nftables_counters vrrp_no_swap vrrp_rt_priority
+    vrrp_cpu_affinity vrrp_rlimit_rttime vrrp_rlimit_rtime lvs_notify_fifo
     lvs_notify_fifo_script checker_priority checker_no_swap checker_rt_priority checker_cpu_affinity
     checker_rlimit_rttime checker_rlimit_rtime bfd_priority bfd_no_swap bfd_rt_priority
     bfd_cpu_affinity bfd_rlimit_rttime bfd_rlimit_rtime snmp_socket enable_traps enable_snmp_vrrp
@@ -169,13 +195,30 @@ export const GLOBAL_DEFS: KeywordTable = {
     vrrp_netlink_monitor_rcv_bufs vrrp_netlink_monitor_rcv_bufs_force process_monitor_rcv_bufs
     process_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs lvs_netlink_cmd_rcv_bufs_force
     lvs_netlink_monitor_rcv_bufs lvs_netlink_monitor_rcv_bufs_force rs_init_notifies
-    no_checker_emails vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier vrrp_startup_delay
-    log_unknown_vrids umask random_seed reload_check_config
-    reload_time_file reload_repeat reload_file tmp_config_directory data_use_instance
-    vrrp_down_timer_adverts fifo_write_vrrp_states_on_reload config_save_dir use_symlink_paths
+    no_checker_emails vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier
+    log_unknown_vrids random_seed reload_check_config
+    reload_time_file reload_repeat reload_file tmp_config_directory
+    vrrp_down_timer_adverts config_save_dir use_symlink_paths
     vrrp_owner_ignore_adverts snmp_vs_stats_update_interval snmp_rs_stats_update_interval
-    dbus_no_interface_name json_version iproute_usr_dir iproute_etc_dir state_dump_file
-    stats_dump_file json_dump_file`),
+    dbus_no_interface_name iproute_usr_dir iproute_etc_dir`),
+  /** `[allow_if_changes]`: an instance whose interface is missing waits in FAULT (agent/lifecycle.ts). */
+  dynamic_interfaces: acted({ t: 'words', min: 0, max: 1 }),
+  /** Seconds (to the ms) before the instances start, at the first start only (agent/lifecycle.ts). */
+  vrrp_startup_delay: acted(secs(0.001, MAX_WHOLE_SECONDS, 3)),
+  /** keepalived 2.4: the same, only while the system has been up for less than that. */
+  vrrp_delay_after_boot: acted(secs(0.001, MAX_WHOLE_SECONDS, 3)),
+  /** `NUMBER` (octal, hex or decimal) or `IRUSR|IWGRP|...` (assemble.ts); the command line -u wins. */
+  umask: acted({ t: 'words', min: 1, max: 16 }),
+  /** The nice value, -20 to 19 (agent/lifecycle.ts). */
+  vrrp_priority: acted({ t: 'words', min: 1, max: 1 }),
+  /** No mail for FAULT transitions (notify/mailer.ts). */
+  no_email_faults: acted(FLAG),
+  /** Dump files (main.ts): the `instance` name in their names; their paths (keepalived 2.3). */
+  data_use_instance: acted(BOOL),
+  state_dump_file: acted(WORD),
+  stats_dump_file: acted(WORD),
+  json_dump_file: acted(WORD),
+  json_version: acted(uint(1, 2)),
 };
 
 /** vrrp_instance: keepalived/vrrp/vrrp_parser.c. */
@@ -190,6 +233,8 @@ const NOTIFY_AND_TRACK: KeywordTable = {
   track_interface: acted(list('track')),
   track_script: acted(list('track')),
   track_file: acted(list('track')),
+  track_process: acted(list('track')),
+  notify_priority_changes: acted(BOOL),
 };
 
 export const VRRP_INSTANCE: KeywordTable = {
@@ -244,15 +289,20 @@ export const VRRP_INSTANCE: KeywordTable = {
   use_vmac_addr: acted(FLAG),
   vmac_xmit_base: acted(FLAG),
   ...ignored(`unicast_fault_no_peer
-    old_unicast_checksum native_ipv6 vrf track_src_ip no_virtual_ipaddress
-    promote_secondaries linkbeat_use_polling debug notify_deleted
-    notify_master_rx_lower_pri notify_priority_changes lvs_sync_daemon_interface down_timer_adverts
+    old_unicast_checksum native_ipv6 vrf track_src_ip
+    promote_secondaries linkbeat_use_polling debug lvs_sync_daemon_interface down_timer_adverts
     timer_expired_backup
     kernel_rx_buf_size thread_timer_expired owner_ignore_adverts`),
+  /** No "no virtual_ipaddress" warning (assemble.ts). */
+  no_virtual_ipaddress: acted(FLAG),
   /** With the VIPs: added on becoming master, removed on leaving (config/routes.ts). */
   virtual_routes: acted(list('route')),
   virtual_rules: acted(list('rule')),
-  ...ignored('track_process track_bfd', true),
+  /** Instances only (keepalived 2.2.7 vrrp_parser.c); notify/notifier.ts. */
+  notify_master_rx_lower_pri: acted(CMD, 'first'),
+  notify_deleted: acted({ t: 'cmd', optional: true }, 'first'),
+  /** `NAME [weight N [reverse]]`: config/bfd.ts, agent/bfd.ts. */
+  track_bfd: acted(list('track')),
 };
 
 export const AUTHENTICATION: KeywordTable = {
@@ -272,6 +322,22 @@ export const VRRP_SCRIPT: KeywordTable = {
   init_fail: acted(FLAG),
 };
 
+/** vrrp_track_process NAME { ... }: keepalived/vrrp/vrrp_parser.c `vrrp_tprocess_*` (read in assemble.ts). */
+export const VRRP_TRACK_PROCESS: KeywordTable = {
+  /** `NAME [PARAM ...]`: quoted words keep their spaces. */
+  process: acted({ t: 'words', min: 1, max: 64 }, 'first'),
+  /** Alone: exact; `initial` or `partial`. */
+  param_match: acted({ t: 'words', min: 0, max: 1 }),
+  weight: acted({ t: 'weight', min: -254, max: 254 }, 'first'),
+  quorum: acted(uint(1, 65535)),
+  quorum_max: acted(uint(0, 65535)),
+  /** Seconds, to the microsecond (keepalived: 0.000001 to 3600). */
+  delay: acted(secs(0.000001, 3600)),
+  fork_delay: acted(secs(0.000001, 3600)),
+  terminate_delay: acted(secs(0.000001, 3600)),
+  full_command: acted(FLAG),
+};
+
 /** vrrp_track_file NAME { ... }: keepalived/trackers/track_file.c. */
 export const VRRP_TRACK_FILE: KeywordTable = {
   file: acted(WORD),
@@ -283,8 +349,32 @@ export const VRRP_SYNC_GROUP: KeywordTable = {
   group: acted(list('word')),
   ...NOTIFY_AND_TRACK,
   smtp_alert: acted(BOOL),
-  ...ignored('global_tracking sync_group_tracking_weight notify_priority_changes'),
-  ...ignored('track_process track_bfd', true),
+  /** Members keep their weighted trackers (assemble.ts); `global_tracking` is its deprecated name. */
+  sync_group_tracking_weight: acted(FLAG),
+  global_tracking: acted(FLAG),
+  track_bfd: acted(list('track')),
+};
+
+/**
+ * bfd_instance NAME { ... }: keepalived/bfd/bfd_parser.c `init_bfd_keywords` (read in
+ * config/bfd.ts; the millisecond values and max_hops' -1 are read there).
+ */
+export const BFD_INSTANCE: KeywordTable = {
+  neighbor_ip: acted(IP),
+  neighbour_ip: acted(IP),
+  source_ip: acted(IP),
+  min_rx: acted(WORD),
+  min_tx: acted(WORD),
+  idle_tx: acted(WORD),
+  multiplier: acted(uint(1, 255)),
+  passive: acted(FLAG),
+  ttl: acted(uint(1, 255)),
+  hoplimit: acted(uint(1, 255)),
+  max_hops: acted(WORD),
+  multihop: acted(BOOL),
+  weight: acted({ t: 'weight', min: -253, max: 253 }),
+  vrrp: acted(FLAG),
+  checker: acted(FLAG),
 };
 
 export const TABLES: Readonly<Record<BlockKind, KeywordTable>> = {
@@ -294,7 +384,9 @@ export const TABLES: Readonly<Record<BlockKind, KeywordTable>> = {
   authentication: AUTHENTICATION,
   vrrp_script: VRRP_SCRIPT,
   vrrp_track_file: VRRP_TRACK_FILE,
+  vrrp_track_process: VRRP_TRACK_PROCESS,
   vrrp_sync_group: VRRP_SYNC_GROUP,
+  bfd_instance: BFD_INSTANCE,
 };
 
 /** Options of a `virtual_ipaddress` line (keepalived/vrrp/vrrp_ipaddress.c `alloc_ipaddress`). */
@@ -328,13 +420,20 @@ export const opensBlock = (s: KeywordSpec): boolean =>
 export interface Keyword extends KeywordSpec {
   readonly name: string;
   readonly opensBlock: boolean;
+  /** Not acted on: why (compat.ts). */
+  readonly notActed?: NotActed;
 }
 
 /** The tables as Maps (the interpreter looks up every statement; fuzzing makes that hot). */
 export const KEYWORD_MAPS: ReadonlyMap<BlockKind, ReadonlyMap<string, Keyword>> = new Map(
   (Object.entries(TABLES) as [BlockKind, KeywordTable][]).map(([kind, table]) => [
     kind,
-    new Map(Object.entries(table).map(([name, spec]) => [name, { ...spec, name, opensBlock: opensBlock(spec) }])),
+    new Map(
+      Object.entries(table).map(([name, spec]) => {
+        const why = spec.acted ? undefined : notActed(kind, name);
+        return [name, { ...spec, name, opensBlock: opensBlock(spec), ...(why ? { notActed: why } : {}) }];
+      }),
+    ),
   ]),
 );
 

@@ -4,7 +4,9 @@
  * assembled `VrrpInstanceConfig`; output: text. It never shows a password: authentication is
  * named by its type only.
  */
-import type { VirtualAddressConfig, VirtualLinkConfig, VrrpInstanceConfig } from './model.js';
+import type { SourceLocation, VirtualAddressConfig, VirtualLinkConfig, VrrpInstanceConfig } from './model.js';
+import { lex } from './lexer.js';
+import { DiagnosticSink } from './diagnostics.js';
 
 /** Milliseconds as seconds: `1s`, `0.1s`. */
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(6))}s`;
@@ -43,4 +45,39 @@ export function summarizeInstance(i: VrrpInstanceConfig): string {
 function linkText(l: VirtualLinkConfig): string {
   const what = l.kind === 'macvlan' ? `vmac ${l.name} (${l.mac})` : `ipvlan ${l.name}${l.address ? ` (${l.address.address}/${l.address.prefixLength})` : ''}`;
   return l.xmitBase ? `${what}, adverts on ${l.base}` : what;
+}
+
+/**
+ * Where `text` (one file of a configuration) writes any of `names` as the first word of a line:
+ * the migration check's view of the keywords keepwatch acts on differently (compat.ts
+ * ACTED_DIFFERENTLY). Pure: the file's text in, places out; lexing problems are the config
+ * test's to report, not this scan's.
+ */
+export function keywordsWritten(text: string, file: string, names: ReadonlySet<string>): { keyword: string; location: SourceLocation }[] {
+  const out: { keyword: string; location: SourceLocation }[] = [];
+  for (const line of lex(text, file, new DiagnosticSink(), { dropEmpty: true })) {
+    const first = line[0];
+    if (first && !first.quoted && names.has(first.text)) out.push({ keyword: first.text, location: first.location });
+  }
+  return out;
+}
+
+/**
+ * One line per `virtual_server` for `keepwatch -t` (config/virtual-server.ts), e.g.
+ * `virtual_server 192.168.2.240:80 tcp: wlc DR, persistence 60s, 2 real servers (192.168.2.11:80 w3
+ * TCP_CHECK, 192.168.2.12:80 w3 TCP_CHECK)`.
+ */
+export function summarizeVirtualServer(vs: import('./model.js').VirtualServerConfig): string {
+  const host = (a: string, p?: number): string => (p === undefined ? a : `${a.includes(':') ? `[${a}]` : a}:${p}`);
+  const head = vs.fwmark !== undefined || vs.group !== undefined ? vs.address : `${host(vs.address, vs.port)} ${vs.serviceProtocol}`;
+  const n = vs.realServers.length;
+  const rs = vs.realServers.map((r) => `${host(r.address, r.port)} w${r.effectiveWeight}${r.checkers.length ? ` ${r.checkers.map((c) => c.kind).join('+')}` : ''}`);
+  return [
+    `virtual_server ${head}: ${vs.scheduler} ${vs.method.toUpperCase()}`,
+    ...(vs.persistenceTimeoutMs ? [`persistence ${seconds(vs.persistenceTimeoutMs)}`] : []),
+    `${n} real server${n === 1 ? '' : 's'}${n ? ` (${rs.join(', ')})` : ''}`,
+    ...(vs.quorum > 1 || vs.hysteresis > 0 ? [`quorum ${vs.quorum}±${vs.hysteresis}`] : []),
+    ...(vs.sorryServer ? [`sorry ${host(vs.sorryServer.address, vs.sorryServer.port)}`] : []),
+    ...(vs.haSuspend ? ['ha_suspend'] : []),
+  ].join(', ');
 }

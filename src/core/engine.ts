@@ -9,6 +9,7 @@ import { checkAdvert, type AdvertExpectations, type DropReason } from '../protoc
 import { AUTH_AH, AUTH_NONE, AUTH_PASS, IPPROTO_ICMPV6 } from '../protocol/constants.js';
 import { parseFrame, type EthernetHeader, type IpPacket } from '../protocol/frame.js';
 import { bytesEqual, formatIp, formatMac, ipBytes, isMulticastBytes, parseMac, type IpFamily } from '../protocol/inet.js';
+import { skewTimeMs } from '../protocol/timing.js';
 import { VrrpRouter, advertInterface, type RouterDeps } from './router.js';
 import { syncGroupReactions } from './sync-groups.js';
 import type { FrameOutcome } from '../events/index.js';
@@ -150,6 +151,24 @@ export class VrrpEngine {
   }
 
   /**
+   * A planned stop, make-before-break (VrrpRouter.handOver): every master sends priority 0 and
+   * keeps its VIPs until its new master advertises, at most Skew_Time of the slowest backup
+   * (priority 1) plus one advert interval; the others stop at once. `done` runs when all have left.
+   */
+  handOver(done: () => void): void {
+    const routers = [...this.routers.values()];
+    let left = routers.length;
+    if (left === 0) {
+      done();
+      return;
+    }
+    const one = (): void => {
+      if (--left === 0) done();
+    };
+    for (const r of routers) r.handOver(handOverBoundMs(r.config.version, r.snapshot().masterAdvertIntervalMs), one);
+  }
+
+  /**
    * One frame captured on `iface` at `atMs` (monotonic). Our own frames (source MAC = the
    * interface's) are skipped before anything else: pcap sees what we send too.
    */
@@ -222,4 +241,20 @@ function isMac(bytes: Uint8Array, mac: string): boolean {
     macCache.set(mac, b);
   }
   return bytesEqual(bytes, 0, b, 0, 6);
+}
+
+/**
+ * The longest a planned stop waits for a successor: it must fit, with the rest of the stop
+ * (~1.3 s), in main.ts's 4 s stop limit and systemd's TimeoutStopSec=5. Past it, the stop goes
+ * on as a plain one (the VIPs go, the backup takes over after its Skew_Time as before).
+ */
+export const HANDOVER_MAX_MS = 2000;
+
+/**
+ * How long a master waits for its successor (handOver): Skew_Time of a priority-1 backup (the
+ * slowest to take over, RFC 5798 §6.1) plus one advert interval for the advert to arrive, at
+ * most HANDOVER_MAX_MS (1996 ms at VRRPv2 1 s; 200 ms at VRRPv3 0.1 s).
+ */
+export function handOverBoundMs(version: VrrpInstanceConfig['version'], advertIntervalMs: number): number {
+  return Math.min(HANDOVER_MAX_MS, skewTimeMs(version, 1, advertIntervalMs) + advertIntervalMs);
 }

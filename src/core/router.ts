@@ -105,6 +105,14 @@ export interface RouterSnapshot {
 const REPLY_MIN_GAP_FRACTION = 0.25;
 
 /**
+ * A planned stop (handOver) keeps the VIP this long after the new master's first advert: its
+ * gratuitous ARPs follow the advert within a millisecond, and the clients' frames already on
+ * their way to our MAC still find the VIP (bench/switchover.ts: without it, 1 TCP SYN in 10
+ * switchovers went unanswered).
+ */
+export const HANDOVER_LINGER_MS = 20;
+
+/**
  * Whether two settings of an instance are the same instance for a reload: same name, VRID,
  * interface, family and version, and the address owner (255) stays the owner or not. Then the new
  * settings apply in place (VrrpRouter.reconfigure); otherwise the instance restarts.
@@ -132,6 +140,8 @@ export function advertInterface(c: VrrpInstanceConfig): string {
 export class VrrpRouter {
   private stateValue: VrrpState = 'init';
   private priorityOffset = 0;
+  /** Offsets by source (setPriorityOffset); priorityOffset is their sum. */
+  private readonly offsets = new Map<string, number>();
   private readonly faults = new Map<string, string>();
   private masterAdvertIntervalMsValue: number;
   private advertTimer: TimerHandle | undefined;
@@ -145,6 +155,8 @@ export class VrrpRouter {
   private lastAdvertAtMs: number | undefined;
   private preemptAllowedAtMs = 0;
   private lastSentAtMs = -Infinity;
+  /** A planned stop waiting for the new master (handOver). */
+  private handover: { done: () => void; readonly startedAtMs: number; timer: TimerHandle; heard?: AcceptedAdvert } | undefined;
   private lastTransitionValue: StateChangedEvent | undefined;
   private holdDetail: string | undefined;
   /** VRRPv2 auth: the PASS bytes, or the AH key (both keepalived's 8 `auth_data` bytes). */
@@ -284,8 +296,64 @@ export class VrrpRouter {
 
   /** Shutdown (RFC 5798 §6.4.3): a master sends priority 0 so a backup takes over after Skew_Time. */
   stop(): void {
+    if (this.handover) {
+      this.finishHandover('stopped');
+      return;
+    }
     if (this.stateValue === 'master') this.sendAdvert(PRIORITY_STOP);
     this.transition('init', 'shutdown');
+  }
+
+  /**
+   * A planned stop, make-before-break (issue 17): a master sends its priority-0 advert (RFC 5798
+   * §6.4.3) and stops advertising, but keeps its VIPs (and routes) until it hears the new master's
+   * first advert, or until `boundMs` passes (no backup): then it leaves as stop() does. A backup
+   * takes over after its Skew_Time and sends its gratuitous ARPs right after its first advert;
+   * until then the clients' traffic still reaches a node that holds the VIP. `done` runs once the
+   * instance has left (at once when it is not master). The peer may be keepalived: it only sees
+   * the priority-0 advert RFC 5798 asks for, then silence, as from a plain stop.
+   */
+  handOver(boundMs: number, done: () => void): void {
+    if (this.handover) {
+      const previous = this.handover.done;
+      this.handover.done = () => {
+        previous();
+        done();
+      };
+      return;
+    }
+    if (this.stateValue !== 'master') {
+      this.stop();
+      done();
+      return;
+    }
+    const clock = this.deps.clock;
+    if (this.advertTimer) clock.clearTimer(this.advertTimer);
+    this.advertTimer = undefined;
+    this.clearGarpTimers();
+    this.sendAdvert(PRIORITY_STOP);
+    this.handover = { done, startedAtMs: clock.now(), timer: clock.setTimer(boundMs, () => this.finishHandover('bound')) };
+  }
+
+  /** Whether a planned stop is waiting for the new master (handOver). */
+  get handingOver(): boolean {
+    return this.handover !== undefined;
+  }
+
+  private finishHandover(why: 'new-master' | 'bound' | 'stopped', heard?: AcceptedAdvert): void {
+    const h = this.handover;
+    if (!h) return;
+    this.handover = undefined;
+    this.deps.clock.clearTimer(h.timer);
+    const waitedMs = Math.round(this.deps.clock.now() - h.startedAtMs);
+    const detail =
+      why === 'new-master'
+        ? `handed over: ${heard!.source} (priority ${heard!.priority}) advertised, we left ${waitedMs} ms after our priority-0 advert`
+        : why === 'bound'
+          ? `no new master heard within ${waitedMs} ms of our priority-0 advert`
+          : 'stopped during the handover';
+    this.transition('init', 'shutdown', { detail });
+    h.done();
   }
 
   /**
@@ -309,6 +377,23 @@ export class VrrpRouter {
       atMs,
       state,
     });
+    // A planned stop waits for the new master's first advert (handOver); nothing else counts now.
+    if (this.handover) {
+      if (advert.priority !== PRIORITY_STOP && !this.handover.heard) {
+        // The new master sends its gratuitous ARPs right after this advert: keep answering for the
+        // VIP a moment longer, so nothing still on its way to our MAC is dropped. Not on a
+        // use_vmac link: the MAC moves with the VIP there, there is nothing to wait for.
+        const h = this.handover;
+        h.heard = advert;
+        const linger = this.config.vmac ? 0 : HANDOVER_LINGER_MS;
+        if (linger === 0) this.finishHandover('new-master', advert);
+        else {
+          this.deps.clock.clearTimer(h.timer);
+          h.timer = this.deps.clock.setTimer(linger, () => this.finishHandover('new-master', advert));
+        }
+      }
+      return;
+    }
     if (state === 'backup') this.backupReceive(advert, atMs);
     else if (state === 'master') this.masterReceive(advert, atMs);
     // init and fault ignore adverts (RFC 5798 §6.4.1; keepalived in FAULT).
@@ -360,10 +445,16 @@ export class VrrpRouter {
     return [...this.faults.keys()];
   }
 
-  /** Tracker weights moved: effective = base + offset (clamped). A master re-advertises at once. */
-  setPriorityOffset(offset: number): void {
+  /**
+   * Tracker weights moved: effective = base + the offsets of every source (clamped). A master
+   * re-advertises at once. `source`: who sets it (the TrackerSet, 'track'; BFD, 'bfd').
+   */
+  setPriorityOffset(offset: number, source = 'track'): void {
     const before = this.effectivePriority;
-    this.priorityOffset = offset;
+    this.offsets.set(source, offset);
+    let sum = 0;
+    for (const o of this.offsets.values()) sum += o;
+    this.priorityOffset = sum;
     const after = this.effectivePriority;
     if (before === after) return;
     this.emit({ type: 'priority-changed', ...this.ref(), from: before, to: after, basePriority: this.config.priority, atMs: this.deps.clock.now() });
@@ -543,6 +634,8 @@ export class VrrpRouter {
   }
 
   private sendAdvertAndReschedule(): void {
+    // Handing over: the priority-0 advert was the last one (a weight change must not revoke it).
+    if (this.handover) return;
     this.sendAdvert(this.effectivePriority);
     this.nextAdvertAtMs = this.deps.clock.now() + this.config.advertIntervalMs;
     this.armAdvertTimer();
@@ -748,6 +841,12 @@ export class VrrpRouter {
 
     // Leave the old state.
     this.clearDownTimer();
+    // Left during a handover (a fault): the VIPs go below, and the stop is done once we are out.
+    const handover = this.handover;
+    if (handover) {
+      this.handover = undefined;
+      clock.clearTimer(handover.timer);
+    }
     if (from === 'master') {
       if (this.advertTimer) clock.clearTimer(this.advertTimer);
       this.advertTimer = undefined;
@@ -804,6 +903,7 @@ export class VrrpRouter {
         break;
     }
     this.deps.afterTransition?.(event);
+    handover?.done();
   }
 
   private faultDetail(): string {

@@ -45,6 +45,8 @@ export interface HttpDeps {
   healthReasons(): HealthReason[];
   /** Extra per-instance fields for /v1/state (e.g. the guard's view). */
   stateExtra?(instance: string): Record<string, unknown>;
+  /** Top-level sections of /v1/state besides `instances` (the LVS side: `lvs`). */
+  stateSections?(): Record<string, unknown>;
   /** More GET endpoints (the split-brain guard's signed cross-check). */
   readonly routes?: readonly HttpRoute[];
   now(): number;
@@ -169,6 +171,7 @@ export function createApp(deps: HttpDeps, limits: { readonly metricsMinIntervalM
       version: deps.version,
       time: new Date().toISOString(),
       instances: snaps.map((s) => ({ ...instanceState(s, now, deps.vipPresent), ...(deps.stateExtra?.(s.name) ?? {}) })),
+      ...(deps.stateSections?.() ?? {}),
     });
   });
 

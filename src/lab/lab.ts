@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { NetnsLab, cleanupStale } from './netns.js';
-import { LabRouter, type RouterKind } from './routers.js';
+import { existsSync } from 'node:fs';
+import { LabRouter, renderConfig, type RouterKind } from './routers.js';
+import { LAB_REAL_SERVERS, LvsLab, labVirtualServer } from './lvs.js';
 
 const VIP = '10.250.0.100';
 const HOSTS = [
@@ -33,6 +35,8 @@ interface LabOptions {
   advertInt: number;
   /** An IPv6 VIP (VRRPv3): unsolicited neighbour advertisements move the client's neighbour entry. */
   ipv6: boolean;
+  /** `--lvs`: two real servers with a web server behind the VIP (LVS DR), balanced by both routers. */
+  lvs: boolean;
 }
 
 function color(code: number, s: string): string {
@@ -48,6 +52,8 @@ class Lab {
   private readonly started = Date.now();
   /** The VIP the routers move (IPv4, or IPv6 with --ipv6). */
   readonly vip: string;
+  /** `--lvs`: the real servers and the client's requests. */
+  readonly lvs: LvsLab | undefined;
 
   constructor(
     readonly net: NetnsLab,
@@ -66,14 +72,18 @@ class Lab {
       garpMasterDelay: 1,
       garpMasterRepeat: 2,
     });
+    // --lvs: both routers balance the VIP's port 80 over rs1 and rs2 (every director programs the table).
+    const conf = (spec: Parameters<typeof renderConfig>[0]) => (opts.lvs ? `${renderConfig(spec)}\n${labVirtualServer(VIP)}` : spec);
     this.routers = [
-      new LabRouter(net, 'r1', 'keepwatch', this.dir, { routerId: 'r1', instances: [inst(150, 'MASTER')] }),
-      new LabRouter(net, 'r2', opts.peer, this.dir, { routerId: 'r2', instances: [inst(100, 'BACKUP')] }),
+      new LabRouter(net, 'r1', 'keepwatch', this.dir, conf({ routerId: 'r1', instances: [inst(150, 'MASTER')] })),
+      new LabRouter(net, 'r2', opts.peer, this.dir, conf({ routerId: 'r2', instances: [inst(100, 'BACKUP')] })),
     ];
+    this.lvs = opts.lvs ? new LvsLab(net, VIP) : undefined;
   }
 
   start(): void {
     for (const r of this.routers) r.start();
+    this.lvs?.start();
     // The client pings the VIP 5 times a second; lost replies show the failover gap.
     this.ping = this.net.spawn('client', 'stdbuf', ['-oL', 'ping', '-n', '-O', '-i', '0.2', '-W', '0.2', this.vip]);
     this.ping.stdout?.on('data', (d: Buffer) => {
@@ -119,6 +129,7 @@ class Lab {
       lines.push(`  ${r.host} ${r.kind.padEnd(10)} ${state.padEnd(8)} link ${link.padEnd(5)} ${holds}  ${last ? `last: ${last.line}` : ''}`);
     }
     lines.push(`  client ${this.opts.ipv6 ? 'neighbour entry' : 'ARP'} for ${this.vip}: ${this.clientArp()}   pings ok ${this.pingOk}, lost ${this.pingLost}`);
+    if (this.lvs) lines.push(...this.lvs.statusLines(this.routers.map((r) => r.host)));
     return lines;
   }
 
@@ -154,6 +165,34 @@ async function demo(lab: Lab): Promise<number> {
     return 1;
   }
   show();
+  if (lab.lvs) {
+    const lvs = lab.lvs;
+    const both = LAB_REAL_SERVERS.map((r) => r.name);
+    say(color(1, '\nLVS: the client requests http://' + VIP + '/ five times a second; both routers check rs1 and rs2 (TCP_CHECK every 2 s) and forward (nftables DR).'));
+    await lab.waitFor(() => lab.routers.every((r) => lvs.directorHas(r.host, both)), 20_000);
+    await sleep(2500);
+    say(`    last 10 answers: ${lvs.lastAnswers()}`);
+    say(color(1, '\nLVS: killing the web server on rs2: its TCP_CHECK fails (1 retry, 1 s apart) and rs2 leaves the table.'));
+    const failedAtKill = lvs.failed;
+    lvs.stopWeb('rs2');
+    const out = await lab.waitFor(() => lvs.directorHas('r1', ['rs1']), 20_000);
+    const failedBefore = lvs.failed;
+    await sleep(2500);
+    const r1 =
+      out === undefined
+        ? 'rs2 still in the table after 20 s'
+        : `rs2 out of the table ${out} ms after the kill (${failedBefore - failedAtKill} requests failed meanwhile); then the last 10 answers: ${lvs.lastAnswers()} (${lvs.failed - failedBefore} failed)`;
+    results.push(['LVS: web server killed', r1]);
+    say(`    ${r1}`);
+    show();
+    say(color(1, '\nLVS: starting it again: the next check passes and rs2 takes traffic again.'));
+    lvs.startWeb('rs2');
+    const back = await lab.waitFor(() => lvs.directorHas('r1', both), 20_000);
+    await sleep(2500);
+    const r2 = back === undefined ? 'rs2 not back after 20 s' : `rs2 back ${back} ms after its restart; last 10 answers: ${lvs.lastAnswers()}`;
+    results.push(['LVS: web server restarted', r2]);
+    say(`    ${r2}`);
+  }
   const scenarios: [string, (m: LabRouter) => Promise<void> | void, (m: LabRouter) => Promise<void> | void][] = [
     ['kill -9 of the master agent (no goodbye: the backup waits Master_Down_Interval; the dead agent cannot remove its VIP, the kernel keeps it until the agent restarts and reconciles)', (m) => m.signal('SIGKILL'), (m) => m.start()],
     ['SIGTERM of the master (priority-0 advert: the backup waits only Skew_Time)', (m) => m.signal('SIGTERM'), (m) => m.start()],
@@ -193,7 +232,7 @@ async function interactive(lab: Lab): Promise<number> {
   const stdin = process.stdin;
   stdin.setRawMode?.(true);
   stdin.resume();
-  let message = 'keys: [k] kill -9 master  [s] SIGTERM master  [d] link down master  [u] links up  [r] restart stopped  [q] quit';
+  let message = `keys: [k] kill -9 master  [s] SIGTERM master  [d] link down master  [u] links up  [r] restart stopped${lab.lvs ? '  [1]/[2] kill/start the web server on rs1/rs2' : ''}  [q] quit`;
   let quit = false;
   stdin.on('data', (buf: Buffer) => {
     const key = buf.toString();
@@ -207,6 +246,8 @@ async function interactive(lab: Lab): Promise<number> {
     } else if (key === 'u') {
       for (const r of lab.routers) lab.net.setLink(r.host, true);
       message = 'all links up';
+    } else if ((key === '1' || key === '2') && lab.lvs) {
+      message = lab.lvs.toggleWeb(`rs${key}`);
     } else if (key === 'r') {
       for (const r of lab.routers) if (!r.running) r.start();
       message = 'restarted stopped routers';
@@ -221,7 +262,7 @@ async function interactive(lab: Lab): Promise<number> {
   return 0;
 }
 
-export const LAB_USAGE = `Usage: keepwatch lab [--peer keepwatch|keepalived] [--demo] [--version 2|3] [--advert-int SECONDS] [--ipv6]
+export const LAB_USAGE = `Usage: keepwatch lab [--peer keepwatch|keepalived] [--demo] [--version 2|3] [--advert-int SECONDS] [--ipv6] [--lvs]
 
 A two-router LAN in network namespaces (r1, r2 and a client on a bridge; VIP 10.250.0.100, VRID 51,
 r1 priority 150, r2 100) to watch a failover. Root. On a terminal, keys fail the master: k kill -9,
@@ -233,6 +274,11 @@ and prints what it measured. The namespaces are removed on exit.
   --advert-int S     advert interval in seconds (default 1; e.g. 0.1 with --version 3)
   --ipv6             an IPv6 VIP (fd00:250::100, VRRPv3; hosts get fd00:250::/64 addresses):
                      the client's neighbour entry follows the unsolicited neighbour advertisements
+  --lvs              LVS: two real servers (rs1 10.250.0.21, rs2 .22) with a web server behind the
+                     VIP's port 80, seed 003's DR layout (VIP on their lo, arp_ignore/arp_announce);
+                     both routers check them (TCP_CHECK) and balance (nftables, or IPVS when the
+                     kernel has it). Keys 1/2 kill or start a web server: watch it leave the table
+                     and the client's requests move; the tour does it too
   -h, --help         this text
 Exit status: 0 done, 1 not root or keepalived missing, 2 bad arguments.`;
 
@@ -247,6 +293,7 @@ export async function runLab(argv: string[]): Promise<number> {
         version: { type: 'string', default: '2' },
         'advert-int': { type: 'string', default: '1' },
         ipv6: { type: 'boolean', default: false },
+        lvs: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -269,8 +316,17 @@ export async function runLab(argv: string[]): Promise<number> {
   }
   const stale = cleanupStale('lab');
   if (stale.length) process.stdout.write(`removed ${stale.length} namespaces left by an earlier lab run\n`);
-  const opts: LabOptions = { peer, demo: values.demo || !process.stdin.isTTY, version: values.version === '3' ? 3 : 2, advertInt: Number(values['advert-int']) || 1, ipv6: values.ipv6 };
-  const net = NetnsLab.create('lab', opts.ipv6 ? HOSTS.map((h) => ({ ...h, ipv6: IPV6_OF[h.name]! })) : HOSTS);
+  const opts: LabOptions = { peer, demo: values.demo || !process.stdin.isTTY, version: values.version === '3' ? 3 : 2, advertInt: Number(values['advert-int']) || 1, ipv6: values.ipv6, lvs: values.lvs };
+  if (opts.lvs && opts.ipv6) {
+    process.stderr.write('keepwatch lab: --lvs uses the IPv4 VIP (it cannot be combined with --ipv6)\n');
+    return 2;
+  }
+  if (opts.lvs && peer === 'keepalived' && !existsSync('/proc/net/ip_vs')) {
+    process.stderr.write("keepwatch lab: --lvs with --peer keepalived needs ip_vs in the kernel (keepalived programs only IPVS); this one has none\n");
+    return 1;
+  }
+  const hosts = opts.lvs ? [...HOSTS, ...LAB_REAL_SERVERS] : HOSTS;
+  const net = NetnsLab.create('lab', opts.ipv6 ? hosts.map((h) => ({ ...h, ipv6: IPV6_OF[h.name]! })) : hosts);
   const lab = new Lab(net, opts);
   let cleaning: Promise<void> | undefined;
   const cleanup = () => (cleaning ??= lab.destroy());

@@ -34,8 +34,23 @@ export interface InstanceSpec {
   readonly extra?: readonly string[];
 }
 
+/** A `bfd_instance` (keepalived/bfd/bfd_parser.c keywords; intervals in ms). */
+export interface BfdSpec {
+  readonly name: string;
+  readonly neighbor: string;
+  readonly source?: string;
+  readonly minRx?: number;
+  readonly minTx?: number;
+  readonly idleTx?: number;
+  readonly multiplier?: number;
+  readonly passive?: boolean;
+  readonly extra?: readonly string[];
+}
+
 export interface RouterConfigSpec {
   readonly routerId?: string;
+  /** `bfd_instance` blocks (keepalived starts its BFD child for them; keepwatch runs them itself). */
+  readonly bfd?: readonly BfdSpec[];
   readonly mcastGroup4?: string;
   readonly instances: readonly InstanceSpec[];
   readonly globalExtra?: readonly string[];
@@ -47,6 +62,17 @@ export function renderConfig(spec: RouterConfigSpec, iface = 'eth0'): string {
   if (spec.mcastGroup4) g.push(`  vrrp_mcast_group4 ${spec.mcastGroup4}`);
   for (const e of spec.globalExtra ?? []) g.push(`  ${e}`);
   const out = [`global_defs {`, ...g, `}`, ``];
+  for (const b of spec.bfd ?? []) {
+    out.push(`bfd_instance ${b.name} {`, `    neighbor_ip ${b.neighbor}`);
+    if (b.source) out.push(`    source_ip ${b.source}`);
+    if (b.minRx !== undefined) out.push(`    min_rx ${b.minRx}`);
+    if (b.minTx !== undefined) out.push(`    min_tx ${b.minTx}`);
+    if (b.idleTx !== undefined) out.push(`    idle_tx ${b.idleTx}`);
+    if (b.multiplier !== undefined) out.push(`    multiplier ${b.multiplier}`);
+    if (b.passive) out.push(`    passive`);
+    for (const e of b.extra ?? []) out.push(`    ${e}`);
+    out.push(`}`, ``);
+  }
   for (const i of spec.instances) {
     out.push(`vrrp_instance ${i.name ?? 'VI_1'} {`);
     out.push(`    state ${i.state ?? 'BACKUP'}`, `    interface ${iface}`, `    virtual_router_id ${i.vrid ?? 51}`, `    priority ${i.priority}`);
@@ -125,8 +151,9 @@ export class LabRouter {
     } else {
       const base = join(this.dir, this.host);
       // Pid files of a killed run would make keepalived refuse to start ("already running").
-      for (const f of [`${base}.pid`, `${base}.vrrp.pid`]) rmSync(f, { force: true });
-      this.proc = this.lab.spawn(this.host, 'keepalived', ['-n', '-l', '-P', '-f', this.confPath, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`, '-i', this.host, ...this.extraArgs]);
+      for (const f of [`${base}.pid`, `${base}.vrrp.pid`, `${base}.bfd.pid`]) rmSync(f, { force: true });
+      // -b: a config with bfd_instance starts keepalived's BFD child too; its pid file per host.
+      this.proc = this.lab.spawn(this.host, 'keepalived', ['-n', '-l', '-P', '-f', this.confPath, '-p', `${base}.pid`, '-r', `${base}.vrrp.pid`, '-b', `${base}.bfd.pid`, '-i', this.host, ...this.extraArgs]);
     }
     const onData = (chunk: Buffer) => {
       this.logStream?.write(chunk);
@@ -177,11 +204,13 @@ export class LabRouter {
 
   private killKeepalivedChildren(): void {
     const base = join(this.dir, this.host);
-    try {
-      const pid = Number(readFileSync(`${base}.vrrp.pid`, 'utf8').trim());
-      if (pid > 1) process.kill(pid, 'SIGKILL');
-    } catch {
-      /* not there */
+    for (const child of ['vrrp', 'bfd']) {
+      try {
+        const pid = Number(readFileSync(`${base}.${child}.pid`, 'utf8').trim());
+        if (pid > 1) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* not there */
+      }
     }
   }
 

@@ -119,6 +119,8 @@ export class Mailer {
     const state = notifyState(e.to);
     if (!state || !this.configured() || !this.wanted(e.instance)) return;
     const g = this.config().global;
+    // global_defs no_email_faults: no mail for FAULT (keepalived's vrrp_smtp_notifier).
+    if (state === 'FAULT' && g.operations?.noEmailFaults) return;
     const routerId = g.routerId ?? hostname();
     const subject = `[${routerId}] VRRP Instance ${e.instance} - Entering ${state} state`;
     const text = `${BODY[state]}\n\ninstance: ${e.instance}\nvrid: ${e.vrid}\ninterface: ${e.interface}\nfrom: ${e.from.toUpperCase()}\ncause: ${e.cause}${e.detail ? ` (${e.detail})` : ''}\npriority: ${e.priority}\ntime: ${new Date(e.wallMs).toISOString()}\n`;

@@ -380,5 +380,24 @@ export function logTrackingEvents(bus: AgentBus, log: Logger, limiter = new Rate
       `notify ${e.scope} ${e.name} ${e.state}: ${e.command} -> ${e.result}${e.exitCode !== null ? ` (exit ${e.exitCode})` : ''}${e.error && e.result !== 'ok' ? `: ${e.error}` : ''}`,
     ),
   );
+  // track_process (keepalived logs "Quorum gained/lost for tracked process"); count changes at debug.
+  bus.on('track-process', (e) =>
+    (e.up ? log.info.bind(log) : log.warn.bind(log))(
+      { event: 'track-process', process: e.process, count: e.count, up: e.up },
+      `track_process ${e.process}: ${e.count} running, quorum ${e.up ? 'held' : 'lost'} (${e.quorum}${e.quorumMax < Number.MAX_SAFE_INTEGER ? `-${e.quorumMax}` : '+'})`,
+    ),
+  );
+  bus.on('process-scan-truncated', (e) => {
+    const suppressed = limiter.allow('process-scan-truncated', Date.now());
+    if (suppressed !== undefined) log.warn({ event: 'process-scan-truncated', read: e.read, suppressed }, `track_process: more processes than the scan reads (${e.read}); the rest were not looked at`);
+  });
+  bus.on('notify-fifo', (e) =>
+    (e.what === 'opened' || e.what === 'reader-started' ? log.info.bind(log) : log.warn.bind(log))({ event: 'notify-fifo', fifo: e.fifo, path: e.path, what: e.what }, `${e.fifo} ${e.path}: ${e.what}${e.detail ? ` (${e.detail})` : ''}`),
+  );
+  bus.on('notify-fifo-line', (e) => {
+    if (e.result === 'written') return;
+    const suppressed = limiter.allow(`notify-fifo-line|${e.fifo}`, Date.now());
+    if (suppressed !== undefined) log.warn({ event: 'notify-fifo-line', fifo: e.fifo, result: e.result, suppressed }, `${e.fifo}: line dropped (the reader is slow or absent): ${e.line.trim()}`);
+  });
   bus.on('mail-sent', (e) => (e.result === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ event: 'mail', [A.instance]: e.instance, [A.stateTo]: e.state, result: e.result, durationMs: e.durationMs }, `mail alert for ${e.instance} ${e.state}: ${e.result}${e.error ? ` (${e.error})` : ''}`));
 }

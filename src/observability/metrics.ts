@@ -14,7 +14,8 @@ import { DROP_REASONS } from '../protocol/check.js';
 import { PRIORITY_STOP } from '../protocol/constants.js';
 import type { ElectionTracker } from './elections.js';
 import { METRICS, type MetricSpec } from './names.js';
-import { DETECTION_SOURCES, MAIL_RESULTS, NOTIFY_RESULTS, REJECT_REASONS, RUN_RESULTS } from '../events/index.js';
+import { DETECTION_SOURCES, FIFO_LINE_RESULTS, MAIL_RESULTS, NOTIFY_RESULTS, REJECT_REASONS, RUN_RESULTS } from '../events/index.js';
+import { BFD_STATES } from '../events/bfd.js';
 
 /** What libpcap counts per interface (adapters/pcap-capture.ts keeps it). */
 export interface CaptureStats {
@@ -44,6 +45,25 @@ function ids(r: InstanceIds): Labels {
 
 function routerIds(r: VrrpRouter): Labels {
   return { vrrp_instance: r.name, vrid: String(r.config.vrid), interface: r.config.interface };
+}
+
+/** What the LVS metrics read at scrape time (agent/lvs.ts builds it from the LVS room's state). */
+export interface LvsMetricsView {
+  readonly dataPlane: string;
+  readonly applyFailing: boolean;
+  readonly virtualServers: readonly {
+    readonly virtualServer: string;
+    readonly quorumUp: boolean;
+    readonly liveWeight: number;
+    readonly quorum: number;
+    readonly sorryServerActive: boolean;
+    readonly realServers: readonly {
+      readonly realServer: string;
+      readonly up: boolean;
+      readonly weight: number;
+      readonly checkers: readonly { readonly kind: string; readonly up: boolean; readonly lastFailure?: string }[];
+    }[];
+  }[];
 }
 
 export class AgentMetrics {
@@ -183,7 +203,75 @@ export class AgentMetrics {
       if (e.result !== 'ok') this.counter(METRICS.trackFileReadFailures.name).inc({ tracker: e.tracker, reason: e.result });
     });
     bus.on('notify-run', (e) => this.counter(METRICS.notifyRuns.name).inc({ result: e.result }));
+    bus.on('track-process', (e) => {
+      this.gauge(METRICS.trackProcessCount.name).set({ track_process: e.process }, e.count);
+      this.gauge(METRICS.trackProcessQuorum.name).set({ track_process: e.process }, e.up ? 1 : 0);
+    });
+    bus.on('process-scan-truncated', () => this.counter(METRICS.processScansTruncated.name).inc({}));
+    bus.on('notify-fifo', (e) => {
+      if (e.what === 'opened') for (const result of FIFO_LINE_RESULTS) this.counter(METRICS.notifyFifoLines.name).inc({ fifo: e.fifo, result }, 0);
+    });
+    bus.on('notify-fifo-line', (e) => this.counter(METRICS.notifyFifoLines.name).inc({ fifo: e.fifo, result: e.result }));
     bus.on('mail-sent', (e) => this.counter(METRICS.mailSends.name).inc({ result: e.result }));
+  }
+
+  /**
+   * BFD (src/bfd/, wired by agent/bfd.ts): states and detection times read at scrape time,
+   * packets and transitions counted from the bus. Series exist at 0 from the start.
+   */
+  subscribeBfd(bus: AgentBus, sessions: () => readonly { name: string; neighbor: string; state: string; detectionTimeMs: number }[]): void {
+    for (const s of sessions()) {
+      this.counter(METRICS.bfdPacketsSent.name).inc({ bfd_instance: s.name }, 0);
+      this.counter(METRICS.bfdPacketsReceived.name).inc({ bfd_instance: s.name }, 0);
+    }
+    this.onCollect(METRICS.bfdSessionState.name, (g) => {
+      for (const s of sessions()) for (const state of BFD_STATES) g.set({ bfd_instance: s.name, neighbor: s.neighbor, state }, s.state === state ? 1 : 0);
+    });
+    this.onCollect(METRICS.bfdDetectionTime.name, (g) => sessions().forEach((s) => g.set({ bfd_instance: s.name }, s.detectionTimeMs / 1000)));
+    bus.on('bfd-packet-sent', (e) => this.counter(METRICS.bfdPacketsSent.name).inc({ bfd_instance: e.bfdInstance }));
+    bus.on('bfd-packet-received', (e) => this.counter(METRICS.bfdPacketsReceived.name).inc({ bfd_instance: e.bfdInstance }));
+    bus.on('bfd-packet-dropped', (e) => this.counter(METRICS.bfdPacketsDropped.name).inc({ bfd_instance: e.bfdInstance, reason: e.reason }));
+    bus.on('bfd-send-failed', (e) => this.counter(METRICS.bfdSendErrors.name).inc({ bfd_instance: e.bfdInstance }));
+    bus.on('bfd-state-changed', (e) => {
+      this.counter(METRICS.bfdTransitions.name).inc({ bfd_instance: e.bfdInstance, from: e.from, to: e.to, cause: e.cause });
+      if (e.cause === 'expired' && e.silentMs !== undefined) this.histogram(METRICS.bfdDetection.name).observe({ bfd_instance: e.bfdInstance }, e.silentMs / 1000);
+    });
+  }
+
+  /**
+   * LVS (issue 16): gauges read from the LVS view at scrape time, check counters and durations and
+   * real-server transitions from the bus, data-plane outcomes from the agent (lvsApplied).
+   */
+  subscribeLvs(bus: AgentBus, view: () => LvsMetricsView): void {
+    for (const result of ['ok', 'failed']) this.counter(METRICS.lvsDataPlaneApplies.name).inc({ result }, 0);
+    for (const kind of ['apply', 'remove', 'reconcile']) this.counter(METRICS.lvsDataPlaneErrors.name).inc({ kind }, 0);
+    const each = (fill: (vs: LvsMetricsView['virtualServers'][number], rs: LvsMetricsView['virtualServers'][number]['realServers'][number]) => void) => {
+      for (const vs of view().virtualServers) for (const rs of vs.realServers) fill(vs, rs);
+    };
+    this.onCollect(METRICS.lvsDataPlaneInfo.name, (g) => g.set({ data_plane: view().dataPlane }, 1));
+    this.onCollect(METRICS.lvsDataPlaneFailing.name, (g) => g.set({}, view().applyFailing ? 1 : 0));
+    this.onCollect(METRICS.lvsRealServerUp.name, (g) => each((vs, rs) => g.set({ virtual_server: vs.virtualServer, real_server: rs.realServer }, rs.up ? 1 : 0)));
+    this.onCollect(METRICS.lvsRealServerWeight.name, (g) => each((vs, rs) => g.set({ virtual_server: vs.virtualServer, real_server: rs.realServer }, rs.weight)));
+    this.onCollect(METRICS.lvsCheckerUp.name, (g) => each((vs, rs) => rs.checkers.forEach((c) => g.set({ virtual_server: vs.virtualServer, real_server: rs.realServer, checker: c.kind }, c.up ? 1 : 0))));
+    this.onCollect(METRICS.lvsCheckLastFailure.name, (g) =>
+      each((vs, rs) => rs.checkers.forEach((c) => c.lastFailure && g.set({ virtual_server: vs.virtualServer, real_server: rs.realServer, checker: c.kind, reason: c.lastFailure }, 1))),
+    );
+    this.onCollect(METRICS.lvsQuorumUp.name, (g) => view().virtualServers.forEach((vs) => g.set({ virtual_server: vs.virtualServer }, vs.quorumUp ? 1 : 0)));
+    this.onCollect(METRICS.lvsLiveWeight.name, (g) => view().virtualServers.forEach((vs) => g.set({ virtual_server: vs.virtualServer }, vs.liveWeight)));
+    this.onCollect(METRICS.lvsQuorum.name, (g) => view().virtualServers.forEach((vs) => g.set({ virtual_server: vs.virtualServer }, vs.quorum)));
+    this.onCollect(METRICS.lvsSorryServerActive.name, (g) => view().virtualServers.forEach((vs) => g.set({ virtual_server: vs.virtualServer }, vs.sorryServerActive ? 1 : 0)));
+    bus.on('lvs-check', (e) => {
+      const l = { virtual_server: e.virtualServer, real_server: e.realServer, checker: e.checker };
+      this.counter(METRICS.lvsChecks.name).inc({ ...l, result: e.result });
+      this.histogram(METRICS.lvsCheckDuration.name).observe(l, e.durationMs / 1000);
+    });
+    bus.on('lvs-real-server', (e) => this.counter(METRICS.lvsRealServerTransitions.name).inc({ virtual_server: e.virtualServer, real_server: e.realServer, to: e.up ? 'up' : 'down', reason: e.reason }));
+  }
+
+  /** One data-plane apply (or removal, reconcile at start) and how it ended. */
+  lvsApplied(ok: boolean, kind: 'apply' | 'remove' | 'reconcile'): void {
+    if (kind === 'apply') this.counter(METRICS.lvsDataPlaneApplies.name).inc({ result: ok ? 'ok' : 'failed' });
+    if (!ok) this.counter(METRICS.lvsDataPlaneErrors.name).inc({ kind });
   }
 
   alertPush(ok: boolean): void {

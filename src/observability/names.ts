@@ -111,6 +111,15 @@ export const METRICS = {
     help: 'track_file reads that found no usable integer, by reason (missing, not-regular: a FIFO or device, never opened; too-large; not-a-number; unreadable); the file then counts as 0. One per read (every second).',
     labels: ['tracker', 'reason'],
   },
+  trackProcessCount: { name: 'keepwatch_track_process_processes', type: 'gauge', help: 'vrrp_track_process: processes that match now (read from /proc every 500 ms).', labels: ['track_process'] },
+  trackProcessQuorum: { name: 'keepwatch_track_process_quorum', type: 'gauge', help: 'vrrp_track_process: 1 while the quorum holds (quorum <= processes <= quorum_max, after fork_delay / terminate_delay), else 0.', labels: ['track_process'] },
+  processScansTruncated: { name: 'keepwatch_process_scans_truncated_total', type: 'counter', help: 'Scans of /proc for track_process that met the cap on processes read (the rest were not looked at).', labels: [] },
+  notifyFifoLines: {
+    name: 'keepwatch_notify_fifo_lines_total',
+    type: 'counter',
+    help: 'Lines for the notify FIFOs (notify_fifo, vrrp_notify_fifo), by result: written; dropped (the reader is slow or absent: the pipe and the bounded queue were full).',
+    labels: ['fifo', 'result'],
+  },
   notifyRuns: {
     name: 'keepwatch_notify_runs_total',
     type: 'counter',
@@ -120,6 +129,42 @@ export const METRICS = {
   mailSends: { name: 'keepwatch_mail_sends_total', type: 'counter', help: 'Mail alerts (smtp_alert), by result: sent, failed, coalesced (not sent: a newer transition replaced it while another was being sent).', labels: ['result'] },
   httpRequests: { name: 'keepwatch_http_requests_total', type: 'counter', help: 'HTTP requests served, by handler and status code (bad requests included; handler "connection": refused before a request was read: 431 headers too large, 408 too slow, 400 unparseable, 503 over the connection limit).', labels: ['handler', 'code'] },
   flightRecordings: { name: 'keepwatch_flight_recordings_total', type: 'counter', help: 'pcap files written by the flight recorder at elections.', labels: ['result'] },
+  // BFD (src/bfd/, issue 18): one series set per bfd_instance.
+  bfdSessionState: { name: 'keepwatch_bfd_session_state', type: 'gauge', help: 'BFD session state (RFC 5880): one series per state (admin-down, down, init, up), 1 for the current one.', labels: ['bfd_instance', 'neighbor', 'state'] },
+  bfdTransitions: { name: 'keepwatch_bfd_transitions_total', type: 'counter', help: 'BFD session state changes, by from, to and cause (expired, neighbor-down, neighbor-admin-down, handshake, stopped).', labels: ['bfd_instance', 'from', 'to', 'cause'] },
+  bfdDetectionTime: { name: 'keepwatch_bfd_detection_time_seconds', type: 'gauge', help: 'BFD Detection Time in force (RFC 5880 §6.8.4: the neighbour\'s Detect Mult x the agreed interval of its packets); 0 before the first packet.', labels: ['bfd_instance'] },
+  bfdDetection: {
+    name: 'keepwatch_bfd_detection_seconds',
+    type: 'histogram',
+    help: 'BFD failures detected by expiry: how long the neighbour had been silent when the session was declared Down.',
+    labels: ['bfd_instance'],
+    buckets: [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+  },
+  bfdPacketsSent: { name: 'keepwatch_bfd_packets_sent_total', type: 'counter', help: 'BFD control packets sent.', labels: ['bfd_instance'] },
+  bfdPacketsReceived: { name: 'keepwatch_bfd_packets_received_total', type: 'counter', help: 'BFD control packets received that passed every check.', labels: ['bfd_instance'] },
+  bfdPacketsDropped: {
+    name: 'keepwatch_bfd_packets_dropped_total',
+    type: 'counter',
+    help: 'BFD control packets discarded, by reason (RFC 5880 §6.8.6 checks, auth-unsupported, no-session, wrong-source, ttl, wrong-port, admin-down); bfd_instance is empty when no session could be told.',
+    labels: ['bfd_instance', 'reason'],
+  },
+  bfdSendErrors: { name: 'keepwatch_bfd_send_errors_total', type: 'counter', help: 'BFD control packets the kernel refused to send.', labels: ['bfd_instance'] },
+  // LVS (src/lvs/, issue 16): per virtual service, real server and checker; the data plane.
+  lvsRealServerUp: { name: 'keepwatch_lvs_real_server_up', type: 'gauge', help: 'LVS: 1 while the real server is in service (all its checkers pass), else 0.', labels: ['virtual_server', 'real_server'] },
+  lvsRealServerWeight: { name: 'keepwatch_lvs_real_server_weight', type: 'gauge', help: 'LVS: the real server\'s weight in the data-plane table (0 when inhibited, or the weight it would have when out of the table).', labels: ['virtual_server', 'real_server'] },
+  lvsRealServerTransitions: { name: 'keepwatch_lvs_real_server_transitions_total', type: 'counter', help: 'LVS: real servers going up or down (to), by reason (check-ok, check-failed, dynamic-weight, alpha-start).', labels: ['virtual_server', 'real_server', 'to', 'reason'] },
+  lvsCheckerUp: { name: 'keepwatch_lvs_checker_up', type: 'gauge', help: 'LVS: 1 while the checker passes (after its retries), else 0.', labels: ['virtual_server', 'real_server', 'checker'] },
+  lvsChecks: { name: 'keepwatch_lvs_checks_total', type: 'counter', help: 'LVS: checks run (retries included), by result (ok or the failure: refused, timeout, unreachable, error, bad-status, bad-digest, too-large, bad-reply, exit-code, file-value).', labels: ['virtual_server', 'real_server', 'checker', 'result'] },
+  lvsCheckDuration: { name: 'keepwatch_lvs_check_duration_seconds', type: 'histogram', help: 'LVS: how long each check took.', labels: ['virtual_server', 'real_server', 'checker'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
+  lvsCheckLastFailure: { name: 'keepwatch_lvs_check_last_failure', type: 'gauge', help: 'LVS: 1 for the reason of the checker\'s last failed check (one series per checker that has failed; kept while later checks pass).', labels: ['virtual_server', 'real_server', 'checker', 'reason'] },
+  lvsQuorumUp: { name: 'keepwatch_lvs_quorum_up', type: 'gauge', help: 'LVS: 1 while the virtual server has its quorum (live weight >= quorum, with hysteresis), else 0.', labels: ['virtual_server'] },
+  lvsLiveWeight: { name: 'keepwatch_lvs_live_weight', type: 'gauge', help: 'LVS: the sum of the weights of the real servers up.', labels: ['virtual_server'] },
+  lvsQuorum: { name: 'keepwatch_lvs_quorum', type: 'gauge', help: 'LVS: the configured quorum (keepalived\'s default 1).', labels: ['virtual_server'] },
+  lvsSorryServerActive: { name: 'keepwatch_lvs_sorry_server_active', type: 'gauge', help: 'LVS: 1 while the sorry server is in service (quorum lost), else 0.', labels: ['virtual_server'] },
+  lvsDataPlaneInfo: { name: 'keepwatch_lvs_data_plane_info', type: 'gauge', help: 'LVS: always 1; data_plane names the adapter in use (nftables, ipvs, none).', labels: ['data_plane'] },
+  lvsDataPlaneApplies: { name: 'keepwatch_lvs_data_plane_applies_total', type: 'counter', help: 'LVS: data-plane table changes applied to the kernel, by result (ok, failed).', labels: ['result'] },
+  lvsDataPlaneErrors: { name: 'keepwatch_lvs_data_plane_errors_total', type: 'counter', help: 'LVS: what the kernel refused, by kind (apply, remove, reconcile).', labels: ['kind'] },
+  lvsDataPlaneFailing: { name: 'keepwatch_lvs_data_plane_apply_failing', type: 'gauge', help: 'LVS: 1 while the last attempt to apply the table failed (the previous table stays in force; retried), else 0.', labels: [] },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricKey = keyof typeof METRICS;
@@ -144,6 +189,8 @@ export const SPANS = {
   garp: 'vrrp.garp',
   guardConflict: 'vrrp.guard.conflict',
   notify: 'vrrp.notify',
+  bfdState: 'bfd.session.state',
+  lvsRealServer: 'lvs.real_server.state',
 } as const;
 
 export const SPAN_ATTRIBUTES = {
@@ -165,6 +212,20 @@ export const SPAN_ATTRIBUTES = {
   guardReason: 'vrrp.guard.reason',
   guardEvidence: 'vrrp.guard.evidence',
   guardPeerMac: 'vrrp.guard.peer.mac',
+  bfdInstance: 'bfd.instance',
+  bfdNeighbor: 'bfd.neighbor',
+  bfdStateFrom: 'bfd.state.from',
+  bfdStateTo: 'bfd.state.to',
+  bfdCause: 'bfd.cause',
+  bfdDiag: 'bfd.diag',
+  bfdSource: 'bfd.source',
+  lvsVirtualServer: 'lvs.virtual_server',
+  lvsRealServer: 'lvs.real_server',
+  lvsUp: 'lvs.up',
+  lvsWeight: 'lvs.weight',
+  lvsReason: 'lvs.reason',
+  lvsChecker: 'lvs.checker',
+  lvsResult: 'lvs.result',
 } as const;
 
 /**

@@ -2,8 +2,11 @@
  * The signal dumps, as keepalived's: SIGUSR1 writes the state ("dump data": every instance's
  * state, priorities, master, VIPs, timers and the guard's view), SIGUSR2 the statistics (adverts
  * sent, received and dropped per reason, transitions). Each is one JSON document, logged as one
- * line and written to `DIR/keepwatch.data` or `DIR/keepwatch.stats` (DIR = /tmp by default, as
- * keepalived's /tmp/keepalived.data and /tmp/keepalived.stats).
+ * line and written to `DIR/keepwatch.data` or `DIR/keepwatch.stats` (DIR = keepalived's tmp dir:
+ * --dump-dir, $TMPDIR or /tmp). Beside them go keepalived's own files with keepalived's structure
+ * (keepalived.data, keepalived.stats and keepalived.json, the last on SIGUSR1: keepalived's JSON
+ * signal is real-time, which Node cannot catch), named as keepalived names them (state_dump_file,
+ * data_use_instance, ...).
  *
  * The formatting is pure (input in, JSON-ready object out). The files are written the safe way for
  * a shared directory like /tmp: a fresh temp file next to the target (O_CREAT|O_EXCL|O_NOFOLLOW,
@@ -250,4 +253,326 @@ export async function writeDumpFile(dir: string, name: string, text: string): Pr
     }
   }
   throw new DumpFileError(`${target}: no free temporary name after 4 tries`);
+}
+
+// ------------------------------------------------------------------------------------------------
+// keepalived's files: /tmp/keepalived.data (SIGUSR1), .stats (SIGUSR2), .json (its JSON signal)
+// ------------------------------------------------------------------------------------------------
+
+/** keepalived's default file names (vrrp_print.c, vrrp_json.c). */
+export const KEEPALIVED_DUMP_FILES = { data: 'keepalived.data', stats: 'keepalived.stats', json: 'keepalived.json' } as const;
+export type KeepalivedDumpKind = keyof typeof KEEPALIVED_DUMP_FILES;
+
+/** What names the dump files (global_defs, the top-level `instance`/`net_namespace`, `--dump-dir` or $TMPDIR). */
+export interface DumpFileSettings {
+  /** keepalived's tmp_dir: `--dump-dir`, else $TMPDIR when absolute, else /tmp. */
+  readonly dir: string;
+  /** `state_dump_file` / `stats_dump_file` / `json_dump_file`: a path, a name, or a directory ending in `/`. */
+  readonly stateDumpFile?: string;
+  readonly statsDumpFile?: string;
+  readonly jsonDumpFile?: string;
+  /** `data_use_instance` with `instance` and/or `net_namespace`: `keepalived.NS_INSTANCE.data`. */
+  readonly dataUseInstance?: boolean;
+  readonly instanceName?: string;
+  readonly netNamespace?: string;
+}
+
+/**
+ * The path keepalived writes a dump to (global_data.c open_dump_file): the setting's directory if
+ * it starts with `/` (the setting itself if it ends in `/`), else `dir`; the setting's file name
+ * unless it ends in `/`, else keepalived's. With data_use_instance (the data file only, as
+ * keepalived 2.2.7), `.NAMESPACE_INSTANCE` goes before the extension.
+ */
+export function keepalivedDumpPath(kind: KeepalivedDumpKind, s: DumpFileSettings): string {
+  const setting = kind === 'data' ? s.stateDumpFile : kind === 'stats' ? s.statsDumpFile : s.jsonDumpFile;
+  let dir = s.dir.replace(/\/+$/, '') || '/';
+  let name: string = KEEPALIVED_DUMP_FILES[kind];
+  if (setting) {
+    const slash = setting.lastIndexOf('/');
+    if (setting.startsWith('/')) dir = setting.slice(0, slash) || '/';
+    if (!setting.endsWith('/')) name = setting.slice(slash + 1);
+  }
+  if (kind === 'data' && s.dataUseInstance && (s.instanceName || s.netNamespace)) {
+    const dot = name.lastIndexOf('.');
+    const [stem, ext] = dot < 0 ? [name, ''] : [name.slice(0, dot), name.slice(dot)];
+    const tag = [s.netNamespace, s.instanceName].filter((x) => x).join('_');
+    name = `${stem}.${tag}${ext}`;
+  }
+  return `${dir === '/' ? '' : dir}/${name}`;
+}
+
+/** Per instance, what keepalived's data and JSON dumps show that the router snapshot lacks (from its configuration). */
+export interface KeepalivedInstanceView {
+  readonly syncGroup?: string;
+  readonly unicastPeers: readonly string[];
+  readonly srcIp?: string;
+  readonly mcastGroup: string;
+  readonly garpDelayMs: number;
+  readonly garpRepeat: number;
+  readonly garpRefreshMs: number;
+  readonly garpRefreshRepeat: number;
+  readonly garpLowerPrioDelayMs: number;
+  readonly garpLowerPrioRepeat: number;
+  readonly lowerPrioNoAdvert: boolean;
+  readonly higherPrioSendAdvert: boolean;
+  readonly accept: boolean;
+  readonly nopreempt: boolean;
+  readonly preemptDelayMs: number;
+  readonly strict: boolean;
+  readonly skipCheckAdvAddr: boolean;
+  readonly dontTrackPrimary: boolean;
+  readonly promoteSecondaries: boolean;
+  readonly smtpAlert: boolean;
+  readonly notifyDeleted: boolean;
+  readonly vmacIfname?: string;
+  /** `script_master`, `script_backup`, ... as keepalived's JSON names them (the command lines). */
+  readonly scripts: Readonly<Record<string, string>>;
+  readonly excludedVips: readonly string[];
+  readonly virtualRoutes: readonly string[];
+  readonly virtualRules: readonly string[];
+  readonly trackInterfaces: readonly string[];
+  /** The tracked vrrp_scripts' command lines. */
+  readonly trackScripts: readonly string[];
+  /** 0 none, 1 PASS, 2 AH (keepalived's auth_type). */
+  readonly authType: number;
+}
+
+/** keepalived's state names (vrrp.h get_state_str) and numbers (VRRP_STATE_*). */
+const KA_STATE: Readonly<Record<string, { name: string; n: number }>> = {
+  init: { name: 'INIT', n: 0 },
+  backup: { name: 'BACKUP', n: 1 },
+  master: { name: 'MASTER', n: 2 },
+  fault: { name: 'FAULT', n: 3 },
+};
+const kaState = (state: string) => KA_STATE[state] ?? { name: state.toUpperCase(), n: 97 };
+const secsOf = (ms: number) => ms / 1000;
+
+/**
+ * keepalived.data (SIGUSR1): keepalived's "VRRP Topology" section, line for line where keepwatch
+ * has the value (vrrp_data.c dump_vrrp); a header says which program wrote it.
+ */
+export function formatKeepalivedData(input: StateDumpInput, views: ReadonlyMap<string, KeepalivedInstanceView>): string {
+  const out: string[] = [];
+  const w = (s: string) => out.push(s);
+  w('------< Global definitions >------');
+  w(` Written by = keepwatch ${input.version}, pid ${input.pid}`);
+  w(` Configuration file = ${input.configPath}`);
+  w(` Time = ${iso(input.wallMs)}`);
+  w('------< VRRP Topology >------');
+  for (const { snapshot: s, vips } of input.instances) {
+    const v = views.get(s.name);
+    const st = kaState(s.state);
+    w(` VRRP Instance = ${s.name}`);
+    w(`   VRRP Version = ${s.version}`);
+    if (v?.syncGroup) w(`   Sync group = ${v.syncGroup}`);
+    if (s.family === 'ipv6') w('   Using Native IPv6');
+    w(`   State = ${st.name}`);
+    if (s.state === 'backup' && s.master && !s.master.self) {
+      w(`   Master router = ${s.master.address}`);
+      w(`   Master priority = ${s.master.priority}`);
+      if (s.version === 3) w(`   Master advert int = ${secsOf(s.masterAdvertIntervalMs).toFixed(2)} sec`);
+    }
+    w(v && v.unicastPeers.length > 0 ? '   Flags:' : '   Flags: none');
+    if (v && v.unicastPeers.length > 0) w('     Using unicast');
+    w(`   Wantstate = ${st.name}`);
+    w(`   Number of interface and track script faults = ${s.faults.length}`);
+    if (s.lastTransition) w(`   Last transition = ${(s.lastTransition.wallMs / 1000).toFixed(6)} (${iso(s.lastTransition.wallMs)})`);
+    w(`   Master down timer = ${Math.round(s.masterDownIntervalMs * 1000)} usecs`);
+    if (v?.vmacIfname) w(`   Interface = ${v.vmacIfname}, vmac on ${s.interface}`);
+    else w(`   Interface = ${s.interface}`);
+    if (v?.dontTrackPrimary) w('   VRRP interface tracking disabled');
+    if (v?.skipCheckAdvAddr) w('   Skip checking advert IP addresses');
+    if (v?.strict) w('   Enforcing strict VRRP compliance');
+    w(`   Using src_ip = ${v?.srcIp ?? '(none)'}${v?.srcIp ? ' (from configuration)' : ''}`);
+    if (v && v.unicastPeers.length === 0) w(`   Multicast address ${v.mcastGroup}`);
+    if (v) {
+      w(`   Gratuitous ARP delay = ${Math.floor(v.garpDelayMs / 1000)}`);
+      w(`   Gratuitous ARP repeat = ${v.garpRepeat}`);
+      w(`   Gratuitous ARP refresh = ${Math.floor(v.garpRefreshMs / 1000)}`);
+      w(`   Gratuitous ARP refresh repeat = ${v.garpRefreshRepeat}`);
+      w(`   Gratuitous ARP lower priority delay = ${Math.floor(v.garpLowerPrioDelayMs / 1000)}`);
+      w(`   Gratuitous ARP lower priority repeat = ${v.garpLowerPrioRepeat}`);
+      w(`   Send advert after receive lower priority advert = ${v.lowerPrioNoAdvert ? 'false' : 'true'}`);
+      w(`   Send advert after receive higher priority advert = ${v.higherPrioSendAdvert ? 'true' : 'false'}`);
+    }
+    w(`   Virtual Router ID = ${s.vrid}`);
+    w(`   Priority = ${s.basePriority}`);
+    w(`   Effective priority = ${s.effectivePriority}`);
+    w(`   Advert interval = ${s.version === 2 ? `${Math.round(s.advertIntervalMs / 1000)} sec` : `${s.advertIntervalMs} milli-sec`}`);
+    if (s.state === 'backup' && s.version === 3) w(`   Master advert interval = ${s.masterAdvertIntervalMs} milli-sec`);
+    if (v) {
+      w(`   Accept = ${v.accept ? 'enabled' : 'disabled'}`);
+      w(`   Preempt = ${v.nopreempt ? 'disabled' : 'enabled'}`);
+      if (v.preemptDelayMs) w(`   Preempt delay = ${v.preemptDelayMs / 1000} secs`);
+      w(`   Promote_secondaries = ${v.promoteSecondaries ? 'enabled' : 'disabled'}`);
+      w(`   Authentication type = ${v.authType === 0 ? 'none' : v.authType === 1 ? 'SIMPLE_PASSWORD' : 'IPSEC_AH'}`);
+    }
+    if (vips.length > 0) {
+      w(`   Virtual IP (${vips.length}):`);
+      for (const ip of vips) w(`     ${ip.address} dev ${ip.interface}${ip.present ? '' : ' (not set)'}`);
+    }
+    if (v && v.excludedVips.length > 0) {
+      w('   Virtual IP Excluded :');
+      for (const ip of v.excludedVips) w(`     ${ip}`);
+    }
+    if (v && v.unicastPeers.length > 0) {
+      w('   Unicast Peer :');
+      for (const p of v.unicastPeers) w(`     ${p}`);
+    }
+    if (v && v.virtualRoutes.length > 0) {
+      w('   Virtual Routes :');
+      for (const r of v.virtualRoutes) w(`     ${r}`);
+    }
+    if (v && v.virtualRules.length > 0) {
+      w('   Virtual Rules :');
+      for (const r of v.virtualRules) w(`     ${r}`);
+    }
+    if (v && v.trackInterfaces.length > 0) {
+      w('   Tracked interfaces :');
+      for (const t of v.trackInterfaces) w(`     ${t}`);
+    }
+    if (v && v.trackScripts.length > 0) {
+      w('   Tracked scripts :');
+      for (const t of v.trackScripts) w(`     ${t}`);
+    }
+    if (s.faults.length > 0) w(`   Faults = ${s.faults.join(', ')}`);
+    if (s.held) w(`   Held by the split-brain guard = ${s.held}`);
+    if (v?.smtpAlert) w('   Using smtp notification = yes');
+    for (const [k, cmd] of Object.entries(v?.scripts ?? {})) w(`   ${k} = ${cmd}`);
+  }
+  // Sync groups (vrrp_data.c dump_sync_group): the group's state is its members' (FAULT if any is,
+  // else INIT if any is, else the first member's).
+  const groups = new Map<string, { state: string; n: number }[]>();
+  for (const { snapshot: s } of input.instances) {
+    const g = views.get(s.name)?.syncGroup;
+    if (g) groups.set(g, [...(groups.get(g) ?? []), { state: s.state, n: input.instances.findIndex((x) => x.snapshot === s) }]);
+  }
+  if (groups.size > 0) w('------< VRRP Sync groups >------');
+  for (const [name, members] of groups) {
+    const fault = members.filter((m) => m.state === 'fault').length;
+    const init = members.filter((m) => m.state === 'init').length;
+    w(` VRRP Sync Group = ${name}, ${kaState(fault ? 'fault' : init ? 'init' : members[0]!.state).name}`);
+    w(`   Num member fault ${fault}, num member init ${init}`);
+    w('   VRRP member instances :');
+    for (const m of members) w(`     ${input.instances[m.n]!.snapshot.name}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** keepalived's packet-error counters from keepwatch's drop reasons (vrrp.c vrrp_check_packet). */
+function kaErrors(dropped: Readonly<Record<string, number>>) {
+  const n = (...reasons: string[]) => reasons.reduce((sum, r) => sum + (dropped[r] ?? 0), 0);
+  return {
+    packetLen: n('length-invalid', 'ip-header-invalid'),
+    ttl: n('ttl-not-255'),
+    invalidType: n('type-invalid', 'version-invalid', 'version-mismatch'),
+    advertInterval: n('interval-mismatch', 'interval-invalid'),
+    addrList: 0,
+    invalidAuthType: 0,
+    authTypeMismatch: n('auth-type-mismatch'),
+    authFailure: n('auth-mismatch', 'ah-replay'),
+  };
+}
+
+/** keepalived.stats (SIGUSR2): keepalived's text, per instance (vrrp_print.c vrrp_print_stats). */
+export function formatKeepalivedStats(stats: StatsDump): string {
+  const out: string[] = [];
+  for (const i of stats.instances) {
+    const e = kaErrors(i.adverts.droppedByReason);
+    out.push(
+      `VRRP Instance: ${i.name}`,
+      '  Advertisements:',
+      `    Received: ${i.adverts.received}`,
+      `    Sent: ${i.adverts.sent}`,
+      `  Became master: ${i.transitions.becameMaster}`,
+      `  Released master: ${i.transitions.releasedMaster}`,
+      '  Packet Errors:',
+      `    Length: ${e.packetLen}`,
+      `    TTL: ${e.ttl}`,
+      `    Invalid Type: ${e.invalidType}`,
+      `    Advertisement Interval: ${e.advertInterval}`,
+      `    Address List: ${i.adverts.addressListMismatch}`,
+      '  Authentication Errors:',
+      `    Invalid Type: ${e.invalidAuthType}`,
+      `    Type Mismatch: ${e.authTypeMismatch}`,
+      `    Failure: ${e.authFailure}`,
+      '  Priority Zero:',
+      `    Received: ${i.adverts.priorityZeroReceived}`,
+      `    Sent: ${i.adverts.priorityZeroSent}`,
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * keepalived.json (keepalived's JSON signal; keepwatch writes it with SIGUSR1): keepalived 2.2.7's
+ * layout (vrrp_json.c), an array of `{ data, stats }`. `auth_data` is left out: keepwatch writes
+ * no secret to a file.
+ */
+export function formatKeepalivedJson(input: StateDumpInput, views: ReadonlyMap<string, KeepalivedInstanceView>, stats: StatsDump): unknown[] {
+  const statsOf = new Map(stats.instances.map((i) => [i.name, i]));
+  return input.instances.map(({ snapshot: s, vips }) => {
+    const v = views.get(s.name);
+    const st = kaState(s.state);
+    const data: Record<string, unknown> = {
+      iname: s.name,
+      dont_track_primary: v?.dontTrackPrimary ? 1 : 0,
+      skip_check_adv_addr: v?.skipCheckAdvAddr ? 1 : 0,
+      strict_mode: v?.strict ? 1 : 0,
+      ...(v?.vmacIfname ? { vmac_ifname: v.vmacIfname } : {}),
+      ifp_ifname: s.interface,
+      master_priority: s.master?.priority ?? 0,
+      last_transition: s.lastTransition ? s.lastTransition.wallMs / 1000 : 0,
+      garp_delay: secsOf(v?.garpDelayMs ?? 0),
+      garp_refresh: Math.floor((v?.garpRefreshMs ?? 0) / 1000),
+      garp_rep: v?.garpRepeat ?? 0,
+      garp_refresh_rep: v?.garpRefreshRepeat ?? 0,
+      garp_lower_prio_delay: Math.floor((v?.garpLowerPrioDelayMs ?? 0) / 1000),
+      garp_lower_prio_rep: v?.garpLowerPrioRepeat ?? 0,
+      lower_prio_no_advert: v?.lowerPrioNoAdvert ? 1 : 0,
+      higher_prio_send_advert: v?.higherPrioSendAdvert ? 1 : 0,
+      vrid: s.vrid,
+      base_priority: s.basePriority,
+      effective_priority: s.effectivePriority,
+      vipset: s.state === 'master',
+      promote_secondaries: v?.promoteSecondaries ?? false,
+      adver_int: secsOf(s.advertIntervalMs),
+      master_adver_int: secsOf(s.masterAdvertIntervalMs),
+      accept: v?.accept ? 1 : 0,
+      nopreempt: v?.nopreempt ?? false,
+      preempt_delay: Math.floor((v?.preemptDelayMs ?? 0) / 1000),
+      state: st.n,
+      wantstate: st.n,
+      version: s.version,
+      smtp_alert: v?.smtpAlert ?? false,
+      notify_deleted: v?.notifyDeleted ?? false,
+      ...(v?.scripts ?? {}),
+      ...(vips.length > 0 ? { vips: vips.map((x) => `${x.address} dev ${x.interface} scope global`) } : {}),
+      ...(v && v.excludedVips.length > 0 ? { evips: v.excludedVips } : {}),
+      ...(v && v.virtualRoutes.length > 0 ? { vroutes: v.virtualRoutes } : {}),
+      ...(v && v.virtualRules.length > 0 ? { vrules: v.virtualRules } : {}),
+      ...(v && v.trackInterfaces.length > 0 ? { track_ifp: v.trackInterfaces } : {}),
+      ...(v && v.trackScripts.length > 0 ? { track_script: v.trackScripts } : {}),
+      auth_type: v?.authType ?? 0,
+    };
+    const i = statsOf.get(s.name);
+    const e = kaErrors(i?.adverts.droppedByReason ?? {});
+    const st2 = {
+      advert_rcvd: i?.adverts.received ?? 0,
+      advert_sent: i?.adverts.sent ?? 0,
+      become_master: i?.transitions.becameMaster ?? 0,
+      release_master: i?.transitions.releasedMaster ?? 0,
+      packet_len_err: e.packetLen,
+      advert_interval_err: e.advertInterval,
+      ip_ttl_err: e.ttl,
+      invalid_type_rcvd: e.invalidType,
+      addr_list_err: i?.adverts.addressListMismatch ?? 0,
+      invalid_authtype: e.invalidAuthType,
+      authtype_mismatch: e.authTypeMismatch,
+      auth_failure: e.authFailure,
+      pri_zero_rcvd: i?.adverts.priorityZeroReceived ?? 0,
+      pri_zero_sent: i?.adverts.priorityZeroSent ?? 0,
+    };
+    return { data, stats: st2 };
+  });
 }

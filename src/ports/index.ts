@@ -164,6 +164,56 @@ export interface ProcessRunner {
   getentSync(db: GetentDb, key: string): GetentAnswer;
 }
 
+// --- track_process and the notify FIFOs (src/adapters/proc-table.ts, src/adapters/notify-fifo.ts)
+
+/** One process of the host: its name (comm) and, when asked for, its command line. */
+export interface ProcessEntry {
+  readonly pid: number;
+  /** The kernel's process name (/proc/PID/stat's comm: at most 15 bytes). */
+  readonly comm: string;
+  /** argv (/proc/PID/cmdline split at NULs), when asked for; empty for a kernel thread. */
+  readonly argv?: readonly string[];
+  /** argv was cut at the byte cap (its last word may be incomplete). */
+  readonly argvCut?: boolean;
+}
+
+/** One pass over the process table. Zombies are left out (keepalived's read_procs does too). */
+export interface ProcessScan {
+  readonly processes: readonly ProcessEntry[];
+  /** More processes than the cap: the rest were not read. */
+  readonly truncated: boolean;
+}
+
+/** The host's processes (/proc); a fake table in tests. Never rejects. */
+export interface ProcessTable {
+  scan(opts: { readonly argv: boolean }): Promise<ProcessScan>;
+}
+
+/** An open notify FIFO: writes never block (O_NONBLOCK). */
+export interface FifoHandle {
+  /** One line, written whole or not at all (lines are shorter than PIPE_BUF): 'again' when the pipe is full. */
+  write(line: string): 'written' | 'again' | 'error';
+  /** Closes it, and removes the FIFO when we made it (as keepalived does). */
+  close(): void;
+}
+
+/** A process started to read a FIFO (`notify_fifo_script`): it runs until it exits. */
+export interface StartedProcess {
+  readonly pid: number | undefined;
+  /** Resolves when it has exited (or could not start), with why. */
+  readonly exited: Promise<{ readonly exitCode: number | null; readonly signal: string | null; readonly error?: string }>;
+}
+
+export interface NotifyFifoPort {
+  /**
+   * Makes the FIFO when it is missing (mode 0600, owned by `owner`), and opens it read-write and
+   * non-blocking, so writes never wait for a reader; refuses anything at `path` but a FIFO.
+   */
+  open(path: string, owner: RunAs | undefined): { readonly ok: true; readonly handle: FifoHandle; readonly created: boolean } | { readonly ok: false; readonly error: string };
+  /** Starts `argv` detached (its own process group, stdio ignored), as `runAs`; no timeout. */
+  start(argv: readonly string[], runAs: RunAs | undefined): StartedProcess;
+}
+
 // --- mail -------------------------------------------------------------------------------------
 
 export interface MailMessage {
@@ -293,3 +343,5 @@ export interface VirtualLinks {
   removeAll(): Promise<readonly VirtualLinkChange[]>;
   close(): void;
 }
+export * from './data-plane.js';
+export * from './lvs-probes.js';

@@ -9,7 +9,8 @@
  * opened, and counts as 0.
  */
 import { statSync } from 'node:fs';
-import type { Diagnostic, KeepalivedConfig, NotifyScripts } from '../config/model.js';
+import type { Diagnostic, KeepalivedConfig, NotifyConfig, NotifyScripts } from '../config/model.js';
+import { NOTIFY_KEYWORD } from '../config/scripts.js';
 import type { ProcessRunner } from '../ports/index.js';
 import { checkScript } from './run.js';
 import { resolveScriptUsers } from './users.js';
@@ -18,7 +19,7 @@ import { resolveScriptUsers } from './users.js';
 export function preflightScripts(config: KeepalivedConfig, processes: Pick<ProcessRunner, 'checkExecutable' | 'getentSync'>): Diagnostic[] {
   const out: Diagnostic[] = [...resolveScriptUsers(config, (db, key) => processes.getentSync(db, key)).diagnostics];
   const security = config.global.enableScriptSecurity;
-  const check = (command: string, location: Diagnostic['location'], what: string, consequence: (kind: 'missing' | 'not-executable' | 'insecure') => string) => {
+  const check = (command: readonly string[], location: Diagnostic['location'], what: string, consequence: (kind: 'missing' | 'not-executable' | 'insecure') => string) => {
     const p = checkScript(processes, command, { scriptSecurity: security });
     if (!p) return;
     out.push({ severity: p.kind === 'insecure' ? 'error' : 'warning', location, message: `${what}: ${p.message}; ${consequence(p.kind)}` });
@@ -26,15 +27,17 @@ export function preflightScripts(config: KeepalivedConfig, processes: Pick<Proce
   const tracked = new Set(config.instances.flatMap((i) => i.trackScripts.map((r) => r.name)).concat(config.syncGroups.flatMap((g) => g.trackScripts.map((r) => r.name))));
   for (const s of config.scripts) {
     if (!tracked.has(s.name)) continue;
-    check(s.script, s.scriptLocation, `vrrp_script ${s.name}`, () => 'it will not be run or tracked (as keepalived does)');
+    check(s.argv, s.scriptLocation, `vrrp_script ${s.name}`, () => 'it will not be run or tracked (as keepalived does)');
   }
   const notifies = (n: NotifyScripts, owner: string) => {
-    for (const [k, v] of Object.entries(n)) {
-      if (v) check(v.command, v.location, `${k === 'generic' ? 'notify' : `notify_${k}`} of ${owner}`, (kind) => (kind === 'insecure' ? 'it will not be run (enable_script_security)' : 'it will fail when run'));
+    for (const [k, v] of Object.entries(n) as [keyof NotifyScripts, NotifyConfig | undefined][]) {
+      if (v) check(v.argv, v.location, `${NOTIFY_KEYWORD[k]} of ${owner}`, notifyConsequence);
     }
   };
+  const notifyConsequence = (kind: 'missing' | 'not-executable' | 'insecure') => (kind === 'insecure' ? 'it will not be run (enable_script_security)' : 'it will fail when run');
   for (const i of config.instances) notifies(i.notify, `vrrp_instance ${i.name}`);
   for (const g of config.syncGroups) notifies(g.notify, `vrrp_sync_group ${g.name}`);
+  for (const f of config.global.notifyFifos ?? []) if (f.script) check(f.script.argv, f.script.location, `${f.keyword}_script`, notifyConsequence);
   for (const f of config.trackFiles) {
     let isFile = true;
     try {

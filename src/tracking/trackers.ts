@@ -2,8 +2,11 @@
  * Tracked objects, with keepalived's semantics, turned into each instance's priority offset and
  * faults: `vrrp_script` (run every `interval`, `rise`/`fall`, `timeout`, `init_fail`, `weight`
  * [reverse], per-instance weight in `track_script`), `track_interface` (link state) and
- * `track_file` (an integer in a file × weight). Group-level `track_*` of a `vrrp_sync_group` apply
- * to every member.
+ * `track_file` (an integer in a file × weight) and `track_process` (a quorum of processes,
+ * track-process.ts). Group-level `track_*` of a `vrrp_sync_group` apply to every member; the
+ * members' own weighted trackers (but a track_process, which keepalived 2.2.7 keeps) are already
+ * gone from the model unless the group says `sync_group_tracking_weight` (config/assemble.ts
+ * syncGroupWeights, keepalived #2105): what the model says is what runs.
  *
  * Weights (keepalived.conf(5)): negative — subtracted while the object is failing; positive — added
  * while it is good; 0 — a failure puts the instance in FAULT. `reverse` swaps good and failing.
@@ -12,8 +15,9 @@
 import type { KeepalivedConfig, TrackReference, VrrpInstanceConfig, VrrpScriptConfig } from '../config/model.js';
 import type { VrrpRouter } from '../core/router.js';
 import type { AgentBus, ScriptStatus, TrackEvent } from '../events/index.js';
-import type { Clock, ProcessRunner, TimerHandle } from '../ports/index.js';
-import { checkScript, splitCommand } from './run.js';
+import type { Clock, ProcessRunner, ProcessTable, TimerHandle } from '../ports/index.js';
+import { checkScript } from './run.js';
+import { ProcessQuorum, TRACK_PROCESS_POLL_MS, countMatches } from './track-process.js';
 import { readTrackFile, type TrackFileProblem, type TrackFileRead } from './track-file.js';
 import type { ScriptUsers } from './users.js';
 
@@ -36,6 +40,13 @@ export interface TrackerDeps {
   readonly users?: ScriptUsers;
   /** Reads one track_file; default readTrackFile (src/tracking/track-file.ts). */
   readonly readTrackFile?: (path: string) => Promise<TrackFileRead>;
+  /**
+   * The host's processes, for track_process (src/adapters/proc-table.ts). Absent: a tracked
+   * process is never found (its quorum is lost).
+   */
+  readonly processTable?: ProcessTable;
+  /** How often the process table is read (default TRACK_PROCESS_POLL_MS). */
+  readonly processPollMs?: number;
 }
 
 /** keepalived reads every track_file once a second. */
@@ -65,6 +76,7 @@ function refsOf(i: VrrpInstanceConfig, config: KeepalivedConfig) {
     scripts: [...i.trackScripts, ...(group?.trackScripts ?? [])],
     interfaces: [...i.trackInterfaces, ...(group?.trackInterfaces ?? [])],
     files: [...i.trackFiles, ...(group?.trackFiles ?? [])],
+    processes: [...(i.trackProcesses ?? []), ...(group?.trackProcesses ?? [])],
   };
 }
 
@@ -72,6 +84,10 @@ export class TrackerSet {
   private readonly scripts = new Map<string, ScriptState>();
   private readonly files = new Map<string, FileState>();
   private fileTimer: TimerHandle | undefined;
+  private readonly processes = new Map<string, ProcessQuorum>();
+  private processTimer: TimerHandle | undefined;
+  /** Processes tracked with full_command: only then is every command line read. */
+  private readonly needArgv: boolean;
   /** Fault keys currently set per instance, so cleared ones are released. */
   private readonly faultKeys = new Map<string, Set<string>>();
   private readonly lastWeights = new Map<string, number>();
@@ -81,12 +97,22 @@ export class TrackerSet {
     const used = new Set(deps.config.instances.flatMap((i) => refsOf(i, deps.config).scripts.map((r) => r.name)));
     for (const cfg of deps.config.scripts) {
       if (!used.has(cfg.name)) continue;
-      const problem = checkScript(deps.processes, cfg.script, { scriptSecurity: deps.config.global.enableScriptSecurity });
-      const st: ScriptState = { cfg, argv: splitCommand(cfg.script), status: problem ? 'disabled' : cfg.initFail ? 'failed' : 'init', successes: 0, failures: 0, running: false, timer: undefined };
+      const problem = checkScript(deps.processes, cfg.argv, { scriptSecurity: deps.config.global.enableScriptSecurity });
+      const st: ScriptState = { cfg, argv: [...cfg.argv], status: problem ? 'disabled' : cfg.initFail ? 'failed' : 'init', successes: 0, failures: 0, running: false, timer: undefined };
       this.scripts.set(cfg.name, st);
       if (problem) deps.bus.emit({ type: 'script-status', script: cfg.name, status: 'disabled', detail: `${problem.message}: the script is not run and not tracked (as keepalived does)` });
     }
     for (const f of deps.config.trackFiles) this.files.set(f.name, { value: f.initFile?.value ?? 0, path: f.file, result: undefined });
+    const usedProcesses = new Set(deps.config.instances.flatMap((i) => refsOf(i, deps.config).processes.map((r) => r.name)));
+    for (const cfg of deps.config.trackProcesses ?? []) {
+      if (!usedProcesses.has(cfg.name)) continue;
+      const q: ProcessQuorum = new ProcessQuorum(cfg, deps.clock, (up, count) => {
+        deps.bus.emit({ type: 'track-process', process: cfg.name, count, up, quorum: cfg.quorum, quorumMax: cfg.quorumMax });
+        if (!this.stopped) this.apply();
+      });
+      this.processes.set(cfg.name, q);
+    }
+    this.needArgv = [...this.processes.values()].some((q) => q.cfg.fullCommand);
   }
 
   /**
@@ -107,6 +133,10 @@ export class TrackerSet {
         f.value = old.value;
         f.result = old.result;
       }
+    }
+    for (const [name, q] of this.processes) {
+      const old = previous.processes.get(name);
+      if (old && JSON.stringify(old.cfg) === JSON.stringify(q.cfg)) q.adopt(old);
     }
   }
 
@@ -131,6 +161,16 @@ export class TrackerSet {
       };
       poll();
     }
+    if (this.processes.size > 0) {
+      const every = this.deps.processPollMs ?? TRACK_PROCESS_POLL_MS;
+      const scan = () => {
+        if (this.stopped) return;
+        void this.scanProcesses().then(() => {
+          if (!this.stopped) this.processTimer = clock.setTimer(every, scan);
+        });
+      };
+      scan();
+    }
     this.apply();
   }
 
@@ -138,6 +178,33 @@ export class TrackerSet {
     this.stopped = true;
     for (const s of this.scripts.values()) if (s.timer) this.deps.clock.clearTimer(s.timer);
     if (this.fileTimer) this.deps.clock.clearTimer(this.fileTimer);
+    if (this.processTimer) this.deps.clock.clearTimer(this.processTimer);
+    for (const q of this.processes.values()) q.cancel();
+  }
+
+  /** Each vrrp_track_process's count and quorum (undefined: not scanned yet), for views. */
+  allProcesses(): { name: string; count: number; up: boolean | undefined }[] {
+    return [...this.processes.values()].map((q) => ({ name: q.cfg.name, count: q.count, up: q.up }));
+  }
+
+  /**
+   * One read of the process table; every tracked process's count from it. A table that cannot
+   * be read counts nothing (the quorum is lost, as when the processes are gone).
+   */
+  private async scanProcesses(): Promise<void> {
+    const table = this.deps.processTable;
+    const scan = table ? await table.scan({ argv: this.needArgv }) : { processes: [], truncated: false };
+    if (this.stopped) return;
+    if (scan.truncated) this.deps.bus.emit({ type: 'process-scan-truncated', read: scan.processes.length });
+    for (const q of this.processes.values()) {
+      const count = countMatches(q.cfg, scan.processes);
+      const before = q.count;
+      const upBefore = q.up;
+      q.update(count);
+      // A count change that leaves the quorum as it was is an event too (logs, the gauge); a
+      // quorum change was one already (ProcessQuorum's onChange).
+      if (upBefore !== undefined && q.up === upBefore && count !== before) this.deps.bus.emit({ type: 'track-process', process: q.cfg.name, count, up: upBefore, quorum: q.cfg.quorum, quorumMax: q.cfg.quorumMax });
+    }
   }
 
   /** A link changed: recompute (the agent calls this from netlink events). */
@@ -255,6 +322,17 @@ export class TrackerSet {
         // keepalived: a result of -254 or less means FAULT.
         if (v <= -254) faults.set(`file:${ref.name}`, `track_file ${ref.name} = ${f.value} (x ${w})`);
         weigh(`file:${ref.name}`, v);
+      }
+      for (const ref of refs.processes) {
+        const q = this.processes.get(ref.name);
+        if (!q) continue;
+        const w = ref.weight ?? q.cfg.weight;
+        const reverse = ref.reverse || q.cfg.weightReverse;
+        const good = q.up === undefined ? undefined : q.up !== reverse;
+        if (w === 0) {
+          if (good === false) faults.set(`process:${ref.name}`, `track_process ${ref.name}: ${q.count} running, quorum ${q.cfg.quorum}${q.cfg.quorumMax < Number.MAX_SAFE_INTEGER ? `-${q.cfg.quorumMax}` : ''}${reverse ? ' (reverse)' : ''}`);
+          weigh(`process:${ref.name}`, 0);
+        } else weigh(`process:${ref.name}`, contribution(w, good));
       }
       const prev = this.faultKeys.get(r.name) ?? new Set<string>();
       for (const key of prev) if (!faults.has(key)) r.setFault(`track:${key}`, undefined);

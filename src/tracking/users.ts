@@ -18,7 +18,8 @@
  * equal to the one asked for (getent also answers numeric ids: `script_user 0` must not become
  * root by the back door), ids decimal and below 2^32-1.
  */
-import type { Diagnostic, KeepalivedConfig, SourceLocation } from '../config/model.js';
+import type { Diagnostic, KeepalivedConfig, NotifyConfig, NotifyScripts, SourceLocation } from '../config/model.js';
+import { NOTIFY_KEYWORD } from '../config/scripts.js';
 import type { GetentAnswer, GetentDb, RunAs } from '../ports/index.js';
 
 export type { GetentAnswer, GetentDb };
@@ -82,6 +83,29 @@ export interface ScriptUsers {
   readonly defaultFrom: 'script_user' | typeof DEFAULT_SCRIPT_USER | 'root';
   /** `vrrp_script` name -> its own `user`. */
   readonly scripts: ReadonlyMap<string, RunAs>;
+  /**
+   * The `[user [group]]` of notify lines, `notify_fifo_script`s and FIFO owners, by
+   * accountKey(user, group). Absent in older callers' fakes: notify commands then run as the default.
+   */
+  readonly accounts?: ReadonlyMap<string, RunAs>;
+}
+
+/** The key of a `user [group]` pair in ScriptUsers.accounts. */
+export function accountKey(user: string, group: string | undefined): string {
+  return group === undefined ? user : `${user}:${group}`;
+}
+
+/**
+ * Who a notify command (or a FIFO's reader) runs as: its own `[user [group]]`, else the default
+ * (`runAs` undefined only without `users`: tests run commands as this process). A named user
+ * missing from `users` (resolution refuses such a config, so only a hand-made ScriptUsers can
+ * lack it) is `ok: false`: the command is not run, never run as root in its place.
+ */
+export function runAsFor(users: ScriptUsers | undefined, account: { readonly user?: string; readonly group?: string }): { readonly ok: true; readonly runAs: RunAs | undefined } | { readonly ok: false } {
+  if (!users) return { ok: true, runAs: undefined };
+  if (account.user === undefined) return { ok: true, runAs: users.default };
+  const r = users.accounts?.get(accountKey(account.user, account.group));
+  return r ? { ok: true, runAs: r } : { ok: false };
 }
 
 export type UserResolution = { readonly users: ScriptUsers; readonly diagnostics: readonly Diagnostic[] } | { readonly users?: undefined; readonly diagnostics: readonly Diagnostic[] };
@@ -98,7 +122,35 @@ interface Wanted {
 /** Whether the config runs any script at all (then the default user matters). */
 function runsScripts(config: KeepalivedConfig): boolean {
   const hasNotify = (n: object) => Object.values(n).some(Boolean);
-  return config.scripts.length > 0 || config.instances.some((i) => hasNotify(i.notify)) || config.syncGroups.some((g) => hasNotify(g.notify));
+  return (
+    config.scripts.length > 0 ||
+    config.instances.some((i) => hasNotify(i.notify)) ||
+    config.syncGroups.some((g) => hasNotify(g.notify)) ||
+    (config.global.notifyFifos ?? []).some((f) => f.script !== undefined || f.user === undefined)
+  );
+}
+
+/**
+ * Every `[user [group]]` written on a notify line, a `notify_fifo_script` or a `notify_fifo`
+ * (its owner), with what to call it in a message. keepalived (`set_script_uid_gid`): a user
+ * without a group runs with the user's primary group.
+ */
+function namedAccounts(config: KeepalivedConfig): Wanted[] {
+  const out: Wanted[] = [];
+  const add = (what: string, n: { readonly user?: string; readonly group?: string; readonly userLocation?: SourceLocation; readonly location: SourceLocation } | undefined) => {
+    if (!n || n.user === undefined) return;
+    out.push({ what: `user ${n.user}${n.group ? ` ${n.group}` : ''} of ${what}`, user: n.user, ...(n.group ? { group: n.group } : {}), location: n.userLocation ?? n.location });
+  };
+  const scripts = (n: NotifyScripts, of: string) => {
+    for (const [field, c] of Object.entries(n) as [keyof NotifyScripts, NotifyConfig | undefined][]) add(`${NOTIFY_KEYWORD[field]} of ${of}`, c);
+  };
+  for (const i of config.instances) scripts(i.notify, `vrrp_instance ${i.name}`);
+  for (const g of config.syncGroups) scripts(g.notify, `vrrp_sync_group ${g.name}`);
+  for (const f of config.global.notifyFifos ?? []) {
+    add(f.keyword, f);
+    add(`${f.keyword}_script`, f.script);
+  }
+  return out;
 }
 
 /** A place to hang a config-wide note on: the first script or notify command. */
@@ -123,6 +175,10 @@ export function lookupsFor(config: KeepalivedConfig): [GetentDb, string][] {
     if (s.user === undefined) continue;
     add('passwd', s.user);
     if (s.group) add('group', s.group);
+  }
+  for (const a of namedAccounts(config)) {
+    add('passwd', a.user);
+    if (a.group) add('group', a.group);
   }
   return [...out.values()];
 }
@@ -186,8 +242,13 @@ export function assembleUsers(config: KeepalivedConfig, answers: ReadonlyMap<str
     const r = resolve({ what: `user ${s.user}${s.group ? ` ${s.group}` : ''} of vrrp_script ${s.name}`, user: s.user, ...(s.group ? { group: s.group } : {}), location: s.userLocation ?? s.location });
     if (r) scripts.set(s.name, r);
   }
+  const accounts = new Map<string, RunAs>();
+  for (const a of namedAccounts(config)) {
+    const r = resolve(a);
+    if (r) accounts.set(accountKey(a.user, a.group), r);
+  }
   if (!dflt || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { users: { default: dflt, defaultFrom, scripts }, diagnostics };
+  return { users: { default: dflt, defaultFrom, scripts, accounts }, diagnostics };
 }
 
 /** Every user and group of a config, looked up now (start-up, `keepwatch -t`). */

@@ -139,6 +139,18 @@ export class FakeNode {
     this.clock.kill();
   }
 
+  /**
+   * A planned stop, make-before-break (VrrpEngine.handOver): the node stays up (VIPs, timers)
+   * until every instance has left; then it is gone as after stop(). `onDone` runs then.
+   */
+  handOver(onDone?: () => void): void {
+    this.engine?.handOver(() => {
+      this.alive = false;
+      this.clock.kill();
+      onDone?.();
+    });
+  }
+
   setLink(up: boolean): void {
     this.linkUp = up;
     for (const r of this.engine?.routers.values() ?? []) r.setInterfaceUp(up);

@@ -124,7 +124,8 @@ test('SIGUSR1/SIGUSR2: state and statistics dumps (log line + 0600 files), the m
       assert.equal(st.mode & 0o777, 0o600, `${f} is 0600`);
     }
     assert.equal(readFileSync(victim, 'utf8'), 'untouched\n');
-    assert.deepEqual(readdirSync(dumps).sort(), ['keepwatch.data', 'keepwatch.stats'], 'no temporary files left');
+    // keepalived's files beside keepwatch's (issue 15): keepalived.data/.json on SIGUSR1, .stats on SIGUSR2.
+    assert.deepEqual(readdirSync(dumps).sort(), ['keepalived.data', 'keepalived.json', 'keepalived.stats', 'keepwatch.data', 'keepwatch.stats'], 'no temporary files left');
     const state = JSON.parse(readFileSync(data, 'utf8')) as { kind: string; instances: { name: string; state: string; priority: { effective: number }; vips: { address: string; present: boolean }[]; timers: { masterDownIntervalMs: number } }[] };
     assert.equal(state.kind, 'keepwatch-state');
     assert.equal(state.instances[0]!.name, 'VI_1');

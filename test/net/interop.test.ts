@@ -105,6 +105,8 @@ for (const [label, base, version] of [['VRRPv2 PASS 1 s', V2, 2], ['VRRPv3 0.1 s
       await waitFor('keepalived takes over after keepwatch priority 0', () => ka.state === 'master' && env.lab.holders(VIP).includes('r2'), 5000);
       // Skew_Time (0.61 s at v2 prio 100) rather than Master_Down_Interval (3.6 s).
       if (version === 2) assert.ok(Date.now() - t0 < 2500, `keepalived took ${Date.now() - t0} ms: it did not take the priority-0 fast path`);
+      // Make-before-break: keepwatch kept the VIP until keepalived's first advert as master.
+      assert.ok(kw.logLines.some((l) => l.includes('handed over: 10.')), 'keepwatch left when it heard keepalived advertise');
       kw.start();
       await waitFor('keepwatch preempts back', () => holdsAlone(env, kw) && ka.state === 'backup', 15_000);
       checkWire(await cap.stop(), env.lab.host('r1').mac, version);

@@ -72,12 +72,18 @@ test('election, then failover on kill -9, SIGTERM and link down; preemption back
     await waitFor('r2 plain backup again (any guard hold released)', () => r2.state === 'backup' && !heldAndNotReleased(), 5000);
     await neverTwoHolders(env, 500);
 
-    // SIGTERM: priority 0, r2 takes over after Skew_Time; r1 exits 0 within a second, VIP gone.
+    // SIGTERM, make-before-break: priority 0, r1 keeps the VIP until r2 (master after its
+    // Skew_Time) advertises, then removes it and exits 0; nobody is without the VIP meanwhile.
     const t0 = Date.now();
+    const unheld = sampleUnheld(env, 3000);
     await r1.signal('SIGTERM');
     const exitMs = Date.now() - t0;
     assert.equal(r1.proc?.exitCode, 0);
-    assert.ok(exitMs < 1500, `SIGTERM exit took ${exitMs} ms`);
+    assert.ok(exitMs < 3500, `SIGTERM exit took ${exitMs} ms (handover bound 2 s, stop limit 4 s)`);
+    assert.ok(r1.logLines.some((l) => l.includes('handed over: 10.')), 'r1 left when it heard r2 advertise (not at the bound)');
+    const gaps = await unheld;
+    process.stdout.write(`pair: SIGTERM exit ${exitMs} ms; VIP held by nobody in ${gaps.unheld} of ${gaps.samples} samples\n`);
+    assert.equal(gaps.unheld, 0, 'the VIP was always held by someone during the handover');
     assert.ok(!env.lab.holders(VIP).includes('r1'), 'r1 removed its VIP on SIGTERM');
     await waitFor('r2 master after SIGTERM', () => r2.state === 'master', 3000);
     assert.equal(r2.transitions.at(-1)?.cause, 'priority-zero-advert');
@@ -120,3 +126,16 @@ test('a VIP removed by someone else on the master is put back', async () => {
     await waitFor('a vip-repaired log line', () => r1.logLines.some((l) => l.includes('vip-repaired')), 2000);
   });
 });
+
+/** Samples who holds the VIP every 5 ms for `ms`: how often nobody did. */
+async function sampleUnheld(env: NetEnv, ms: number): Promise<{ samples: number; unheld: number }> {
+  let samples = 0;
+  let unheld = 0;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    samples++;
+    if (env.lab.holders(VIP).length === 0) unheld++;
+    await sleep(5);
+  }
+  return { samples, unheld };
+}

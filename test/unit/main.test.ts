@@ -93,10 +93,12 @@ test("keepalived's flags: refused ones say why in one line and exit 2; accepted 
     noStack(r);
   });
   // --signum prints the signal of a function, as keepalived's does.
-  const [data, json] = await Promise.all(['DATA', 'JSON'].map((f) => keepwatch([`--signum=${f}`])));
+  // JSON: keepalived's SIGRTMIN+2 would kill a Node process; keepwatch writes keepalived.json with SIGUSR1.
+  const [data, json, clear] = await Promise.all(['DATA', 'JSON', 'STATS_CLEAR'].map((f) => keepwatch([`--signum=${f}`])));
   assert.equal(data!.stdout, '10\n');
-  assert.equal(json!.status, 1);
-  assert.match(json!.stderr, /no JSON dump/);
+  assert.equal(json!.stdout, '10\n');
+  assert.equal(clear!.status, 1);
+  assert.match(clear!.stderr, /no STATS_CLEAR/);
   // Accepted keepalived flags combine with -t (they change nothing there).
   const dir = mkdtempSync(join(tmpdir(), 'kw-cli-'));
   try {
@@ -133,6 +135,38 @@ test('-t: exit 0 clean, 5 with warnings only (as keepalived 2.2.7), 1 with error
     assert.equal(wl.status, 5);
     assert.equal(wl.stderr, '', 'the findings went to the file');
     assert.match(readFileSync(log, 'utf8'), /warning: vrrp_script chk/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-t --migrate: per keyword what keepwatch does differently; exit 4 when behaviour changes, 0 when not, 1 when refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kw-migrate-'));
+  try {
+    const body = (global: string) => `global_defs {\n${global}}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    virtual_ipaddress {\n        10.0.0.100/24\n    }\n}\n`;
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const changes = write('changes.conf', body('    enable_snmp_vrrp\n    vrrp_no_swap\n    vrrp_startup_delay 5\n'));
+    const calm = write('calm.conf', body('    vrrp_no_swap\n'));
+    const refused = write('refused.conf', body('    vrrp_no_swapp\n'));
+    const [a, b, c, bare] = await Promise.all([
+      keepwatch(['-t', '--migrate', '-f', changes]),
+      keepwatch(['-t', '--migrate', '-f', calm]),
+      keepwatch(['-t', '--migrate', '-f', refused]),
+      keepwatch(['--migrate', '-f', calm]),
+    ]);
+    assert.equal(a!.status, 4, a!.stderr);
+    assert.match(a!.stdout, /changes\.conf:2:5: CHANGES BEHAVIOUR: enable_snmp_vrrp: keepwatch has no SNMP agent/);
+    assert.match(a!.stdout, /changes\.conf:3:5: same behaviour: vrrp_no_swap: /);
+    assert.match(a!.stdout, /changes\.conf:4:5: acted on differently: vrrp_startup_delay: the instances stay in INIT/);
+    assert.match(a!.stdout, /migration check: 0 refused, 1 changing behaviour, 1 acted on differently, 1 not acted on without effect/);
+    assert.equal(b!.status, 0, b!.stdout);
+    assert.equal(c!.status, 1);
+    assert.match(c!.stdout, /refused\.conf:2:5: REFUSED: unknown keyword 'vrrp_no_swapp' in global_defs; did you mean 'vrrp_no_swap'\?/);
+    assert.equal(bare!.status, 2);
+    assert.match(bare!.stderr, /--migrate goes with -t/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

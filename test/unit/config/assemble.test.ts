@@ -91,14 +91,26 @@ test('virtual_ipaddress options: brd + and -, scope, dev, label', () => {
   );
 });
 
-test('notify commands: bare, quoted with arguments, several words as written', () => {
-  const { config } = ok(inst('    notify_master "/path/x.sh arg"\n    notify_backup /bin/b.sh  "a b" c\n    notify /bin/all.sh\n    notify_stop /s\n    notify_fault /f\n'));
+test("notify commands as keepalived reads them: the command (a word or a quoted string, split again into argv), then [user [group]]", () => {
+  const { config, diags: d } = ok(
+    inst(`    notify_master "/path/x.sh arg 'b c'"\n    notify_backup /bin/b.sh  nobody nogroup extra\n    notify /bin/all.sh root\n    notify_stop /s\n    notify_fault "/f" nobody\n`),
+  );
   const n = config.instances[0]!.notify;
   assert.deepEqual(
-    [n.master?.command, n.backup?.command, n.generic?.command, n.stop?.command, n.fault?.command],
-    ['/path/x.sh arg', '/bin/b.sh  "a b" c', '/bin/all.sh', '/s', '/f'],
+    [n.master, n.backup, n.generic, n.stop, n.fault].map((c) => [c?.command, c?.argv, c?.user, c?.group]),
+    [
+      ["/path/x.sh arg 'b c'", ['/path/x.sh', 'arg', 'b c'], undefined, undefined],
+      ['/bin/b.sh', ['/bin/b.sh'], 'nobody', 'nogroup'],
+      ['/bin/all.sh', ['/bin/all.sh'], 'root', undefined],
+      ['/s', ['/s'], undefined, undefined],
+      ['/f', ['/f'], 'nobody', undefined],
+    ],
   );
   assert.deepEqual([n.master?.location.line, n.master?.location.column], [4, 19]);
+  assert.deepEqual([n.backup?.userLocation?.line, n.backup?.userLocation?.column], [5, 30]);
+  // A fourth word is ignored, as keepalived ignores it, with the quoted form to write instead.
+  assert.equal(d.length, 1);
+  assert.match(d[0]!, /^v\.conf:5:45: warning: notify_backup: 'extra' after the user and group is ignored .*notify_backup "\/bin\/b\.sh nobody nogroup extra"/);
 });
 
 test('a keyword given twice: a warning, the last one wins (notify*: the first, as keepalived)', () => {
@@ -175,6 +187,7 @@ vrrp_sync_group G {
     notify_master "/bin/g master"
     track_script { chk }
     smtp_alert
+    sync_group_tracking_weight
 }
 `;
   const { config, diags: d } = ok(text);
@@ -190,6 +203,54 @@ vrrp_sync_group G {
   assert.deepEqual([g.name, g.members.map((m) => m.name), g.notify.master?.command, g.trackScripts.map((t) => t.name), g.smtpAlert], [
     'G', ['A', 'B'], '/bin/g master', ['chk'], true,
   ]);
+});
+
+test('sync groups without sync_group_tracking_weight: weighted trackers of members are ignored as keepalived ignores them (#2105), each with a warning', () => {
+  const text = `vrrp_script chk {
+    script /bin/true
+    weight 10
+}
+vrrp_script fatal {
+    script /bin/true
+}
+track_file maint {
+    file /run/maint
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress { 10.0.0.1 }
+    track_script { chk
+        fatal }
+    track_file { maint }
+    track_interface { eth1 weight 5
+        eth2 }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 2
+    virtual_ipaddress { 10.0.0.2 }
+}
+vrrp_sync_group G {
+    group { A B }
+}
+`;
+  const { config, diags: d } = ok(text);
+  const why = 'sync_group_tracking_weight in the group keeps it (keepalived ignores it there too)';
+  assert.deepEqual(d, [
+    `v.conf:15:20: warning: vrrp_instance A is in vrrp_sync_group G: track_script chk (weight 10) is not tracked; ${why}`,
+    `v.conf:17:18: warning: vrrp_instance A is in vrrp_sync_group G: track_file maint is tracked with weight 0 (non-zero: FAULT), not its default weight 1; ${why}`,
+    `v.conf:18:23: warning: vrrp_instance A is in vrrp_sync_group G: track_interface eth1 is tracked with weight 0 (down: FAULT), not weight 5; ${why}`,
+  ]);
+  const a = config.instances[0]!;
+  assert.deepEqual(a.trackScripts.map((t) => t.name), ['fatal'], 'an unweighted script still puts the instance (and group) in FAULT');
+  assert.deepEqual(a.trackFiles.map((t) => [t.name, t.weight]), [['maint', 0]]);
+  assert.deepEqual(a.trackInterfaces.map((t) => [t.name, t.weight]), [['eth1', 0], ['eth2', undefined]]);
+  assert.equal(config.syncGroups[0]!.trackingWeight, undefined);
+  const kept = ok(text.replace('    group { A B }\n', '    group { A B }\n    global_tracking\n'));
+  assert.deepEqual(kept.diags, []);
+  assert.equal(kept.config.syncGroups[0]!.trackingWeight, true);
+  assert.deepEqual(kept.config.instances[0]!.trackScripts.map((t) => t.name), ['chk', 'fatal']);
 });
 
 test('state MASTER without priority becomes the address owner, with a warning', () => {

@@ -254,7 +254,7 @@ test(`at most ${MAX_REPORTED_ERRORS} errors and ${MAX_REPORTED_WARNINGS} warning
   assert.equal(r.diagnostics.length, MAX_REPORTED_ERRORS + 1);
   assert.equal(formatDiagnostic(r.diagnostics.at(-1)!), `e.conf:101:1: error: 900 more errors not shown (keepwatch reports the first 100 errors and 100 warnings it finds; this is where the first one left out is)`);
   assert.equal(formatDiagnostic(r.diagnostics[0]!), "e.conf:1:1: error: unknown keyword 'bogus_0' at top level");
-  const w = parseConfigText(`${'instance x\n'.repeat(300)}${INSTANCE('V', 1)}`, 'w.conf', memFs({}));
+  const w = parseConfigText(`${'linkbeat_use_polling\n'.repeat(300)}${INSTANCE('V', 1)}`, 'w.conf', memFs({}));
   assert.ok(w.config, 'warnings only: the configuration is still good');
   assert.equal(w.diagnostics.length, MAX_REPORTED_WARNINGS + 1);
   assert.match(w.diagnostics.at(-1)!.message, /^200 more warnings not shown/);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { FakeLan } from '../../fakes/lan.js';
 import { instance } from '../../helpers/instances.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../../src/protocol/timing.js';
+import { HANDOVER_LINGER_MS } from '../../../src/core/router.js';
 import type { StateChangedEvent } from '../../../src/events/index.js';
 
 const A = { ipv4: '10.0.0.1' };
@@ -75,6 +76,79 @@ test('SIGTERM of the master: priority-0 advert, VIPs removed, the backup takes o
   const expected = stopAt + 0.1 + skewTimeMs(2, 100, 1000);
   assert.ok(Math.abs(t.atMs - expected) < 0.01, `took over at ${t.atMs}, expected ${expected}`);
   assert.deepEqual(lan.holders('10.0.0.100'), ['b']);
+});
+
+test('planned stop, make-before-break: priority 0, the VIP stays until the new master advertises, then goes; the client never points at a node without it', () => {
+  const { lan, na, nb } = pair();
+  lan.clock.advance(10_000);
+  const stopAt = lan.clock.now();
+  let doneAt: number | undefined;
+  na.handOver(() => (doneAt = lan.clock.now()));
+  // Still holding, no longer advertising at its priority: the last advert says 0.
+  assert.deepEqual(lan.holders('10.0.0.100'), ['a']);
+  assert.equal(na.engine!.routers.get('VI_1')!.handingOver, true);
+  // Sampled every millisecond through the takeover: someone always holds the VIP, and the client's
+  // ARP entry always names a holder.
+  let gaps = 0;
+  let both = 0;
+  for (let t = 0; t < 2_000; t++) {
+    lan.clock.advance(1);
+    const holders = lan.holders('10.0.0.100');
+    if (holders.length === 0) gaps++;
+    if (holders.length > 1) both++;
+    const arp = lan.clientArp.get('10.0.0.100');
+    if (arp !== undefined && !holders.some((h) => lan.node(h).mac === arp)) gaps++;
+  }
+  assert.equal(gaps, 0, 'never unheld, the client never pointed at a node without the VIP');
+  assert.ok(both <= HANDOVER_LINGER_MS + 1, `both held it for ${both} ms (only until the new master's first advert, plus the linger)`);
+  const t = last(nb.transitions);
+  assert.equal(t.cause, 'priority-zero-advert');
+  assert.ok(Math.abs(t.atMs - (stopAt + 0.1 + skewTimeMs(2, 100, 1000))) < 0.01);
+  assert.deepEqual(lan.holders('10.0.0.100'), ['b']);
+  assert.equal(lan.clientArp.get('10.0.0.100'), nb.mac);
+  const left = last(na.transitions);
+  assert.equal(left.cause, 'shutdown');
+  assert.match(left.detail ?? '', /handed over: 10\.0\.0\.2 \(priority 100\)/);
+  assert.ok(doneAt !== undefined && Math.abs(doneAt - t.atMs - 0.1 - HANDOVER_LINGER_MS) < 1, `left ${doneAt! - t.atMs} ms after the new master's advert`);
+  // Only one priority-0 advert was sent, and no advert at 150 after it.
+  const sentPriorities = na.sentFrames.filter((f) => f.atMs >= stopAt && f.frame[12] === 0x08 && f.frame[13] === 0x00 && f.frame[23] === 112).map((f) => f.frame[14 + 20 + 2]);
+  assert.deepEqual(sentPriorities, [0]);
+});
+
+test('planned stop without a backup: the VIP stays until the bound (Skew_Time of priority 1 plus an interval), then goes', () => {
+  const lan = new FakeLan();
+  const na = lan.addNode('a', A);
+  na.start([instance({ priority: 150 })]);
+  lan.clock.advance(10_000);
+  let done = false;
+  na.handOver(() => (done = true));
+  lan.clock.advance(1_000);
+  assert.deepEqual(lan.holders('10.0.0.100'), ['a']);
+  assert.equal(done, false);
+  lan.clock.advance(skewTimeMs(2, 1, 1000) + 1000 - 1_000 + 1);
+  assert.equal(done, true);
+  assert.deepEqual(lan.holders('10.0.0.100'), []);
+  assert.match(last(na.transitions).detail ?? '', /no new master heard within 1996 ms/);
+});
+
+test('planned stop: a weight change during the handover sends nothing; a fault ends it at once; a backup just stops', () => {
+  const { lan, na, nb } = pair(instance({ priority: 150 }), instance({ priority: 100, nopreempt: true }));
+  lan.clock.advance(10_000);
+  lan.partition(['a'], ['b']);
+  let done = 0;
+  na.handOver(() => done++);
+  const before = na.sentFrames.length;
+  const router = na.engine!.routers.get('VI_1')!;
+  router.setPriorityOffset(-10);
+  lan.clock.advance(300);
+  assert.equal(na.sentFrames.filter((f) => f.frame[23] === 112).length, na.sentFrames.slice(0, before).filter((f) => f.frame[23] === 112).length, 'no advert after the priority-0 one');
+  router.setFault('script:chk', 'failed');
+  assert.equal(done, 1);
+  assert.deepEqual(lan.holders('10.0.0.100'), []);
+  let backupDone = false;
+  nb.handOver(() => (backupDone = true));
+  assert.equal(backupDone, true);
+  assert.equal(last(nb.transitions).cause, 'shutdown');
 });
 
 test('preemption: a higher-priority router that returns takes the VIP back; the old master yields', () => {

@@ -137,7 +137,7 @@ test('timeouts: a hanging script ends at its timeout on the clock; then what wai
   assert.deepEqual(t.runs.map((r) => r.result), ['timeout', 'timeout']);
 });
 
-test('per instance and per sync group: separate queues, each bounded, with the group state and its highest priority', async () => {
+test('per instance and per sync group: separate queues, each bounded, with the group state and priority 0 (keepalived: "the prio will be indicated as zero for a group")', async () => {
   const text = `vrrp_sync_group G {\n    group {\n        VI_1\n        VI_2\n    }\n    notify /bin/g\n}\n${INSTANCE(['notify /bin/i'])}vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n    priority 90\n    virtual_ipaddress {\n        10.0.0.101\n    }\n}\n`;
   const states = new Map<string, VrrpState>([
     ['VI_1', 'backup'],
@@ -149,7 +149,7 @@ test('per instance and per sync group: separate queues, each bounded, with the g
   t.processes.script('/bin/i', 'hang');
   t.transition('backup');
   await flush();
-  assert.deepEqual(t.processes.runs.map((r) => r.argv.join(' ')).sort(), ['/bin/g GROUP G BACKUP 150', '/bin/i INSTANCE VI_1 BACKUP 100']);
+  assert.deepEqual(t.processes.runs.map((r) => r.argv.join(' ')).sort(), ['/bin/g GROUP G BACKUP 0', '/bin/i INSTANCE VI_1 BACKUP 100']);
   // VI_1 alone becomes master: the group is not all MASTER yet.
   states.set('VI_1', 'master');
   t.transition('master');
@@ -167,7 +167,7 @@ test('per instance and per sync group: separate queues, each bounded, with the g
   await t.notifier.idle();
   assert.deepEqual(
     t.processes.runs.map((r) => r.argv.join(' ')).filter((c) => c.includes('MASTER')).sort(),
-    ['/bin/g GROUP G MASTER 150', '/bin/i INSTANCE VI_1 MASTER 100'],
+    ['/bin/g GROUP G MASTER 0', '/bin/i INSTANCE VI_1 MASTER 100'],
   );
 });
 
