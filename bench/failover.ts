@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
 import { masterDownIntervalMs, skewTimeMs } from '../src/protocol/timing.js';
-import { benchDir, fmt, sleep, stats, table, teardown, wireEvents, writeResults, type Pair } from './lib.js';
+import { benchDir, settled, fmt, sleep, stats, table, teardown, wireEvents, writeResults, type Pair } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,15 +50,6 @@ function makePair(impl: RouterKind, timing: string, index: number): Pair {
   return { impl, lab, r1, r2, dir };
 }
 
-async function settled(p: Pair, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (p.r1.state === 'master' && p.r2.state === 'backup' && p.lab.holders(VIP).includes('r1') && !p.lab.holders(VIP).includes('r2')) return;
-    await sleep(50);
-  }
-  throw new Error(`${p.impl}: pair did not settle (r1 ${p.r1.state}, r2 ${p.r2.state}, holders ${p.lab.holders(VIP)})`);
-}
-
 interface Sample {
   advertMs: number;
   garpMs: number;
@@ -66,7 +57,7 @@ interface Sample {
 }
 
 async function measure(p: Pair, scenario: string, timing: string): Promise<Sample> {
-  await settled(p);
+  await settled(p, VIP);
   const [v, int] = timing.split('-') as [string, string];
   const version = v === 'v3' ? 3 : 2;
   const intervalMs = Number(int) * 1000;

@@ -29,6 +29,16 @@ export interface Pair {
   dir: string;
 }
 
+/** Waits until r1 is master holding `vip` alone and r2 is backup; throws after `timeoutMs`. */
+export async function settled(p: Pair, vip: string, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (p.r1.state === 'master' && p.r2.state === 'backup' && p.lab.holders(vip).includes('r1') && !p.lab.holders(vip).includes('r2')) return;
+    await sleep(50);
+  }
+  throw new Error(`${p.impl}: pair did not settle (r1 ${p.r1.state}, r2 ${p.r2.state}, holders ${p.lab.holders(vip)})`);
+}
+
 /** A scratch directory for one measurement's configs, logs and captures. */
 export const benchDir = (): string => mkdtempSync(join(tmpdir(), 'kwbench-'));
 

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { NetnsLab, cleanupStale } from '../src/lab/netns.js';
 import { LabRouter, renderConfig, type InstanceSpec, type RouterKind } from '../src/lab/routers.js';
-import { benchDir, sleep, stats, table, teardown, writeResults, type Pair } from './lib.js';
+import { benchDir, settled, sleep, stats, table, teardown, writeResults, type Pair } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,15 +67,6 @@ function makePair(impl: RouterKind, timing: string, index: number): Pair & { lis
   return { impl, lab, r1, r2, dir, listeners };
 }
 
-async function settled(p: Pair, timeoutMs = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (p.r1.state === 'master' && p.r2.state === 'backup' && p.lab.holders(VIP).includes('r1') && !p.lab.holders(VIP).includes('r2')) return;
-    await sleep(50);
-  }
-  throw new Error(`${p.impl}: pair did not settle (r1 ${p.r1.state}, r2 ${p.r2.state}, holders ${p.lab.holders(VIP)})`);
-}
-
 function output(proc: ReturnType<NetnsLab['spawn']>): Promise<string> {
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,7 +82,7 @@ interface Sample {
 }
 
 async function measure(p: Pair, timing: string): Promise<Sample> {
-  await settled(p);
+  await settled(p, VIP);
   const intervalMs = Number(timing.split('-')[1]) * 1000;
   await sleep(3 * intervalMs + 300);
   const count = PROBE_MS / 10;

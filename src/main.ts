@@ -59,9 +59,9 @@ interface CompatFlag {
 }
 
 export const KEEPALIVED_FLAGS: readonly CompatFlag[] = [
-  { long: 'vrrp', short: 'P', action: 'no-op', why: 'keepwatch runs the VRRP side only' },
-  { long: 'check', short: 'C', action: 'refused', why: "health checkers (LVS/IPVS) are keepalived's; keepwatch runs the VRRP side only (run keepalived -C beside it)" },
-  { long: 'no_bfd', short: 'B', action: 'no-op', why: 'keepwatch has no BFD' },
+  { long: 'vrrp', short: 'P', action: 'acts', why: "VRRP only: the virtual_server blocks are not run (no checks, no data-plane table), as keepalived's -P runs no checker process" },
+  { long: 'check', short: 'C', action: 'refused', why: 'keepwatch runs VRRP and the LVS checkers in one process and has no checkers-only mode: run it without -C (or with -P beside keepalived -C)' },
+  { long: 'no_bfd', short: 'B', action: 'no-op', why: 'BFD runs inside keepwatch\'s one process, only for the bfd_instance blocks of the file: remove them to run without BFD' },
   { long: 'all', action: 'no-op', why: 'keepwatch is one process: there are no child processes to force' },
   { long: 'log-console', short: 'l', action: 'acts', why: 'human-readable lines (time level message key=value) on stdout instead of JSON' },
   { long: 'log-detail', short: 'D', action: 'acts', why: 'detail: debug lines (GARPs, script runs, tracker weights), error stacks in -l lines, CPU time at stop' },
@@ -70,7 +70,7 @@ export const KEEPALIVED_FLAGS: readonly CompatFlag[] = [
   { long: 'umask', short: 'u', value: true, action: 'acts', why: 'the umask for files keepwatch creates (octal)' },
   { long: 'release-vips', short: 'X', action: 'no-op', why: 'keepwatch always removes its VIPs when an instance leaves MASTER' },
   { long: 'dont-release-vrrp', short: 'V', action: 'refused', why: 'keepwatch always releases its VIPs when it stops (priority 0, VIPs removed): a stopped node that keeps a VIP is a split brain' },
-  { long: 'dont-release-ipvs', short: 'I', action: 'no-op', why: 'keepwatch has no IPVS' },
+  { long: 'dont-release-ipvs', short: 'I', action: 'no-op', why: 'keepwatch always removes its LVS table at exit (nftables or IPVS), and the next start programs it again' },
   { long: 'dont-respawn', short: 'R', action: 'no-op', why: "keepwatch has no child processes; systemd's Restart= restarts it" },
   { long: 'dont-fork', short: 'n', action: 'no-op', why: 'keepwatch never forks (its unit is Type=notify)' },
   { long: 'dump-conf', short: 'd', action: 'acts', why: "logs each instance's settings at start" },
@@ -236,6 +236,7 @@ interface RunOptions {
   readonly metricsMinIntervalMs?: number;
   readonly logDetail?: boolean;
   readonly dumpConfig?: boolean;
+  readonly lvs?: boolean;
 }
 
 /** How the log is written (keepalived's -l, -D, -S, -G; --log-level). */
@@ -743,6 +744,7 @@ async function main(argv: string[]): Promise<number> {
       ...(cacheText !== undefined ? { metricsMinIntervalMs: Number(cacheText) } : {}),
       ...(detail ? { logDetail: true } : {}),
       ...(v['dump-conf'] === true ? { dumpConfig: true } : {}),
+      ...(v.vrrp === true ? { lvs: false } : {}),
     },
     { dumpDir: str('dump-dir') ?? defaultDumpDir(), ...(str('pid') ? { pid: str('pid')! } : {}), ...(str('vrrp_pid') ? { vrrpPid: str('vrrp_pid')! } : {}), umask: umask !== undefined },
   );

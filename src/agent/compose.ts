@@ -76,6 +76,8 @@ export interface AgentOptions {
   readonly logDetail?: boolean;
   /** `-d`: log each instance's settings at start (keepalived's --dump-conf). */
   readonly dumpConfig?: boolean;
+  /** `-P` (VRRP only): false, the virtual_server blocks are not run. Default true. */
+  readonly lvs?: boolean;
 }
 
 /** What the agent read before it builds anything (lifecycle.ts loads and checks it). */
@@ -246,10 +248,11 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
       bus,
       processes,
       // The script user (global script_user, else keepalived_script, else root) for MISC_CHECK and notify.
-      runAs: (user, group) => {
-        const r = runAsFor(live.trackers.users, user === undefined ? {} : { user, ...(group !== undefined ? { group } : {}) });
-        return r.ok ? r.runAs : live.trackers.users?.default;
-      },
+      // A user written on the line that is not resolved is never replaced by another (the start
+      // refuses it: tracking/users.ts); `ok: false` means "do not run".
+      isMaster: (instance) => engine.routers.get(instance)?.state === 'master',
+      enabled: opts.lvs !== false,
+      runAs: (user, group) => runAsFor(live.trackers.users, user === undefined ? {} : { user, ...(group !== undefined ? { group } : {}) }),
     },
     loaded.config,
   );

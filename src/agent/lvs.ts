@@ -17,8 +17,8 @@
 import { existsSync } from 'node:fs';
 import type { KeepalivedConfig } from '../config/model.js';
 import type { AgentBus } from '../events/index.js';
-import type { Clock, DataPlane, DataPlaneService, LvsProbes, ProcessRunner, RunAs, TimerHandle } from '../ports/index.js';
-import { LvsService, type LvsState } from '../lvs/service.js';
+import type { Clock, DataPlane, DataPlaneService, LvsProbes, ProcessRunner, TimerHandle } from '../ports/index.js';
+import { LvsService, type LvsServiceDeps, type LvsState } from '../lvs/service.js';
 import { NodeLvsProbes } from '../adapters/lvs-probes.js';
 import { NftLvsDataPlane, SystemNeighbours, nftSchedulerEffect, type LvsNote } from '../adapters/nft-lvs.js';
 import { IpvsDataPlane, ipvsAvailable } from '../adapters/ipvs.js';
@@ -43,11 +43,15 @@ export interface LvsAgentDeps {
   readonly clock: Clock;
   readonly bus: AgentBus;
   readonly processes: ProcessRunner;
-  readonly runAs?: (user: string | undefined, group: string | undefined) => RunAs | undefined;
+  readonly runAs?: LvsServiceDeps['runAs'];
   /** The data plane (tests); default: chosen from the kernel at start (chooseDataPlane). */
   readonly dataPlane?: DataPlane;
   /** The checkers' sockets (tests); default: NodeLvsProbes. */
   readonly probes?: LvsProbes;
+  /** Whether a vrrp_instance is MASTER now (ha_suspend after a reload or a late start). */
+  readonly isMaster?: (instance: string) => boolean;
+  /** false with `-P` (VRRP only): every config is read as if it had no virtual_server. */
+  readonly enabled?: boolean;
 }
 
 /** IPVS where the kernel has it (/proc/net/ip_vs), else nftables. */
@@ -76,7 +80,7 @@ export class LvsAgent {
     private readonly deps: LvsAgentDeps,
     config: KeepalivedConfig,
   ) {
-    this.config = config;
+    this.config = this.side(config);
     deps.bus.on('lvs-table', () => this.kick(APPLY_DEBOUNCE_MS));
   }
 
@@ -134,10 +138,13 @@ export class LvsAgent {
   }
 
   /** A reload: the checks restart for the new config (real servers start as keepalived's: up unless `alpha`). */
-  async reconfigure(next: KeepalivedConfig): Promise<void> {
+  async reconfigure(full: KeepalivedConfig): Promise<void> {
+    const next = this.side(full);
     const same = JSON.stringify(strip(this.config.virtualServers)) === JSON.stringify(strip(next.virtualServers)) && JSON.stringify(strip(this.config.virtualServerGroups ?? [])) === JSON.stringify(strip(next.virtualServerGroups ?? []));
     this.config = next;
     if (same || !this.running) return;
+    // Real servers that stay keep their state (a down one stays out until it passes its checks).
+    const restore = this.service?.state();
     this.service?.stop();
     this.service = undefined;
     if (next.virtualServers.length === 0) {
@@ -155,8 +162,13 @@ export class LvsAgent {
       return;
     }
     this.dp ??= this.deps.dataPlane ?? chooseDataPlane();
-    this.service = this.makeService(next);
+    this.service = this.makeService(next, restore);
     this.service.start();
+  }
+
+  /** The part of a config this agent runs: none of it with `-P`. */
+  private side(config: KeepalivedConfig): KeepalivedConfig {
+    return this.deps.enabled === false ? { ...config, virtualServers: [], virtualServerGroups: [] } : config;
   }
 
   /** The `lvs` section of /v1/state. */
@@ -207,11 +219,13 @@ export class LvsAgent {
     };
   }
 
-  private makeService(config: KeepalivedConfig): LvsService {
+  private makeService(config: KeepalivedConfig, restore?: LvsState): LvsService {
     return new LvsService({
       config,
       clock: this.deps.clock,
-      probes: this.deps.probes ?? new NodeLvsProbes(),
+      probes: this.deps.probes ?? new NodeLvsProbes((what) => this.deps.log.warn({ event: 'lvs-probe' }, `LVS: ${what}`)),
+      ...(restore ? { restore } : {}),
+      ...(this.deps.isMaster ? { isMaster: this.deps.isMaster } : {}),
       processes: this.deps.processes,
       bus: this.deps.bus,
       ...(this.deps.runAs ? { runAs: this.deps.runAs } : {}),

@@ -44,7 +44,12 @@ export interface LvsServiceDeps {
   /** DR: the director's interface toward an address (the service's, or its first real server's for fwmark), when no vrrp_instance holds the VIP. */
   readonly interfaceFor?: (address: string) => string | undefined;
   /** The ids a MISC_CHECK `user` (or the script user, `undefined`) runs as; absent: as ourselves. */
-  readonly runAs?: (user: string | undefined, group: string | undefined) => RunAs | undefined;
+  /**
+   * Who runs a MISC_CHECK (its `user [group]`) or a notify_up/down / quorum_up/down (the default
+   * script user): `ok: false` when that user could not be resolved: then nothing runs (never as
+   * root in its place). Absent: the agent's own user.
+   */
+  readonly runAs?: (user: string | undefined, group: string | undefined) => { readonly ok: true; readonly runAs?: RunAs } | { readonly ok: false };
   /** Bound on notify_up/down and quorum_up/down runs (default 30 s). */
   readonly notifyTimeoutMs?: number;
   /**
@@ -352,11 +357,12 @@ export class LvsService {
     const started = this.deps.clock.now();
     const checker = CHECKERS[kind];
     const tf = c.cfg.trackFile !== undefined ? this.deps.config.trackFiles.find((t) => t.name === c.cfg.trackFile) : undefined;
-    const runAs = c.cfg.kind === 'MISC_CHECK' ? this.deps.runAs?.(c.cfg.user, c.cfg.group) : undefined;
+    const account = c.cfg.kind === 'MISC_CHECK' ? this.deps.runAs?.(c.cfg.user, c.cfg.group) : undefined;
+    const runAs = account?.ok ? account.runAs : undefined;
     // A last bound on the run itself (each checker bounds its own I/O; this catches a port that never answers).
     const boundMs = (c.cfg.kind === 'MISC_CHECK' ? c.cfg.miscTimeoutMs ?? c.cfg.delayLoopMs : c.cfg.connectTimeoutMs * Math.max(1, c.cfg.urls?.length ?? 1)) + RUN_GRACE_MS;
     let guard: TimerHandle | undefined;
-    const refused = c.cfg.miscPath?.[0] !== undefined ? this.refused.get(c.cfg.miscPath[0]) : undefined;
+    const refused = account && !account.ok ? `its user ${c.cfg.user ?? ''} is not resolved` : c.cfg.miscPath?.[0] !== undefined ? this.refused.get(c.cfg.miscPath[0]) : undefined;
     const outcome = refused !== undefined ? { result: 'error' as const, detail: `misc_path not run: ${refused}` } : await Promise.race([
       checker(c.cfg, { address: r.cfg.address, ...(r.cfg.port !== undefined ? { port: r.cfg.port } : {}), weight: r.cfg.effectiveWeight }, {
         probes: this.deps.probes,
@@ -441,6 +447,8 @@ export class LvsService {
   private update(v: VsState, r: RsState, c: CheckerRun, result: CheckResult, beforeWeight: number): void {
     const up = r.checkers.every((x) => x.up);
     const weight = this.weightOf(r);
+    // Nothing the table or the quorum depends on changed (the common case: a pass while up).
+    if (up === r.up && weight === beforeWeight) return;
     if (up !== r.up) {
       r.up = up;
       const reason: RealServerReason = up ? 'check-ok' : 'check-failed';
@@ -507,7 +515,12 @@ export class LvsService {
       this.emit({ type: 'lvs-notify', virtualServer: v.key, ...(realServer !== undefined ? { realServer } : {}), what, command, result: 'error', exitCode: null, durationMs: 0, error: `not run: ${refused}` });
       return;
     }
-    const runAs = this.deps.runAs?.(undefined, undefined);
+    const account = this.deps.runAs?.(undefined, undefined);
+    if (account && !account.ok) {
+      this.emit({ type: 'lvs-notify', virtualServer: v.key, ...(realServer !== undefined ? { realServer } : {}), what, command, result: 'error', exitCode: null, durationMs: 0, error: 'not run: the script user is not resolved' });
+      return;
+    }
+    const runAs = account?.runAs;
     void this.deps.processes.run(argv, { timeoutMs: this.deps.notifyTimeoutMs ?? NOTIFY_TIMEOUT_MS, ...(runAs ? { runAs } : {}) }).then((o) => {
       this.emit({ type: 'lvs-notify', virtualServer: v.key, ...(realServer !== undefined ? { realServer } : {}), what, command, result: o.result, exitCode: o.exitCode, durationMs: o.durationMs, ...(o.error !== undefined ? { error: o.error } : {}) });
     });

@@ -126,7 +126,11 @@ function runsScripts(config: KeepalivedConfig): boolean {
     config.scripts.length > 0 ||
     config.instances.some((i) => hasNotify(i.notify)) ||
     config.syncGroups.some((g) => hasNotify(g.notify)) ||
-    (config.global.notifyFifos ?? []).some((f) => f.script !== undefined || f.user === undefined)
+    (config.global.notifyFifos ?? []).some((f) => f.script !== undefined || f.user === undefined) ||
+    // LVS: MISC_CHECK, notify_up/notify_down, quorum_up/quorum_down run as the default user too.
+    config.virtualServers.some(
+      (vs) => vs.quorumUp !== undefined || vs.quorumDown !== undefined || vs.realServers.some((rs) => rs.notifyUp !== undefined || rs.notifyDown !== undefined || (rs.checkers ?? []).some((c) => c.kind === 'MISC_CHECK')),
+    )
   );
 }
 
@@ -149,6 +153,14 @@ function namedAccounts(config: KeepalivedConfig): Wanted[] {
   for (const f of config.global.notifyFifos ?? []) {
     add(f.keyword, f);
     add(`${f.keyword}_script`, f.script);
+  }
+  // MISC_CHECK's `user USER [GROUP]` (keepalived check_misc.c): refused when unknown, as above.
+  for (const vs of config.virtualServers) {
+    for (const rs of vs.realServers) {
+      for (const c of rs.checkers ?? []) {
+        if (c.kind === 'MISC_CHECK' && c.user !== undefined) add(`MISC_CHECK of real_server ${rs.address}${rs.port !== undefined ? ` ${rs.port}` : ''}`, c);
+      }
+    }
   }
   return out;
 }

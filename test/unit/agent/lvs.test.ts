@@ -78,14 +78,14 @@ class MemoryDataPlane implements DataPlane {
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 
-function setup(text = SEED_003_VS) {
+function setup(text = SEED_003_VS, extra: { enabled?: boolean } = {}) {
   const r = parseConfigText(text, 'k.conf');
   assert.ok(r.config, JSON.stringify(r.diagnostics));
   const clock = new FakeClock();
   const bus = new AgentBus();
   const dp = new MemoryDataPlane();
   const probes = new FakeLvsProbes();
-  const agent = new LvsAgent({ log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }), {}), clock, bus, processes: new FakeProcessRunner({ clock }), dataPlane: dp, probes }, r.config);
+  const agent = new LvsAgent({ log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }), {}), clock, bus, processes: new FakeProcessRunner({ clock }), dataPlane: dp, probes, ...extra }, r.config);
   const servers = () => dp.applied.at(-1)?.services.flatMap((s) => s.realServers.filter((x) => x.weight > 0).map((x) => x.address)) ?? [];
   /** Advances the clock in 100 ms steps, letting the probes' promises settle between. */
   const advance = async (ms: number) => {
@@ -165,4 +165,16 @@ test('without virtual_server: leftovers removed at start, no checks, nothing app
   assert.equal(dp.removed, 1);
   assert.equal(dp.applied.length, 0);
   assert.equal((agent.state() as { dataPlane: string }).dataPlane, 'none');
+});
+
+test('-P (VRRP only): the virtual_server blocks are not run, at start or after a reload; leftovers of ours still go', async () => {
+  const { agent, dp, probes, advance } = setup(SEED_003_VS, { enabled: false });
+  await agent.start();
+  await advance(3000);
+  assert.equal(dp.applied.length, 0, 'no table');
+  assert.equal(dp.removed, 1, 'leftovers removed');
+  assert.equal(probes.connects.length, 0, 'no check');
+  await agent.reconfigure(parseConfigText(SEED_003_VS.replace('delay_loop 6', 'delay_loop 7'), 'k.conf').config!);
+  await advance(3000);
+  assert.equal(dp.applied.length, 0);
 });
