@@ -102,16 +102,8 @@ const KEEPALIVED_SAYS_SO_TOO: readonly RegExp[] = [
 /** Samples written for keepalived's `-i` (config id): loaded with each id they name. */
 const CONFIG_IDS: Readonly<Record<string, readonly string[]>> = { 'keepalived.conf.conditional_conf': ['high', 'low'] };
 
-/** LVS-side parsing that issue 16 (virtual_server, config/virtual-server.ts) makes keepalived's. */
-const LVS_PENDING: Readonly<Record<string, string>> = {
-  'keepalived.conf.fwmark': 'real_server without a port under a fwmark virtual_server (keepalived allows it): LVS parsing, issue 16',
-};
-
-const isLvs = (m: string) => /^virtual_server\b|\bLVS\b|\breal_server\b/.test(m);
-
 for (const name of samples) {
-  const pending = LVS_PENDING[name];
-  test(`keepalived sample ${name}: accepted as keepalived 2.2.7 accepts it (or refused on purpose)`, pending ? { todo: pending } : {}, () => {
+  test(`keepalived sample ${name}: accepted as keepalived 2.2.7 accepts it (or refused on purpose)`, () => {
     for (const configId of CONFIG_IDS[name] ?? [undefined]) {
       const r = loadConfig(`${DIR}/${name}`, undefined, configId ? { configId } : {});
       const lines = r.diagnostics.map(formatDiagnostic);
@@ -125,7 +117,7 @@ for (const name of samples) {
       }
       assert.ok(r.config, `-i ${configId ?? '(host)'}: ${lines.join('\n')}`);
       const unexpected = r.diagnostics.filter(
-        (d) => !isLvs(d.message) && !/is accepted but not acted on by keepwatch: \S/.test(d.message) && !KEEPALIVED_SAYS_SO_TOO.some((re) => re.test(d.message)),
+        (d) => !/is accepted but not acted on by keepwatch: \S/.test(d.message) && !KEEPALIVED_SAYS_SO_TOO.some((re) => re.test(d.message)),
       );
       assert.deepEqual(unexpected.map(formatDiagnostic), []);
       assert.ok(r.diagnostics.every((d) => !/no reason recorded/.test(d.message)));
@@ -139,9 +131,9 @@ test('conditional_conf: with neither @high nor @low the vrrp_script has no scrip
   assert.match(r.diagnostics.map(formatDiagnostic).join('\n'), /vrrp_script check_VI_0 has no 'script'/);
 });
 
-test('the samples refused on purpose and pending on LVS are named, and keepalived accepts every sample', () => {
-  for (const name of [...Object.keys(REFUSED_ON_PURPOSE), ...Object.keys(LVS_PENDING), ...Object.keys(CONFIG_IDS)]) assert.ok(samples.includes(name), name);
+test('the samples refused on purpose are named, and keepalived accepts every sample', () => {
+  for (const name of [...Object.keys(REFUSED_ON_PURPOSE), ...Object.keys(CONFIG_IDS)]) assert.ok(samples.includes(name), name);
   // 23 of 25 load; the two refused are refused on purpose (REFUSED_ON_PURPOSE says why).
-  const loaded = samples.filter((n) => !REFUSED_ON_PURPOSE[n] && !LVS_PENDING[n]);
-  assert.equal(loaded.length + Object.keys(REFUSED_ON_PURPOSE).length + Object.keys(LVS_PENDING).length, 25);
+  const loaded = samples.filter((n) => !REFUSED_ON_PURPOSE[n]);
+  assert.equal(loaded.length + Object.keys(REFUSED_ON_PURPOSE).length, 25);
 });
