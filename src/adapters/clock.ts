@@ -2,26 +2,53 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../ports/index.js';
 
-/** A precise timer wakes this long before its deadline, then sleeps (no CPU) the rest. */
-const WAKE_EARLY_MS = 1.5;
-/** Longer than this left at the early wake-up (the libuv timer fired far too early): re-arm. */
-const MAX_BLOCK_MS = 2.6;
-/**
- * Precise timers are for a handful of instances. When more than this many were armed in the last
- * second (e.g. 255 instances at 1 s), they all run as ordinary timers for the next second: holding
- * the event loop for each would add up, and mixing precise and ordinary firings for one instance
- * would make its advert interval jitter more than ordinary timers alone.
- */
-const MAX_PRECISE_PER_S = 50;
-/** Event-loop time precise timers may hold in one second, whatever the count. */
+/** The shared wake-up comes this long before the earliest precise deadline, then sleeps (no CPU) the rest. */
+const WAKE_EARLY_MS = 2.5;
+/** Longer than this left at a wake-up (the libuv timer fired far too early): arm again. */
+const MAX_BLOCK_MS = 3.6;
+/** Event-loop time the precise wait may hold in one second, whatever the count of timers. */
 const BLOCK_BUDGET_MS_PER_S = 50;
+/** Cancelled entries left in the heap before it is rebuilt without them (down timers restart on every advert). */
+const MAX_DEAD_ENTRIES = 256;
 
-interface SystemTimer {
+interface OrdinaryTimer {
+  readonly kind: 'ordinary';
   timeout: NodeJS.Timeout | undefined;
-  cancelled: boolean;
 }
 
+interface PreciseTimer {
+  readonly kind: 'precise';
+  readonly deadlineMs: number;
+  /** Arrival order: equal deadlines fire in the order they were set; a wake fires only older ones. */
+  readonly seq: number;
+  readonly fn: () => void;
+  cancelled: boolean;
+  done: boolean;
+}
+
+/**
+ * Precise timers (Adver_Timer, Master_Down_Timer) share one timer wheel: a min-heap by deadline
+ * and a single libuv timer for the earliest. libuv's millisecond timers alone fired 0.5-2 ms late
+ * here, more with a few hundred of them (255 instances at 1 s: advert p99 excess 1.9 ms). The
+ * wheel's timer wakes WAKE_EARLY_MS before the earliest deadline and sleeps the rest on a futex
+ * (Atomics.wait: microsecond resolution, no CPU spent); it then fires every precise timer due by
+ * the time it gets to it, waiting again only for deadlines less than MAX_BLOCK_MS away. Instances
+ * started together share their wake-ups (255 at 1 s: a handful a second, not 255). The event loop
+ * is held for at most BLOCK_BUDGET_MS_PER_S in a second; past that, timers fire when libuv wakes,
+ * rounded up, so never before their deadline. Received packets carry pcap timestamps, so holding
+ * the loop does not skew their timing.
+ */
 export class SystemClock implements Clock {
+  private readonly heap: PreciseTimer[] = [];
+  private dead = 0;
+  private seq = 0;
+  private wakeTimeout: NodeJS.Timeout | undefined;
+  /** The monotonic time the armed libuv timer is for (Infinity: none armed). */
+  private wakeAtMs = Infinity;
+  private readonly futex = new Int32Array(new SharedArrayBuffer(4));
+  private windowStartMs = 0;
+  private blockedMs = 0;
+
   now(): number {
     return performance.now();
   }
@@ -29,66 +56,27 @@ export class SystemClock implements Clock {
     return Date.now();
   }
   setTimer(delayMs: number, fn: () => void, opts?: { precise?: boolean }): TimerHandle {
-    const timer: SystemTimer = { timeout: undefined, cancelled: false };
-    if (!opts?.precise || !this.preciseAllowed()) {
+    if (!opts?.precise) {
       // Node timers have whole-millisecond resolution; round up so a timer never fires early.
-      timer.timeout = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
+      const timer: OrdinaryTimer = { kind: 'ordinary', timeout: setTimeout(fn, Math.max(0, Math.ceil(delayMs))) };
       return timer as unknown as TimerHandle;
     }
-    // Precise: libuv's millisecond timers alone fired 0.5-2 ms late here (more when the host is
-    // busy). Wake WAKE_EARLY_MS before the deadline, then sleep the rest on a futex
-    // (Atomics.wait: microsecond resolution, no CPU spent), so a late wake-up of up to
-    // WAKE_EARLY_MS is absorbed. The event loop is held for that moment (at most MAX_BLOCK_MS,
-    // and BLOCK_BUDGET_MS_PER_S in all); received packets carry pcap timestamps, so their timing
-    // is not skewed by it. Never fires before the deadline.
-    const deadline = performance.now() + delayMs;
-    const arm = (): void => {
-      const remaining = deadline - performance.now();
-      timer.timeout = setTimeout(wake, Math.max(0, Math.floor(remaining - WAKE_EARLY_MS)));
-    };
-    const wake = (): void => {
-      timer.timeout = undefined;
-      if (timer.cancelled) return;
-      const remaining = deadline - performance.now();
-      if (remaining > MAX_BLOCK_MS) return arm();
-      if (remaining > 0) {
-        if (this.blockedMs + remaining > BLOCK_BUDGET_MS_PER_S) {
-          timer.timeout = setTimeout(fn, Math.ceil(remaining));
-          return;
-        }
-        this.blockedMs += remaining;
-        Atomics.wait(this.futex, 0, 0, remaining);
-      }
-      fn();
-    };
-    if (delayMs <= WAKE_EARLY_MS) {
-      timer.timeout = setTimeout(wake, 0);
-    } else {
-      arm();
-    }
+    const timer: PreciseTimer = { kind: 'precise', deadlineMs: performance.now() + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false, done: false };
+    push(this.heap, timer);
+    this.arm();
     return timer as unknown as TimerHandle;
   }
-  private readonly futex = new Int32Array(new SharedArrayBuffer(4));
-  private windowStartMs = 0;
-  private armedInWindow = 0;
-  private blockedMs = 0;
-  private busy = false;
-  /** Counts precise timers per one-second window; the last full window's count decides the mode. */
-  private preciseAllowed(): boolean {
-    const now = performance.now();
-    if (now - this.windowStartMs >= 1000) {
-      this.busy = this.armedInWindow > MAX_PRECISE_PER_S && now - this.windowStartMs < 2000;
-      this.windowStartMs = now;
-      this.armedInWindow = 0;
-      this.blockedMs = 0;
-    }
-    this.armedInWindow++;
-    return !this.busy;
-  }
   clearTimer(handle: TimerHandle): void {
-    const t = handle as unknown as SystemTimer;
+    const t = handle as unknown as OrdinaryTimer | PreciseTimer;
+    if (t.kind === 'ordinary') {
+      if (t.timeout) clearTimeout(t.timeout);
+      return;
+    }
+    if (t.cancelled || t.done) return;
     t.cancelled = true;
-    if (t.timeout) clearTimeout(t.timeout);
+    if (++this.dead > MAX_DEAD_ENTRIES && this.dead > this.heap.length / 2) this.compact();
+    // The earliest one gone: nothing left holds the process open, or the wake-up moves later.
+    if (this.heap[0] === t || this.heap.length === this.dead) this.arm(true);
   }
   /**
    * Maps a capture timestamp (wall clock, microseconds) to the monotonic clock, clamped to the
@@ -98,5 +86,124 @@ export class SystemClock implements Clock {
     const now = performance.now();
     const mapped = wallUs / 1000 - performance.timeOrigin;
     return Math.min(now, Math.max(now - 1000, mapped));
+  }
+
+  /** Precise timers still pending (cancelled ones excluded): for tests. */
+  get pendingPrecise(): number {
+    return this.heap.length - this.dead;
+  }
+
+  /** (Re-)arms the wheel's libuv timer for the earliest live deadline (`later`: it may have moved later). */
+  private arm(later = false): void {
+    this.dropCancelledTop();
+    const top = this.heap[0];
+    if (!top) {
+      if (this.wakeTimeout) clearTimeout(this.wakeTimeout);
+      this.wakeTimeout = undefined;
+      this.wakeAtMs = Infinity;
+      return;
+    }
+    const early = this.budgetLeftMs() > 0 ? WAKE_EARLY_MS : 0;
+    const wakeAt = top.deadlineMs - early;
+    if (this.wakeTimeout && (wakeAt === this.wakeAtMs || (wakeAt > this.wakeAtMs && !later))) return;
+    if (this.wakeTimeout) clearTimeout(this.wakeTimeout);
+    const delay = wakeAt - performance.now();
+    // Early wake-up: round down (the futex waits the rest); none left: round up, never early.
+    this.wakeTimeout = setTimeout(() => this.wake(), Math.max(0, early > 0 ? Math.floor(delay) : Math.ceil(delay)));
+    this.wakeAtMs = wakeAt;
+  }
+
+  private wake(): void {
+    this.wakeTimeout = undefined;
+    this.wakeAtMs = Infinity;
+    const before = this.seq;
+    let failure: { error: unknown } | undefined;
+    for (;;) {
+      this.dropCancelledTop();
+      const top = this.heap[0];
+      // Timers set by the callbacks of this wake-up wait for the next one (no endless loop).
+      if (!top || top.seq >= before) break;
+      const remaining = top.deadlineMs - performance.now();
+      if (remaining > 0) {
+        if (remaining > MAX_BLOCK_MS || remaining > this.budgetLeftMs()) break;
+        this.blockedMs += remaining;
+        Atomics.wait(this.futex, 0, 0, remaining);
+        // The futex may return a few microseconds short: never fire before the deadline.
+        if (performance.now() < top.deadlineMs) continue;
+      }
+      pop(this.heap);
+      top.done = true;
+      try {
+        top.fn();
+      } catch (error) {
+        // The other timers of this wake-up still fire; the error then surfaces as it would have
+        // from its own libuv timer (uncaught: main.ts's fail-safe stop).
+        failure ??= { error };
+      }
+    }
+    this.arm();
+    if (failure) {
+      const { error } = failure;
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** What the precise wait may still hold the loop for in the current one-second window. */
+  private budgetLeftMs(): number {
+    const now = performance.now();
+    if (now - this.windowStartMs >= 1000) {
+      this.windowStartMs = now;
+      this.blockedMs = 0;
+    }
+    return BLOCK_BUDGET_MS_PER_S - this.blockedMs;
+  }
+
+  private dropCancelledTop(): void {
+    while (this.heap[0]?.cancelled) {
+      pop(this.heap);
+      this.dead--;
+    }
+  }
+
+  private compact(): void {
+    const live = this.heap.filter((t) => !t.cancelled);
+    this.heap.length = 0;
+    for (const t of live) push(this.heap, t);
+    this.dead = 0;
+  }
+}
+
+function before(a: PreciseTimer, b: PreciseTimer): boolean {
+  return a.deadlineMs < b.deadlineMs || (a.deadlineMs === b.deadlineMs && a.seq < b.seq);
+}
+
+function push(heap: PreciseTimer[], t: PreciseTimer): void {
+  heap.push(t);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (!before(heap[i]!, heap[parent]!)) break;
+    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+    i = parent;
+  }
+}
+
+function pop(heap: PreciseTimer[]): PreciseTimer | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length === 0 || last === undefined) return top;
+  heap[0] = last;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+    if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+    if (m === i) return top;
+    [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+    i = m;
   }
 }

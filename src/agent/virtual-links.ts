@@ -194,8 +194,15 @@ export class LinkRestorer {
 
 /** The use_vmac macvlans of a config: their MAC is the peers' too, so a capture there takes only incoming frames. */
 export function sharedMacLinks(config: Pick<KeepalivedConfig, 'instances'>): ReadonlySet<string> {
-  return new Set(config.instances.flatMap((i) => [i.vmac, ...(i.extraVmacs ?? [])]).flatMap((l) => (l?.kind === 'macvlan' ? [l.name] : [])));
+  // Asked for every frame the guard sends (255 instances: 64 probes/s): once per config object
+  // (a config is never changed in place; a reload makes a new one).
+  const known = sharedMacCache.get(config);
+  if (known) return known;
+  const links = new Set(config.instances.flatMap((i) => [i.vmac, ...(i.extraVmacs ?? [])]).flatMap((l) => (l?.kind === 'macvlan' ? [l.name] : [])));
+  sharedMacCache.set(config, links);
+  return links;
 }
+const sharedMacCache = new WeakMap<object, ReadonlySet<string>>();
 
 /**
  * The frames the split-brain guard may send (ARP / NDP probes, the hand-back announcement): none

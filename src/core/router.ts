@@ -582,7 +582,7 @@ export class VrrpRouter {
         if (this.downTimer !== undefined || this.stateValue !== 'backup') return;
         // Held by the split-brain guard: stay out, look again after another interval.
         if (this.holdDetail !== undefined) this.startDownTimer(this.masterDownIntervalMs, 'master-down-timer', this.deps.clock.now());
-        else this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs });
+        else this.transition('master', this.downTimerCause, { startedAtMs: this.downTimerStartedAtMs, dueAtMs: startedAtMs + delayMs });
       },
       { precise: true },
     );
@@ -633,11 +633,20 @@ export class VrrpRouter {
     }
   }
 
-  private sendAdvertAndReschedule(): void {
+  /**
+   * `dueAtMs`: the planned time of this advert (a timer's deadline). The next one is planned one
+   * interval after it, so instances whose timers were due together keep advertising together:
+   * 255 instances that took over at once share one wake-up a second (adapters/clock.ts) instead
+   * of one each, however long their transitions took to run. Unplanned or an interval late: now.
+   */
+  private sendAdvertAndReschedule(dueAtMs?: number): void {
     // Handing over: the priority-0 advert was the last one (a weight change must not revoke it).
     if (this.handover) return;
     this.sendAdvert(this.effectivePriority);
-    this.nextAdvertAtMs = this.deps.clock.now() + this.config.advertIntervalMs;
+    const now = this.deps.clock.now();
+    const interval = this.config.advertIntervalMs;
+    const base = dueAtMs !== undefined && dueAtMs <= now && now - dueAtMs < interval / 2 ? dueAtMs : now;
+    this.nextAdvertAtMs = base + interval;
     this.armAdvertTimer();
   }
 
@@ -833,7 +842,11 @@ export class VrrpRouter {
 
   // --- the one transition point ---------------------------------------------------------
 
-  private transition(to: VrrpState, cause: TransitionCause, ctx: { detail?: string; startedAtMs?: number } = {}): void {
+  /**
+   * `dueAtMs`: when the timer that caused it was due (Master_Down_Timer): the new master's
+   * Adver_Timer counts from there, not from when the transition got to run.
+   */
+  private transition(to: VrrpState, cause: TransitionCause, ctx: { detail?: string; startedAtMs?: number; dueAtMs?: number } = {}): void {
     const from = this.stateValue;
     if (from === to) return;
     const clock = this.deps.clock;
@@ -879,7 +892,7 @@ export class VrrpRouter {
       this.master = undefined;
       this.masterAdvertIntervalMsValue = this.config.advertIntervalMs;
       this.ahSequence?.enterMaster();
-      this.sendAdvertAndReschedule();
+      this.sendAdvertAndReschedule(ctx.dueAtMs);
     }
     this.emit(event);
 

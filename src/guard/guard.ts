@@ -357,7 +357,8 @@ export class SplitBrainGuard {
       const changed = this.witness.update(cfg.intervalMs);
       if (changed !== undefined) this.deps.bus.emit({ type: 'guard-witness', up: changed });
     }
-    void this.pollPeers()
+    // With peer agents, once more when their answers are in (without, nothing changed meanwhile).
+    if (this.poller) void this.pollPeers()
       .then(() => {
         for (const r of this.deps.routers()) this.evaluate(r);
       })
