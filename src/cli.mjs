@@ -12,7 +12,7 @@ import { setFlagsFromString } from 'node:v8';
 // advert, an event, a log line): 255 instances at 1 s kept a 32 MiB new space (RSS 131 MB on Node
 // 24). The agent allocates little per second, so it keeps the smallest new space (RSS 104 MB in the
 // same run; bench/scale.ts). Set before anything is loaded; an unknown flag is only a warning.
-if (!process.env.KW_EXP_NOSEMI) setFlagsFromString('--semi-space-growth-factor=1');
+setFlagsFromString('--semi-space-growth-factor=1');
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const bundle = join(here, '..', 'dist', 'keepwatch.mjs');

@@ -103,7 +103,9 @@ export class SystemClock implements Clock {
       this.wakeAtMs = Infinity;
       return;
     }
-    const early = this.budgetLeftMs() > 0 ? WAKE_EARLY_MS : 0;
+    // Wake early only while the budget can pay for the wait (else the wake-up would find it
+    // can't wait, and arm again for the same moment until the deadline).
+    const early = this.budgetLeftMs() >= MAX_BLOCK_MS ? WAKE_EARLY_MS : 0;
     const wakeAt = top.deadlineMs - early;
     if (this.wakeTimeout && (wakeAt === this.wakeAtMs || (wakeAt > this.wakeAtMs && !later))) return;
     if (this.wakeTimeout) clearTimeout(this.wakeTimeout);

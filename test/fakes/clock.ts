@@ -43,10 +43,14 @@ export class FakeClock implements Clock {
       if (!next || next.due > end) break;
       this.queue.shift();
       if (next.cancelled || next.scope?.dead) continue;
-      this.t = next.due;
+      this.t = Math.max(this.t, next.due); // late when a callback spent time
       next.fn();
     }
     this.t = end;
+  }
+  /** Time spent working (a slow callback): the clock moves on, but no timer fires until advance(). */
+  spend(ms: number): void {
+    this.t += ms;
   }
   /** Advances in steps, calling `check` after each (sampling invariants over time). */
   advanceSampling(ms: number, stepMs: number, check: (nowMs: number) => void): void {

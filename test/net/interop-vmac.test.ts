@@ -122,8 +122,13 @@ for (const [label, base, version] of [['VRRPv2 PASS 1 s', V2, 2], ['VRRPv3 0.1 s
       const cap = await capture(env, 'vmac-ka-master');
       const ka = env.router('r1', 'keepalived', { instances: [{ ...base, priority: 150 }] });
       const kw = env.router('r2', 'keepwatch', { instances: [{ ...base, priority: 100 }] });
-      kw.start();
+      // keepalived first, and master before keepwatch starts: started together, a keepalived slow
+      // to start (over 0.2 s later than keepwatch, seen once under CI load) let keepwatch's
+      // Master_Down_Timer run out first. keepwatch was then rightly master for a moment before
+      // keepalived preempted it, and this test's one-holder sampling caught that start-up race.
       ka.start();
+      await waitFor('keepalived master', () => ka.state === 'master', 15_000, 25);
+      kw.start();
       await settled(env, ka, kw, 'keepalived master on vrrp.51, keepwatch backup, client and switch on the virtual MAC');
       const samples = await staysSettled(env, ka, kw, version === 2 ? 2500 : 1000);
       assert.ok(links(env, 'r2').includes('vrrp.51'), "the backup has its macvlan too (keepalived's and keepwatch's both made theirs)");

@@ -399,3 +399,20 @@ test('a master answers a lower-priority advert with an immediate advert, at most
   r.receiveAdvert({ ...lower, priority: 0 });
   assert.equal(sent(), before + 3);
 });
+
+test('a new master plans its adverts from when Master_Down_Timer was due, not from when its late transition ran (instances taking over together keep one cadence)', () => {
+  const lan = new FakeLan();
+  const na = lan.addNode('a', A);
+  na.start([instance({ name: 'VI_1', vrid: 1, priority: 150 }), instance({ name: 'VI_2', vrid: 2, priority: 150 })]);
+  const sentAt = new Map<string, number[]>();
+  // Every state change costs 7 ms of work: VI_2's timer, due with VI_1's, runs 7 ms late.
+  na.events.on('state-changed', () => lan.clock.spend(7));
+  na.events.on('advert-sent', (e) => sentAt.set(e.instance, [...(sentAt.get(e.instance) ?? []), e.atMs]));
+  const due = masterDownIntervalMs(2, 150, 1000);
+  lan.clock.advance(due + 3500);
+  assert.equal(na.state('VI_2'), 'master');
+  assert.deepEqual(sentAt.get('VI_1'), [due, due + 1000, due + 2000, due + 3000]);
+  // VI_2's first advert goes out late, with its transition; the next ones keep the deadline + k
+  // intervals, the same instants as VI_1's (one wake-up for both on a real clock).
+  assert.deepEqual(sentAt.get('VI_2'), [due + 7, due + 1000, due + 2000, due + 3000]);
+});
