@@ -7,6 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { table, writeResults } from './lib.js';
 
@@ -14,6 +16,8 @@ const { values } = parseArgs({ options: { 'soak-seconds': { type: 'string', defa
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function run(what: string, file: string, env: Record<string, string>): (string | number)[] {
+  // A moved test file ran nothing and printed '?' here once: refuse instead.
+  if (!existsSync(join(root, file))) throw new Error(`bench/robustness.ts: ${file} does not exist`);
   const t0 = Date.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const out = `${r.stdout}${r.stderr}`;
@@ -25,8 +29,8 @@ function run(what: string, file: string, env: Record<string, string>): (string |
 }
 
 const rows = [
-  run('advert decoder fuzz', 'test/unit/protocol-fuzz.test.ts', { KW_FUZZ_CASES: values['fuzz-cases']! }),
-  run('config parser fuzz', 'test/unit/config-fuzz.test.ts', { KW_FUZZ_ROUNDS: values['config-rounds']! }),
+  run('advert decoder fuzz', 'test/unit/protocol/fuzz.test.ts', { KW_FUZZ_CASES: values['fuzz-cases']! }),
+  run('config parser fuzz', 'test/unit/config/fuzz.test.ts', { KW_FUZZ_ROUNDS: values['config-rounds']! }),
   ...(process.getuid?.() === 0 ? [run('soak', 'test/net/soak.test.ts', { KW_SOAK_SECONDS: values['soak-seconds']! })] : []),
 ];
 const body = table(['run', 'setting', 'pass', 'fail', 'time', 'detail'], rows);
