@@ -275,7 +275,7 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     : undefined;
 
   // Notify scripts and mail follow transitions; they run as the current default script user.
-  // The notify FIFOs are made and opened (and their readers started) before any instance runs.
+  // The notify FIFOs are made and opened when the agent boots (lifecycle.ts).
   const notifyFifos = new NotifyFifos({ config: current, port: new SystemNotifyFifos(), bus, clock, processes, users: () => live.trackers.users });
   const notifier = new Notifier({
     config: current,
@@ -287,9 +287,6 @@ export async function compose(opts: AgentOptions, loaded: Loaded): Promise<Parts
     accounts: () => live.trackers.users?.accounts,
     fifos: notifyFifos,
   });
-  notifyFifos.sync();
-  // The FIFOs we made are removed when the process ends (keepalived removes them at stop).
-  process.once('exit', () => notifyFifos.close());
   new Mailer(current, bus, { clock, send: smtpSend });
 
   const http: HttpDeps = {

@@ -9,14 +9,14 @@
  * → READY=1 to the service manager (service.ts: then STATUS= on transitions, WATCHDOG=1).
  */
 import { existsSync } from 'node:fs';
-import { setPriority, uptime } from 'node:os';
+import { uptime } from 'node:os';
 import { loadConfig, ConfigError, summarizeInstance } from '../config/index.js';
 import { SPAN_ATTRIBUTES as A } from '../observability/names.js';
 import type { KeepalivedConfig, OperationsConfig } from '../config/model.js';
 import type { KeepalivedInstanceView } from '../observability/state-dump.js';
 import type { VrrpRouter } from '../core/router.js';
 import { describe } from '../adapters/errors.js';
-import { checkNetNamespace, keepalivedView, startupDelayMs } from './operations.js';
+import { applyProcessSettings, checkNetNamespace, keepalivedView, startupDelayMs } from './operations.js';
 import { DEFAULT_GUARD, loadGuardConfig, type GuardConfig } from '../guard/config.js';
 import type { AgentMetrics } from '../observability/metrics.js';
 import { startHttp, parseListen, DEFAULT_HTTP_LIMITS } from '../http/listen.js';
@@ -86,20 +86,7 @@ export class Agent {
     const users = scriptUsersOrThrow(opts.log, resolveScriptUsers(config, systemGetent));
     const ops = config.global.operations;
     checkNetNamespace(ops.netNamespace);
-    // umask (the command line's -u wins, as keepalived's): for every file created from here on.
-    if (ops.umask !== undefined && !hooks.umaskFromCommandLine) {
-      process.umask(ops.umask);
-      opts.log.info({ event: 'umask', umask: ops.umask.toString(8).padStart(3, '0') }, `umask ${ops.umask.toString(8).padStart(3, '0')} (global_defs umask)`);
-    }
-    // vrrp_priority: the process's nice value (keepalived sets its VRRP process's).
-    if (ops.nice !== undefined) {
-      try {
-        setPriority(0, ops.nice);
-        opts.log.info({ event: 'nice', nice: ops.nice }, `nice value ${ops.nice} (global_defs vrrp_priority)`);
-      } catch (err) {
-        opts.log.warn({ event: 'nice', nice: ops.nice }, `vrrp_priority ${ops.nice}: could not set the nice value (${describe(err)}); a negative one needs CAP_SYS_NICE or Nice= in the unit`);
-      }
-    }
+    applyProcessSettings(ops, opts.log, { umaskFromCommandLine: hooks.umaskFromCommandLine === true });
     // Pid files and the like (main.ts), with the umask above, before anything changes on the host.
     hooks.configured?.(config);
     const parts = await compose(opts, { config, guardConfig, users });
@@ -120,6 +107,10 @@ export class Agent {
       log.warn({ event: 'interface-missing', [A.instance]: i.name, [A.interface]: i.interface }, `(${i.name}) interface ${i.interface} does not exist: the instance starts in FAULT and waits for it (dynamic_interfaces)`);
     }
     if (opts.dumpConfig) for (const i of config.instances) log.info({ event: 'config-dump', [A.instance]: i.name }, summarizeInstance(i));
+    // The notify FIFOs are made and opened (their readers started) before any instance runs; the
+    // ones we made go when the process ends, whichever way (keepalived removes them at stop).
+    parts.notifyFifos.sync();
+    process.once('exit', () => parts.notifyFifos.close());
     // use_vmac / use_ipvlan links before any VIP goes on them (a crash's leftovers reused or removed).
     await syncLinks({ links: parts.links, interfaces: netlink, log }, config);
     netlink.setVipAddresses(allVips(config).map((v) => v.vip.address));

@@ -1,12 +1,15 @@
 /**
  * What keepalived.conf says about the process rather than the instances (issue 15): the
- * namespace check, the start-up delay, and what keepalived's data/JSON dumps show of an instance
- * beyond its router's snapshot. Pure helpers for lifecycle.ts and main.ts's dump signals.
+ * namespace check, umask and nice value, the start-up delay, and what keepalived's data/JSON
+ * dumps show of an instance beyond its router's snapshot. For lifecycle.ts and main.ts's dump
+ * signals; only applyProcessSettings changes anything (the process's own umask and nice value).
  */
 import { statSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import type { Logger } from '../observability/logging.js';
 import type { KeepalivedConfig, OperationsConfig, RouteConfig, RuleConfig, VrrpInstanceConfig } from '../config/model.js';
 import type { KeepalivedInstanceView } from '../observability/state-dump.js';
-import { HostError } from '../adapters/errors.js';
+import { HostError, describe } from '../adapters/errors.js';
 
 /**
  * `net_namespace NAME`: keepwatch does not enter the namespace itself (one process, no setns
@@ -88,4 +91,24 @@ export function keepalivedView(config: KeepalivedConfig, i: VrrpInstanceConfig):
     trackScripts: i.trackScripts.map((t) => scriptOf.get(t.name) ?? t.name),
     authType: !i.authentication ? 0 : i.authentication.type === 'PASS' ? 1 : 2,
   };
+}
+
+/**
+ * `umask` (unless `-u` was given: keepalived's command line wins) for every file created from
+ * here on, and `vrrp_priority` as the process's nice value (keepalived sets its VRRP process's;
+ * a failure is a warning, as a negative value needs CAP_SYS_NICE).
+ */
+export function applyProcessSettings(ops: Pick<OperationsConfig, 'umask' | 'nice'>, log: Logger, opts: { umaskFromCommandLine: boolean }): void {
+  if (ops.umask !== undefined && !opts.umaskFromCommandLine) {
+    process.umask(ops.umask);
+    log.info({ event: 'umask', umask: ops.umask.toString(8).padStart(3, '0') }, `umask ${ops.umask.toString(8).padStart(3, '0')} (global_defs umask)`);
+  }
+  if (ops.nice !== undefined) {
+    try {
+      setPriority(0, ops.nice);
+      log.info({ event: 'nice', nice: ops.nice }, `nice value ${ops.nice} (global_defs vrrp_priority)`);
+    } catch (err) {
+      log.warn({ event: 'nice', nice: ops.nice }, `vrrp_priority ${ops.nice}: could not set the nice value (${describe(err)}); a negative one needs CAP_SYS_NICE or Nice= in the unit`);
+    }
+  }
 }

@@ -2,6 +2,7 @@
  * Network-test scaffolding: a fresh namespace LAN per test (unique prefix per run and test),
  * routers in it, and cleanup of namespaces and processes in `finally`, even when the test fails.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,4 +118,31 @@ export async function keepwatchPair(env: NetEnv, advertIntS: number): Promise<[L
   await waitFor('r1 master, r2 backup', () => r1.state === 'master' && r2.state === 'backup', 10_000);
   await sleep(1000);
   return [r1, r2];
+}
+
+/**
+ * tcpdump on the client's eth0 (immediate mode) into `<name>.pcap` of the test's directory;
+ * `stop` ends it and gives the file. A moment before SIGINT: tcpdump drops what it has not read yet.
+ */
+export async function captureClient(env: NetEnv, name: string, filter = 'ip proto 112 or arp'): Promise<{ stop: () => Promise<string> }> {
+  const file = join(env.dir, `${name}.pcap`);
+  const proc = env.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, filter]);
+  await sleep(300);
+  return {
+    stop: async () => {
+      await sleep(300);
+      proc.kill('SIGINT');
+      await new Promise((r) => proc.once('exit', r));
+      return file;
+    },
+  };
+}
+
+/** The `fields` of every frame of `file` matching the display `filter`, as tshark decodes them. */
+export function tsharkRows(file: string, filter: string, ...fields: string[]): string[][] {
+  return spawnSync('tshark', ['-r', file, '-Y', filter, '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('|'));
 }

@@ -15,8 +15,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { withLab, waitFor, sleep, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, sleep, captureClient as capture, tsharkRows, VIP, type NetEnv } from './helpers.js';
 import type { InstanceSpec, LabRouter } from '../../src/lab/routers.js';
 
 const haveKeepalived = spawnSync('keepalived', ['--version']).status === 0;
@@ -81,28 +80,6 @@ async function staysSettled(env: NetEnv, master: LabRouter, backup: LabRouter, m
 /** The client reaches the VIP (then the master's own ARP moves the client's entry: see above). */
 function reachable(env: NetEnv): boolean {
   return env.lab.exec('client', 'ping', ['-c', '1', '-W', '2', VIP]).status === 0;
-}
-
-async function capture(env: NetEnv, name: string): Promise<{ stop: () => Promise<string> }> {
-  const file = join(env.dir, `${name}.pcap`);
-  const proc = env.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, 'ip proto 112 or arp']);
-  await sleep(300);
-  return {
-    stop: async () => {
-      await sleep(300);
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
-      return file;
-    },
-  };
-}
-
-function tsharkRows(file: string, filter: string, ...fields: string[]): string[][] {
-  return spawnSync('tshark', ['-r', file, '-Y', filter, '-T', 'fields', '-E', 'separator=|', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' })
-    .stdout.trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split('|'));
 }
 
 /** keepwatch's adverts left from the virtual MAC with a good checksum; every gratuitous ARP for the VIP, from either daemon, carries the virtual MAC. */

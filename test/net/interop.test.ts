@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { withLab, waitFor, sleep, metric, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, sleep, metric, captureClient as capture, tsharkRows, VIP, type NetEnv } from './helpers.js';
 import type { LabRouter, InstanceSpec } from '../../src/lab/routers.js';
 import { AdvertWatch, HOSTS6, VIP6, NeighbourWatch, fastInstance6, pingVip6 } from './neighbours.js';
 
@@ -24,29 +24,9 @@ function holdsAlone(env: NetEnv, r: LabRouter): boolean {
   return r.state === 'master' && living.length === 1 && living[0] === r.host;
 }
 
-async function capture(env: NetEnv, name: string): Promise<{ stop: () => Promise<string> }> {
-  const file = join(env.dir, `${name}.pcap`);
-  const proc = env.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, 'ip proto 112 or arp']);
-  await sleep(300);
-  return {
-    stop: async () => {
-      // Immediate mode and a moment before SIGINT: tcpdump drops what it has not read yet.
-      await sleep(300);
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
-      return file;
-    },
-  };
-}
-
 /** Every VRRP and ARP frame from `mac` in the capture, as tshark decodes it. */
 function decodeFrom(file: string, mac: string): { vrrp: string[][]; arp: string[][]; malformed: string[] } {
-  const fields = (filter: string, ...f: string[]) =>
-    spawnSync('tshark', ['-r', file, '-Y', `${filter} && eth.src == ${mac}`, '-T', 'fields', '-E', 'separator=|', ...f.flatMap((x) => ['-e', x])], { encoding: 'utf8' })
-      .stdout.trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split('|'));
+  const fields = (filter: string, ...f: string[]) => tsharkRows(file, `${filter} && eth.src == ${mac}`, ...f);
   const malformed = spawnSync('tshark', ['-r', file, '-Y', `(_ws.malformed || (_ws.expert.severity >= 6 && !arp.duplicate-address-detected)) && eth.src == ${mac}`, '-T', 'fields', '-e', 'frame.number', '-e', '_ws.col.Info', '-e', '_ws.expert.message'], { encoding: 'utf8' }).stdout.trim();
   return {
     vrrp: fields('vrrp', 'vrrp.version', 'vrrp.prio', 'vrrp.checksum.status', 'ip.ttl', 'vrrp.auth_type'),
@@ -131,19 +111,7 @@ async function ahClientArpOn(env: NetEnv, host: string, what: string): Promise<n
   return waitFor(`client ARP entry for ${VIP} on ${host} (${what})`, () => env.lab.hostByMac(env.lab.neighbour('client', VIP)) === host, 5000, 10);
 }
 
-async function ahCapture(env: NetEnv, name: string): Promise<{ stop: () => Promise<string> }> {
-  const file = join(env.dir, `${name}.pcap`);
-  const proc = env.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, 'ip proto 51 or ip proto 112 or arp']);
-  await sleep(300);
-  return {
-    stop: async () => {
-      await sleep(300);
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
-      return file;
-    },
-  };
-}
+const ahCapture = (env: NetEnv, name: string) => capture(env, name, 'ip proto 51 or ip proto 112 or arp');
 
 /**
  * keepwatch's AH adverts as tshark decodes them: IP protocol 51, AH next header VRRP with SPI =
@@ -152,8 +120,7 @@ async function ahCapture(env: NetEnv, name: string): Promise<{ stop: () => Promi
  */
 function checkAhWire(file: string, mac: string, source: string): void {
   if (!haveTshark) return;
-  const rows = spawnSync('tshark', ['-r', file, '-Y', `ah && eth.src == ${mac}`, '-T', 'fields', '-E', 'separator=|', ...['ip.proto', 'ah.next_header', 'ah.spi', 'ah.sequence', 'vrrp.version', 'vrrp.auth_type', 'vrrp.checksum.status', 'ip.ttl'].flatMap((f) => ['-e', f])], { encoding: 'utf8' })
-    .stdout.trim().split('\n').filter(Boolean).map((l) => l.split('|'));
+  const rows = tsharkRows(file, `ah && eth.src == ${mac}`, 'ip.proto', 'ah.next_header', 'ah.spi', 'ah.sequence', 'vrrp.version', 'vrrp.auth_type', 'vrrp.checksum.status', 'ip.ttl');
   assert.ok(rows.length >= 3, `keepwatch AH adverts captured: ${rows.length}`);
   const spi = `0x${source.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}`;
   let prev = -1;
@@ -302,19 +269,7 @@ async function entryMoved(watch: NeighbourWatch, wire: AdvertWatch, env: NetEnv,
   return (watch.changedTo(mac, sinceMs)! - took).toFixed(1);
 }
 
-async function capture6(env: NetEnv, name: string): Promise<{ stop: () => Promise<string> }> {
-  const file = join(env.dir, `${name}.pcap`);
-  const proc = env.lab.spawn('client', 'tcpdump', ['-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', file, 'ip6 proto 112 or (icmp6 and ip6[40] == 136)']);
-  await sleep(300);
-  return {
-    stop: async () => {
-      await sleep(300);
-      proc.kill('SIGINT');
-      await new Promise((r) => proc.once('exit', r));
-      return file;
-    },
-  };
-}
+const capture6 = (env: NetEnv, name: string) => capture(env, name, 'ip6 proto 112 or (icmp6 and ip6[40] == 136)');
 
 /**
  * keepwatch's IPv6 frames as tshark decodes them: VRRPv3 adverts with a good checksum and hop
