@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
-// V8's young generation grows to 2 x 16 MiB under a steady trickle of short-lived objects (an
-// advert, an event, a log line): 255 instances at 1 s kept a 32 MiB new space (RSS 131 MB on Node
-// 24). The agent allocates little per second, so it keeps the smallest new space (RSS 104 MB in the
-// same run; bench/scale.ts). Set before anything is loaded; an unknown flag is only a warning.
+// V8's young generation grew to 2 x 16 MiB under the agent's steady trickle of short-lived objects
+// (an advert, an event, a log line): 255 instances at 1 s had RSS 131 MB on Node 24. The agent
+// allocates little per second, so it keeps the smallest new space (99 MB in bench/scale.ts,
+// 2026-11-30). Set before anything is loaded; an unknown flag would only be a warning.
 setFlagsFromString('--semi-space-growth-factor=1');
 
 const here = fileURLToPath(new URL('.', import.meta.url));
