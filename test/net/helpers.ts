@@ -146,3 +146,17 @@ export function tsharkRows(file: string, filter: string, ...fields: string[]): s
     .filter(Boolean)
     .map((l) => l.split('|'));
 }
+
+/**
+ * A lone router's whole life on a notify-watching test: master, its link down (FAULT) and up
+ * (master again), then SIGTERM — every state a notify script or FIFO is told of, in order.
+ */
+export async function masterFaultMasterStop(env: NetEnv, r: LabRouter): Promise<void> {
+  r.start();
+  await waitFor(`${r.host} master`, () => r.state === 'master', 10_000);
+  env.lab.setLink(r.host, false);
+  await waitFor(`${r.host} fault`, () => r.state === 'fault', 3000);
+  env.lab.setLink(r.host, true);
+  await waitFor(`${r.host} master again`, () => r.state === 'master', 5000);
+  await r.signal('SIGTERM');
+}

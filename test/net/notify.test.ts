@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withLab, waitFor, metric, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, fastInstance, masterFaultMasterStop, VIP, type NetEnv } from './helpers.js';
 
 /** A directory nobody can read scripts from and write results to (the test's own dir is 0700). */
 function openDir(env: NetEnv, name: string): string {
@@ -112,13 +112,7 @@ test('a notify FIFO reader gets every transition, in order, in keepalived\'s for
       globalExtra: [`notify_fifo ${fifo} nobody`, `notify_fifo_script ${reader} nobody`],
       instances: [fastInstance(150)],
     });
-    r1.start();
-    await waitFor('r1 master', () => r1.state === 'master', 10_000);
-    env.lab.setLink('r1', false);
-    await waitFor('r1 fault', () => r1.state === 'fault', 3000);
-    env.lab.setLink('r1', true);
-    await waitFor('r1 master again', () => r1.state === 'master', 5000);
-    await r1.signal('SIGTERM');
+    await masterFaultMasterStop(env, r1);
     const expected = ['INSTANCE "VI_1" BACKUP 150', 'INSTANCE "VI_1" MASTER 150', 'INSTANCE "VI_1" FAULT 150', 'INSTANCE "VI_1" BACKUP 150', 'INSTANCE "VI_1" MASTER 150', 'INSTANCE "VI_1" STOP 150'];
     await waitFor('six lines', () => existsSync(out) && readFileSync(out, 'utf8').trim().split('\n').length >= expected.length, 5000);
     assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), expected);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withLab, waitFor, metric, sleep, fastInstance, VIP, type NetEnv } from './helpers.js';
+import { withLab, waitFor, metric, sleep, fastInstance, masterFaultMasterStop, VIP, type NetEnv } from './helpers.js';
 import { CLI_PATH } from '../../src/lab/routers.js';
 
 const SEEDS = fileURLToPath(new URL('../fixtures/seed-configs/', import.meta.url));
@@ -96,13 +96,7 @@ test("notify scripts: every transition, in order, with keepalived's arguments", 
     writeFileSync(script, `#!/bin/sh\necho "$*" >> ${log}\n`, { mode: 0o755 });
     const extra = [`notify_master "${script} specific-master"`, `notify_backup "${script} specific-backup"`, `notify_fault "${script} specific-fault"`, `notify_stop "${script} specific-stop"`, `notify ${script}`];
     const r1 = env.router('r1', 'keepwatch', { instances: [fastInstance(150, { extra })] });
-    r1.start();
-    await waitFor('r1 master', () => r1.state === 'master', 10_000);
-    env.lab.setLink('r1', false);
-    await waitFor('r1 fault', () => r1.state === 'fault', 3000);
-    env.lab.setLink('r1', true);
-    await waitFor('r1 master again', () => r1.state === 'master', 5000);
-    await r1.signal('SIGTERM');
+    await masterFaultMasterStop(env, r1);
     await waitFor('7 transitions x 2 lines', () => existsSync(log) && readFileSync(log, 'utf8').trim().split('\n').length >= 10, 5000);
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     assert.deepEqual(lines, [

@@ -14,6 +14,7 @@ import type { ProcessEntry, ProcessTable } from '../../../src/ports/index.js';
 import { TrackerSet } from '../../../src/tracking/trackers.js';
 import { ProcessQuorum, TRACK_PROCESS_POLL_MS, countMatches, matchesProcess, paramsMatch } from '../../../src/tracking/track-process.js';
 import { FakeClock } from '../../fakes/clock.js';
+import { TrackedRouter } from '../../fakes/tracked-router.js';
 import { FakeProcessRunner, flush } from '../../fakes/process.js';
 
 function conf(text: string): KeepalivedConfig {
@@ -48,21 +49,6 @@ class FakeTable implements ProcessTable {
   }
 }
 
-class StubRouter {
-  offset = 0;
-  readonly faults = new Map<string, string>();
-  constructor(readonly config: KeepalivedConfig['instances'][number]) {}
-  get name(): string {
-    return this.config.name;
-  }
-  setFault(key: string, detail: string | undefined): void {
-    if (detail === undefined) this.faults.delete(key);
-    else this.faults.set(key, detail);
-  }
-  setPriorityOffset(o: number): void {
-    this.offset = o;
-  }
-}
 
 function setup(config: KeepalivedConfig, table = new FakeTable()) {
   const clock = new FakeClock();
@@ -72,7 +58,7 @@ function setup(config: KeepalivedConfig, table = new FakeTable()) {
   };
   const events: TrackEvent[] = [];
   for (const type of ['track-process', 'track-weight'] as const) bus.on(type, (e) => events.push(e));
-  const routers = config.instances.map((i) => new StubRouter(i));
+  const routers = config.instances.map((i) => new TrackedRouter(i));
   const make = () => new TrackerSet({ config, routers: () => routers as never, linkUp: () => true, bus, clock, processes: new FakeProcessRunner({ clock }), processTable: table });
   const advance = async (ms: number, stepMs = 50) => {
     for (let done = 0; done < ms; done += stepMs) {

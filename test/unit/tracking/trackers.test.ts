@@ -14,6 +14,7 @@ import { TrackerSet, TRACK_FILE_POLL_MS } from '../../../src/tracking/trackers.j
 import type { TrackFileRead } from '../../../src/tracking/track-file.js';
 import type { ScriptUsers } from '../../../src/tracking/users.js';
 import { FakeClock } from '../../fakes/clock.js';
+import { TrackedRouter } from '../../fakes/tracked-router.js';
 import { FakeProcessRunner, flush } from '../../fakes/process.js';
 
 const CHK = '/etc/keepalived/chk.sh';
@@ -30,23 +31,6 @@ function scriptConf(body: string[], track = 'chk', extra = ''): KeepalivedConfig
 }
 
 /** What the tracker hands a router: its offset and its tracker faults. */
-class StubRouter {
-  offset = 0;
-  readonly faults = new Map<string, string>();
-  readonly offsets: number[] = [];
-  constructor(readonly config: KeepalivedConfig['instances'][number]) {}
-  get name(): string {
-    return this.config.name;
-  }
-  setFault(key: string, detail: string | undefined): void {
-    if (detail === undefined) this.faults.delete(key);
-    else this.faults.set(key, detail);
-  }
-  setPriorityOffset(o: number): void {
-    this.offset = o;
-    this.offsets.push(o);
-  }
-}
 
 function setup(config: KeepalivedConfig, opts: { linkUp?: (iface: string) => boolean | undefined; users?: ScriptUsers; readTrackFile?: (path: string) => Promise<TrackFileRead> } = {}) {
   const clock = new FakeClock();
@@ -57,7 +41,7 @@ function setup(config: KeepalivedConfig, opts: { linkUp?: (iface: string) => boo
   };
   const events: TrackEvent[] = [];
   for (const type of ['script-result', 'script-status', 'track-weight', 'track-file-read'] as const) bus.on(type, (e) => events.push(e));
-  const routers = config.instances.map((i) => new StubRouter(i));
+  const routers = config.instances.map((i) => new TrackedRouter(i));
   const make = () =>
     new TrackerSet({
       config,
